@@ -1,0 +1,113 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// State is what ingest needs to continue after a restart without splitting a visit: the live connections with
+// their open visits, the last committed cycle, and the highest identifiers allocated so far.
+type State struct {
+	Flights []Flight // not disconnected
+	// Departed are flights disconnected shortly before the last committed cycle: the feed may show one again.
+	Departed    []Flight
+	FlightPlans []FlightPlan // of those flights
+	OpenVisits  []Visit
+	Controllers []Controller // not disconnected
+	// LastCycle is the last committed cycle; nil on a fresh database.
+	LastCycle *Cycle
+	MaxIDs    MaxIDs
+}
+
+// MaxIDs are the highest identifiers in use; the writer allocates the next ones.
+type MaxIDs struct {
+	Flight, Visit, Controller, Sequence, Cycle int64
+}
+
+// LoadState reads the state ingest resumes from, in one transaction so it is consistent. Flights disconnected
+// within departedWithin before the last committed cycle are loaded as Departed.
+func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*State, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	st := &State{}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("disconnected_at IS NULL").Order("id").Find(&st.Flights).Error; err != nil {
+			return fmt.Errorf("flights: %w", err)
+		}
+		if err := tx.Where("flight_id IN (?)", tx.Model(&Flight{}).Select("id").Where("disconnected_at IS NULL")).
+			Order("flight_id").Find(&st.FlightPlans).Error; err != nil {
+			return fmt.Errorf("flight plans: %w", err)
+		}
+		if err := tx.Where("exited_at IS NULL").Order("id").Find(&st.OpenVisits).Error; err != nil {
+			return fmt.Errorf("open visits: %w", err)
+		}
+		if err := tx.Where("disconnected_at IS NULL").Order("id").Find(&st.Controllers).Error; err != nil {
+			return fmt.Errorf("controllers: %w", err)
+		}
+		var last Cycle
+		switch err := tx.Where("error IS NULL").Order("update_timestamp DESC").Take(&last).Error; {
+		case err == nil:
+			st.LastCycle = &last
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return fmt.Errorf("last cycle: %w", err)
+		}
+		if st.LastCycle != nil {
+			since := st.LastCycle.UpdateTimestamp.Add(-departedWithin)
+			if err := tx.Where("disconnected_at >= ?", since).Order("id").Find(&st.Departed).Error; err != nil {
+				return fmt.Errorf("departed flights: %w", err)
+			}
+		}
+		for _, m := range []struct {
+			dst          *int64
+			table, field string
+		}{
+			{&st.MaxIDs.Flight, "flights", "id"},
+			{&st.MaxIDs.Visit, "sector_visits", "id"},
+			{&st.MaxIDs.Controller, "controllers", "id"},
+			{&st.MaxIDs.Sequence, "sector_events", "sequence"},
+			{&st.MaxIDs.Cycle, "ingest_cycles", "id"},
+		} {
+			if err := tx.Table(m.table).Select("COALESCE(MAX(" + m.field + "), 0)").Scan(m.dst).Error; err != nil {
+				return fmt.Errorf("max %s.%s: %w", m.table, m.field, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: load state: %w", err)
+	}
+	normalizeTimes(st)
+	return st, nil
+}
+
+// normalizeTimes puts loaded times in UTC: SQLite hands them back in a fixed zone named by their offset, and
+// ingest compares and formats them as UTC.
+func normalizeTimes(st *State) {
+	for i := range st.Flights {
+		f := &st.Flights[i]
+		f.LogonTime, f.LastUpdated, f.FirstSeen, f.LastSeen = f.LogonTime.UTC(), f.LastUpdated.UTC(), f.FirstSeen.UTC(), f.LastSeen.UTC()
+	}
+	for i := range st.Departed {
+		f := &st.Departed[i]
+		f.LogonTime, f.LastUpdated, f.FirstSeen, f.LastSeen = f.LogonTime.UTC(), f.LastUpdated.UTC(), f.FirstSeen.UTC(), f.LastSeen.UTC()
+		at := f.DisconnectedAt.UTC()
+		f.DisconnectedAt = &at
+	}
+	for i := range st.FlightPlans {
+		st.FlightPlans[i].UpdatedAt = st.FlightPlans[i].UpdatedAt.UTC()
+	}
+	for i := range st.OpenVisits {
+		st.OpenVisits[i].EnteredAt = st.OpenVisits[i].EnteredAt.UTC()
+	}
+	for i := range st.Controllers {
+		c := &st.Controllers[i]
+		c.LogonTime, c.LastUpdated, c.FirstSeen = c.LogonTime.UTC(), c.LastUpdated.UTC(), c.FirstSeen.UTC()
+	}
+	if st.LastCycle != nil {
+		st.LastCycle.UpdateTimestamp = st.LastCycle.UpdateTimestamp.UTC()
+	}
+}

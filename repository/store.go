@@ -1,0 +1,262 @@
+// Package repository stores what ingest computes — flights, positions, sector visits, controllers, events and
+// cycle records — in PostgreSQL or an embedded SQLite file through GORM, and answers the queries the API serves.
+package repository
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/libtnb/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/vatsector/vatsector/migrations"
+)
+
+// Config says which database to open and how to pool its connections.
+type Config struct {
+	// DatabaseURL is a PostgreSQL URL or key=value DSN. Empty selects the embedded SQLite file at SQLitePath.
+	DatabaseURL string
+	// SQLitePath is the embedded database file, created when missing.
+	SQLitePath string
+	Pool       Pool
+	// QueryTimeout bounds every query that is not given a shorter deadline by its caller.
+	QueryTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Pool sizes the database/sql pool. Zero values take the defaults of DefaultPool for the dialect.
+type Pool struct {
+	MaxOpen     int
+	MaxIdle     int
+	MaxLifetime time.Duration
+	MaxIdleTime time.Duration
+}
+
+// DefaultPool is deliberately small. Ingest holds exactly one connection per cycle and none in between; the
+// rest serves API queries, which are short. More connections would only queue work inside PostgreSQL instead of
+// in the pool, where it is visible (wait count) and bounded. Connections are recycled every 30 minutes so a
+// failover or a pgbouncer restart is picked up, and idle ones are closed after 5 minutes.
+func DefaultPool(d migrations.Dialect) Pool {
+	if d == migrations.SQLite {
+		// SQLite has one writer at a time; WAL lets readers proceed beside it. A file handle costs nothing to
+		// keep, so connections live for the process.
+		return Pool{MaxOpen: 4, MaxIdle: 4}
+	}
+	return Pool{MaxOpen: 8, MaxIdle: 4, MaxLifetime: 30 * time.Minute, MaxIdleTime: 5 * time.Minute}
+}
+
+// DefaultQueryTimeout bounds a query whose caller set no deadline.
+const DefaultQueryTimeout = 10 * time.Second
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	db           *gorm.DB
+	sqlDB        *sql.DB
+	dialect      migrations.Dialect
+	queryTimeout time.Duration
+	// maxParams is the most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
+	// 16 bits, SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766.
+	maxParams  int
+	batches    batchSizes
+	statements atomic.Int64
+	log        *slog.Logger
+}
+
+// Open connects, checks the connection and sizes the pool. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{queryTimeout: cfg.QueryTimeout, log: log}
+	if s.queryTimeout <= 0 {
+		s.queryTimeout = DefaultQueryTimeout
+	}
+	var dialector gorm.Dialector
+	if cfg.DatabaseURL != "" {
+		s.dialect, s.maxParams = migrations.Postgres, 65535
+		dsn, err := postgresDSN(cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		dialector = postgres.New(postgres.Config{DSN: dsn})
+	} else {
+		s.dialect, s.maxParams = migrations.SQLite, 32766
+		if cfg.SQLitePath == "" {
+			return nil, errors.New("repository: no database: set a PostgreSQL URL or an SQLite file path")
+		}
+		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o755); err != nil {
+			return nil, fmt.Errorf("repository: create folder for %s: %w", cfg.SQLitePath, err)
+		}
+		dialector = sqlite.Open(sqliteDSN(cfg.SQLitePath))
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		// Every write already runs in the transaction the cycle opens; GORM's own per-statement transaction
+		// would add two round trips to each.
+		SkipDefaultTransaction: true,
+		Logger: logger.NewSlogLogger(log, logger.Config{
+			SlowThreshold:             time.Second,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+			// Statement errors are returned to and logged by the caller with context; GORM would log the whole
+			// batched SQL text, tens of kilobytes per line.
+			LogLevel: logger.Silent,
+		}),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: open %s: %w", s.dialect, redact(err, cfg.DatabaseURL))
+	}
+	s.db = db
+	if s.sqlDB, err = db.DB(); err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	pool := cfg.Pool
+	def := DefaultPool(s.dialect)
+	if pool.MaxOpen <= 0 {
+		pool.MaxOpen = def.MaxOpen
+	}
+	if pool.MaxIdle <= 0 {
+		pool.MaxIdle = min(def.MaxIdle, pool.MaxOpen)
+	}
+	if pool.MaxLifetime <= 0 {
+		pool.MaxLifetime = def.MaxLifetime
+	}
+	if pool.MaxIdleTime <= 0 {
+		pool.MaxIdleTime = def.MaxIdleTime
+	}
+	s.sqlDB.SetMaxOpenConns(pool.MaxOpen)
+	s.sqlDB.SetMaxIdleConns(pool.MaxIdle)
+	s.sqlDB.SetConnMaxLifetime(pool.MaxLifetime)
+	s.sqlDB.SetConnMaxIdleTime(pool.MaxIdleTime)
+	if err := registerStatementCounter(db, &s.statements); err != nil {
+		return nil, err
+	}
+	if err := s.computeBatchSizes(); err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("repository: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Dialect says which database this is.
+func (s *Store) Dialect() migrations.Dialect { return s.dialect }
+
+// PoolStats returns the pool's live figures.
+func (s *Store) PoolStats() sql.DBStats { return s.sqlDB.Stats() }
+
+// SQL exposes the pool for metrics collectors and tests.
+func (s *Store) SQL() *sql.DB { return s.sqlDB }
+
+// Statements is the number of statements executed since Open.
+func (s *Store) Statements() int64 { return s.statements.Load() }
+
+// deadline applies the default query timeout unless the caller's deadline is already sooner.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.queryTimeout {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.queryTimeout)
+}
+
+// batchSize is the number of rows per INSERT so that rows × columns stays within the dialect's parameter limit.
+func (s *Store) batchSize(columns int) int {
+	return max(1, s.maxParams/max(1, columns))
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	// WAL lets API reads run beside the ingest writer; busy_timeout makes a reader wait for a checkpoint instead
+	// of failing; synchronous=NORMAL is durable across process crashes in WAL mode.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// postgresDSN makes pgx execute each statement in a single round trip (extended protocol, unnamed statement).
+// Its default caches a prepared statement per distinct SQL text, and batched INSERTs have a distinct text per
+// batch size: the cache would churn and each new text would cost an extra round trip.
+func postgresDSN(raw string) (string, error) {
+	if strings.Contains(raw, "default_query_exec_mode") {
+		return raw, nil
+	}
+	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", fmt.Errorf("repository: database URL: %w", redact(err, raw))
+		}
+		q := u.Query()
+		q.Set("default_query_exec_mode", "exec")
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return raw + " default_query_exec_mode=exec", nil
+}
+
+// redact keeps a password in the URL out of error messages.
+func redact(err error, raw string) error {
+	u, perr := url.Parse(raw)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		return errors.New(strings.ReplaceAll(err.Error(), p, "xxxxx"))
+	}
+	return err
+}
+
+// Columns lists each table's columns, sorted, as the database reports them (the goose version table excluded).
+func (s *Store) Columns(ctx context.Context) (map[string][]string, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	db := s.db.WithContext(ctx)
+	tables, err := db.Migrator().GetTables()
+	if err != nil {
+		return nil, fmt.Errorf("repository: list tables: %w", err)
+	}
+	out := map[string][]string{}
+	for _, table := range tables {
+		if table == "goose_db_version" || strings.HasPrefix(table, "sqlite_") {
+			continue
+		}
+		cols, err := db.Migrator().ColumnTypes(table)
+		if err != nil {
+			return nil, fmt.Errorf("repository: columns of %s: %w", table, err)
+		}
+		for _, c := range cols {
+			out[table] = append(out[table], c.Name())
+		}
+		slices.Sort(out[table])
+	}
+	return out, nil
+}

@@ -1,0 +1,152 @@
+package repository_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vatsector/vatsector/internal/dbtest"
+	"github.com/vatsector/vatsector/migrations"
+	"github.com/vatsector/vatsector/repository"
+)
+
+func TestBothDialectsHaveTheSameSchema(t *testing.T) {
+	ctx := context.Background()
+	lite, err := dbtest.Open(t, migrations.SQLite, repository.Pool{}).Columns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := dbtest.Open(t, migrations.Postgres, repository.Pool{}).Columns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) != 7 {
+		t.Errorf("SQLite has %d tables, want 7: %v", len(lite), lite)
+	}
+	if fmt.Sprint(lite) != fmt.Sprint(pg) {
+		t.Errorf("schemas differ:\nsqlite:   %v\npostgres: %v", lite, pg)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		ctx := context.Background()
+		applied, err := s.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 0 {
+			t.Errorf("second migration applied %v, want nothing", applied)
+		}
+		st, err := s.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st) == 0 || !st[len(st)-1].Applied {
+			t.Errorf("status %+v: want every migration applied", st)
+		}
+	})
+}
+
+// cycleOf builds a cycle with n flights, each with a position, a plan, an open visit and an entry event.
+func cycleOf(id int64, ts time.Time, n int) *repository.CycleWrite {
+	w := &repository.CycleWrite{Cycle: repository.Cycle{ID: id, UpdateTimestamp: ts, FetchedAt: ts}}
+	for i := range n {
+		fid := int64(i + 1)
+		w.Flights = append(w.Flights, repository.Flight{
+			ID: fid, CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), LogonTime: ts.Add(-time.Hour),
+			Latitude: 51, Longitude: -0.5, Altitude: 1000 + i, LastUpdated: ts, FirstSeen: ts, LastSeen: ts,
+		})
+		w.FlightPlans = append(w.FlightPlans, repository.FlightPlan{FlightID: fid, Departure: "EGLL", Arrival: "KJFK", UpdatedAt: ts})
+		w.Positions = append(w.Positions, repository.Position{FlightID: fid, ObservedAt: ts, Latitude: 51, Longitude: -0.5})
+		vid, sector := id*100000+fid, fmt.Sprintf("SECTOR%d", id)
+		w.OpenedVisits = append(w.OpenedVisits, repository.Visit{ID: vid, FlightID: fid, SectorID: sector, EnteredAt: ts})
+		w.Events = append(w.Events, repository.Event{
+			Sequence: vid, Kind: repository.EventEntry, SectorID: sector, OccurredAt: ts, CycleID: id,
+			CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), FlightID: &fid, VisitID: &vid,
+		})
+	}
+	return w
+}
+
+func TestWriteCycleStatementsGrowWithBatchesNotRows(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		ctx := context.Background()
+		ts := time.Date(2023, 8, 7, 23, 29, 29, 885643000, time.UTC)
+		small, err := s.WriteCycle(ctx, cycleOf(1, ts, 30))
+		if err != nil {
+			t.Fatal(err)
+		}
+		big, err := s.WriteCycle(ctx, cycleOf(2, ts.Add(15*time.Second), 3000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: 30 flights → %d statements, 3000 flights → %d statements", s.Dialect(), small.Statements, big.Statements)
+		// flights, plans, positions, visits, events, cycle record: one statement each at 30 rows.
+		if small.Statements != 6 {
+			t.Errorf("30 flights: %d statements, want 6", small.Statements)
+		}
+		if big.Statements > 12 {
+			t.Errorf("3000 flights: %d statements, want at most 12 (batches, not rows)", big.Statements)
+		}
+		var visits int64
+		if err := s.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM sector_visits WHERE exited_at IS NULL").Scan(&visits); err != nil {
+			t.Fatal(err)
+		}
+		if visits != 3030 {
+			t.Errorf("open visits = %d, want 3030", visits)
+		}
+		var flights int64
+		if err := s.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM flights").Scan(&flights); err != nil {
+			t.Fatal(err)
+		}
+		if flights != 3000 {
+			t.Errorf("flights = %d, want 3000 (the upsert keeps one row per flight)", flights)
+		}
+	})
+}
+
+func TestWriteCycleRollsBackWhole(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		ctx := context.Background()
+		ts := time.Date(2024, 2, 20, 23, 19, 51, 0, time.UTC)
+		w := cycleOf(1, ts, 10)
+		// A second open visit of the same flight in the same sector violates sector_visits_open, after the
+		// flights, plans and positions were already sent.
+		w.OpenedVisits = append(w.OpenedVisits, repository.Visit{ID: 99, FlightID: 1, SectorID: "SECTOR1", EnteredAt: ts})
+		if _, err := s.WriteCycle(ctx, w); err == nil {
+			t.Fatal("WriteCycle succeeded with a duplicated open visit")
+		}
+		for _, table := range []string{"flights", "flight_plans", "positions", "sector_visits", "sector_events", "ingest_cycles"} {
+			var n int64
+			if err := s.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("%s has %d rows after a failed cycle, want 0", table, n)
+			}
+		}
+		msg := "boom"
+		failed := w.Cycle
+		failed.Error = &msg
+		if err := s.RecordFailedCycle(ctx, &failed); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordFailedCycle(ctx, &repository.Cycle{ID: 2}); err == nil {
+			t.Error("RecordFailedCycle accepted a cycle without an error")
+		}
+	})
+}
+
+func TestWriteCycleHonoursDeadline(t *testing.T) {
+	dbtest.Run(t, repository.Pool{MaxOpen: 1}, func(t *testing.T, s *repository.Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := s.WriteCycle(ctx, cycleOf(1, time.Unix(1700000000, 0).UTC(), 10))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("WriteCycle on a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+}
