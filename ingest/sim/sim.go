@@ -1,0 +1,194 @@
+// Package sim is a deterministic VATSIM traffic simulator: it produces a sequence of v3 data feed snapshots
+// (vatsim-data.json) with pilots flying great-circle routes between real airports, controllers and ATIS
+// stations logging on and off, prefiled flight plans, and the quirks of the real feed (ghost connections,
+// integer qnh_i_hg, negative altitudes, heading 360, timestamps with fewer fractional digits, null
+// flight_plan, text_atis and atis_code).
+//
+// A Simulator is a feed Source (Fetch returns raw JSON, io.EOF after Config.Cycles snapshots), so the ingest
+// loop, tests and load benchmarks can run against any number of pilots without the network. The same Config
+// always yields byte-identical snapshots on one platform: nothing reads the clock or a global random source.
+// (Go may fuse floating-point multiply-adds on some architectures, so positions can differ in the last
+// digit between, say, amd64 and arm64.)
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vatsector/vatsector/ingest/feed"
+)
+
+// Defaults of Config's zero values.
+const (
+	DefaultPilots = 750              // a quiet evening on the real network
+	DefaultStep   = 15 * time.Second // the real feed's regeneration period
+)
+
+// defaultStart is a fixed instant, with the seven fractional digits the real feed writes, so that a zero
+// Config is fully determined.
+func defaultStart() time.Time { return time.Date(2024, 3, 1, 18, 0, 0, 123456700, time.UTC) }
+
+// Config selects a simulation. Equal Configs produce byte-identical snapshot sequences.
+type Config struct {
+	Seed   int64
+	Pilots int           // pilots kept online (ghost connections come on top); <= 0 means DefaultPilots
+	Start  time.Time     // update_timestamp of the first snapshot; zero means 2024-03-01T18:00:00.1234567Z
+	Step   time.Duration // time between snapshots; <= 0 means DefaultStep
+	Cycles int           // snapshots before Fetch returns io.EOF; 0 means endless
+}
+
+func (c Config) withDefaults() Config {
+	if c.Pilots <= 0 {
+		c.Pilots = DefaultPilots
+	}
+	if c.Start.IsZero() {
+		c.Start = defaultStart()
+	}
+	c.Start = c.Start.UTC()
+	if c.Step <= 0 {
+		c.Step = DefaultStep
+	}
+	if c.Cycles < 0 {
+		c.Cycles = 0
+	}
+	return c
+}
+
+// Simulator produces the snapshots of one simulation. It is safe for concurrent use, though snapshots are
+// produced one after the other.
+type Simulator struct {
+	mu  sync.Mutex
+	cfg Config
+	w   *world
+
+	produced int            // snapshots produced so far
+	last     *feed.Snapshot // the latest snapshot, nil before the first
+	extra    snapshotExtra  // what the JSON of last needs beyond feed.Snapshot
+	sizeHint int            // length of the previous JSON encoding, to allocate the next one once
+}
+
+// New returns a simulator positioned before its first snapshot. Building the initial traffic takes about
+// ten milliseconds per thousand pilots.
+func New(cfg Config) *Simulator {
+	cfg = cfg.withDefaults()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed_0f_5ec7_0a11))
+	return &Simulator{cfg: cfg, w: newWorld(cfg, rng)}
+}
+
+// Config returns the effective configuration, defaults applied.
+func (s *Simulator) Config() Config { return s.cfg }
+
+// String describes the simulator for logs.
+func (s *Simulator) String() string {
+	return fmt.Sprintf("sim(seed=%d, pilots=%d, step=%s, start=%s)", s.cfg.Seed, s.cfg.Pilots, s.cfg.Step,
+		s.cfg.Start.Format(time.RFC3339))
+}
+
+// Next advances the simulation by one step and returns the new snapshot, or io.EOF once Config.Cycles
+// snapshots have been produced. The snapshot and everything it points to are never modified afterwards
+// (consecutive snapshots share unchanged flight plans and ATIS texts), so callers may keep it; they must not
+// modify it themselves.
+func (s *Simulator) Next() (*feed.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next()
+}
+
+func (s *Simulator) next() (*feed.Snapshot, error) {
+	if s.cfg.Cycles > 0 && s.produced >= s.cfg.Cycles {
+		return nil, io.EOF
+	}
+	if s.produced > 0 {
+		s.w.advance()
+	}
+	s.last, s.extra = s.w.snapshot()
+	s.produced++
+	return s.last, nil
+}
+
+// Snapshot returns the latest snapshot (nil before the first Next or Fetch) without advancing.
+func (s *Simulator) Snapshot() *feed.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Fetch advances by one step and returns the snapshot as vatsim-data.json bytes, laid out like the real feed
+// (compact, same field order, non-ASCII escaped), including the servers, prefiles and reference lists that
+// feed.Snapshot does not keep. It returns io.EOF after Config.Cycles snapshots, and ctx's error if ctx is done.
+func (s *Simulator) Fetch(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.next(); err != nil {
+		return nil, err
+	}
+	return s.appendJSON(nil), nil
+}
+
+// AppendJSON appends the latest snapshot's JSON encoding (what Fetch returned for it) to dst. Before the
+// first snapshot it appends nothing.
+func (s *Simulator) AppendJSON(dst []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendJSON(dst)
+}
+
+func (s *Simulator) appendJSON(dst []byte) []byte {
+	if s.last == nil {
+		return dst
+	}
+	if dst == nil {
+		dst = make([]byte, 0, s.sizeHint+s.sizeHint/8+4096)
+	}
+	start := len(dst)
+	dst = appendSnapshot(dst, s.last, &s.extra)
+	s.sizeHint = len(dst) - start
+	return dst
+}
+
+// FileName is the name WriteDir gives a snapshot: vatsim-data-<update_timestamp>.json with the timestamp
+// as 2006-01-02T150405Z, the naming of the recorded snapshots in the shared test data.
+func FileName(updateTimestamp time.Time) string {
+	return "vatsim-data-" + updateTimestamp.UTC().Format("2006-01-02T150405Z") + ".json"
+}
+
+// WriteDir writes cfg.Cycles consecutive snapshots of a new simulation into dir (created if needed), one
+// file each named by FileName, and returns the paths in order. It is how replay fixtures are made; Cycles
+// must be positive, and Step whole seconds: names carry seconds only, so finer steps would collide.
+func WriteDir(dir string, cfg Config) ([]string, error) {
+	if cfg.Cycles <= 0 {
+		return nil, errors.New("sim.WriteDir: Config.Cycles must be positive")
+	}
+	if cfg.Step%time.Second != 0 {
+		return nil, errors.New("sim.WriteDir: Config.Step must be whole seconds, or files would share names")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := New(cfg)
+	paths := make([]string, 0, cfg.Cycles)
+	for {
+		data, err := s.Fetch(context.Background())
+		if errors.Is(err, io.EOF) {
+			return paths, nil
+		}
+		if err != nil {
+			return paths, err
+		}
+		p := filepath.Join(dir, FileName(s.Snapshot().General.UpdateTimestamp))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+}
