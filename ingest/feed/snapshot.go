@@ -11,6 +11,10 @@ type Snapshot struct {
 	Pilots      []Pilot      `json:"pilots"`
 	Controllers []Controller `json:"controllers"`
 	ATIS        []Controller `json:"atis"`
+
+	// Duplicates is how many entries Decode dropped because another entry of the same list had the same
+	// connection key (see Decode). Not part of the feed.
+	Duplicates int `json:"-"`
 }
 
 // General is the snapshot header. UpdateTimestamp identifies the snapshot: a new value is a new ingest cycle.

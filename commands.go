@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// migrate applies (up, the default) or lists (status) migrations.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	action := "up"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		action, args = args[0], args[1:]
+	}
+	if action != "up" && action != "status" {
+		return fmt.Errorf("migrate %q: want up or status", action)
+	}
+	cfg, err := parseServeConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	store, err := repository.Open(ctx, cfg.storeConfig(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if action == "up" {
+		applied, err := store.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %d migrations applied %v\n", store.Dialect(), len(applied), applied)
+		return nil
+	}
+	st, err := store.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range st {
+		state := "pending"
+		if m.Applied {
+			state = "applied"
+		}
+		fmt.Fprintf(stdout, "%05d  %-8s %s\n", m.Version, state, m.Name)
+	}
+	return nil
+}
+
+// record saves snapshots of a feed into a folder, one file per update_timestamp, for replay.
+func record(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vatsector record", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "folder to save snapshots into (created if missing); required")
+	feedURL := fs.String("feed", "live", "live, or an http(s):// URL serving status.json or vatsim-data.json")
+	every := fs.Duration("interval", 15*time.Second, "poll interval")
+	count := fs.Int("count", 0, "stop after saving this many snapshots (0: until interrupted)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("record: --dir is required")
+	}
+	if *count < 0 {
+		return fmt.Errorf("record: invalid --count %d", *count)
+	}
+	spec, err := parseFeed(*feedURL)
+	if err != nil || (spec.Kind != "live" && spec.Kind != "http") {
+		return fmt.Errorf("record: invalid --feed %q: want live or an http(s):// URL", *feedURL)
+	}
+	cfg := &config{LogFormat: "text"}
+	log := newLogger(cfg, stderr)
+	src, err := feed.NewHTTPSource(spec.URL, feed.HTTPOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	return feed.Record(ctx, src, *dir, *every, *count, log)
+}
+
+// healthcheck asks a running service for its overall gRPC health; it exits non-zero unless SERVING.
+func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vatsector healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "localhost:50051", "gRPC address of the service")
+	timeout := fs.Duration("timeout", 3*time.Second, "deadline of the check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", *addr, err)
+	}
+	fmt.Fprintln(stdout, resp.GetStatus())
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("healthcheck %s: %s", *addr, resp.GetStatus())
+	}
+	return nil
+}

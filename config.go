@@ -1,0 +1,249 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// config is the service's configuration: flags, each with an environment equivalent (flags win).
+type config struct {
+	DatabaseURL    string
+	DataDir        string
+	Feed           feedSpec
+	Sectors        []string
+	MapDataURL     string
+	SectorsRefresh time.Duration
+	Listen         string
+	MetricsListen  string
+	Interval       time.Duration
+	Grace          time.Duration
+	WriteTimeout   time.Duration
+	QueryTimeout   time.Duration
+	ShutdownGrace  time.Duration
+	Pool           repository.Pool
+	LogLevel       slog.Level
+	LogFormat      string
+}
+
+// feedSpec is the parsed --feed value.
+type feedSpec struct {
+	Kind string // live, http, replay, sim
+	URL  string // live and http
+	Dir  string // replay
+	N    int    // sim: pilots
+}
+
+const (
+	defaultLiveFeed   = "https://status.vatsim.net/status.json"
+	defaultMapDataURL = "https://api.vatsim.net/api/map_data/"
+)
+
+func parseFeed(v string) (feedSpec, error) {
+	switch {
+	case v == "" || v == "live":
+		return feedSpec{Kind: "live", URL: defaultLiveFeed}, nil
+	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			return feedSpec{}, fmt.Errorf("%q is not a valid URL", v)
+		}
+		return feedSpec{Kind: "http", URL: v}, nil
+	case strings.HasPrefix(v, "replay:"):
+		dir := strings.TrimPrefix(v, "replay:")
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return feedSpec{}, fmt.Errorf("replay folder %q is not a readable folder", dir)
+		}
+		return feedSpec{Kind: "replay", Dir: dir}, nil
+	case strings.HasPrefix(v, "sim:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(v, "sim:"))
+		if err != nil || n < 1 || n > 1_000_000 {
+			return feedSpec{}, fmt.Errorf("%q: want sim:N with N pilots between 1 and 1000000", v)
+		}
+		return feedSpec{Kind: "sim", N: n}, nil
+	}
+	return feedSpec{}, fmt.Errorf("%q: want live, an http(s):// URL, replay:DIR or sim:N", v)
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}
+
+// envName is the environment variable of a flag: DATABASE_URL for --database-url, VATSECTOR_<NAME> otherwise.
+func envName(flagName string) string {
+	if flagName == "database-url" {
+		return "DATABASE_URL"
+	}
+	return "VATSECTOR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseServeConfig parses the serve command's flags over the environment. Every invalid value is an error
+// naming its flag (and variable).
+func parseServeConfig(args []string, getenv func(string) string, usageOut io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("vatsector", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	var (
+		c                        config
+		feed, logLevel           string
+		sectors                  stringList
+		maxOpen, maxIdle         int
+		maxLifetime, maxIdleTime time.Duration
+		intervalSet              bool
+	)
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db; empty uses the embedded SQLite file in --data-dir")
+	fs.StringVar(&c.DataDir, "data-dir", "vatsector-data", "folder for the embedded SQLite database and the downloaded VATSpy cache")
+	fs.StringVar(&feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
+	fs.Var(&sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
+	fs.StringVar(&c.MapDataURL, "map-data-url", defaultMapDataURL, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
+	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (downloaded sectors only)")
+	fs.StringVar(&c.Listen, "listen", ":50051", "gRPC listen address")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", ":9090", "Prometheus /metrics listen address; empty disables it")
+	fs.DurationVar(&c.Interval, "interval", 15*time.Second, "poll interval (the feed regenerates every 15s); replay defaults to 0: as fast as possible")
+	fs.DurationVar(&c.Grace, "grace", ingest.DefaultGrace, "how long a connection may be missing from the feed before it counts as disconnected")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", ingest.DefaultWriteTimeout, "deadline of one cycle's transaction")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
+	fs.IntVar(&maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")
+	fs.IntVar(&maxIdle, "db-max-idle", 0, "pool: most idle connections kept (0: 4)")
+	fs.DurationVar(&maxLifetime, "db-conn-max-lifetime", 0, "pool: recycle a connection after this long (0: 30m for PostgreSQL, never for SQLite)")
+	fs.DurationVar(&maxIdleTime, "db-conn-max-idle-time", 0, "pool: close a connection idle this long (0: 5m for PostgreSQL, never for SQLite)")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `vatsector ingests the VATSIM network feed, tracks sector occupancy and serves it over gRPC.
+
+Usage:
+  vatsector [serve] [flags]        run the service (the default)
+  vatsector migrate [up|status]    apply or list database migrations (--database-url, --data-dir)
+  vatsector record [flags]         save live snapshots into a folder for replay (see 'vatsector record -h')
+  vatsector healthcheck [--addr]   ask a running service for its gRPC health (for container probes)
+
+Flags (each can also be set by the environment variable shown; a flag wins over its variable):
+`)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("invalid value %q for --%s (from %s): %v", v, f.Name, envName(f.Name), err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags start with --)", fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "interval" })
+	intervalSet = intervalSet || getenv(envName("interval")) != ""
+
+	bad := func(name string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("invalid --%s: %s", name, fmt.Sprintf(format, a...)))
+	}
+	var err error
+	if c.Feed, err = parseFeed(feed); err != nil {
+		bad("feed", "%v", err)
+	}
+	if c.Feed.Kind == "replay" && !intervalSet {
+		c.Interval = 0
+	}
+	for _, p := range sectors {
+		if _, err := os.Stat(p); err != nil {
+			bad("sectors", "%q: %v", p, err)
+		}
+	}
+	c.Sectors = sectors
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err == nil && u.Scheme != "" && u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			bad("database-url", "scheme %q: want postgres:// (or leave it empty for the embedded SQLite file)", u.Scheme)
+		}
+	} else if c.DataDir == "" {
+		bad("data-dir", "empty, and no --database-url: the embedded database needs a folder")
+	}
+	if c.MapDataURL != "" {
+		if u, err := url.Parse(c.MapDataURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			bad("map-data-url", "%q is not an http(s) URL", c.MapDataURL)
+		}
+	}
+	for _, a := range []struct{ name, addr string }{{"listen", c.Listen}, {"metrics-listen", c.MetricsListen}} {
+		if a.addr == "" && a.name == "metrics-listen" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			bad(a.name, "%q is not host:port: %v", a.addr, err)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"interval", c.Interval, 0}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
+		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
+		{"sectors-refresh", c.SectorsRefresh, time.Minute},
+		{"db-conn-max-lifetime", maxLifetime, 0}, {"db-conn-max-idle-time", maxIdleTime, 0},
+	} {
+		if d.v < d.min {
+			bad(d.name, "%v is below the minimum %v", d.v, d.min)
+		}
+	}
+	if maxOpen < 0 || maxOpen > 1000 {
+		bad("db-max-open", "%d: want 1..1000 (or 0 for the default)", maxOpen)
+	}
+	if maxIdle < 0 || (maxOpen > 0 && maxIdle > maxOpen) {
+		bad("db-max-idle", "%d: want 0..--db-max-open", maxIdle)
+	}
+	c.Pool = repository.Pool{MaxOpen: maxOpen, MaxIdle: maxIdle, MaxLifetime: maxLifetime, MaxIdleTime: maxIdleTime}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		bad("log-level", "%q: want debug, info, warn or error", logLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q: want text or json", c.LogFormat)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &c, nil
+}
+
+// sqlitePath is the embedded database file.
+func (c *config) sqlitePath() string { return filepath.Join(c.DataDir, "vatsector.db") }
+
+// storeConfig is the repository configuration.
+func (c *config) storeConfig(log *slog.Logger) repository.Config {
+	return repository.Config{
+		DatabaseURL: c.DatabaseURL, SQLitePath: c.sqlitePath(), Pool: c.Pool, QueryTimeout: c.QueryTimeout, Logger: log,
+	}
+}

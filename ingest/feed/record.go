@@ -1,0 +1,187 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const (
+	filePrefix = "vatsim-data-"
+	fileLayout = "2006-01-02T150405Z"
+)
+
+// FileName is the name a snapshot is recorded under, vatsim-data-<update_timestamp as 2006-01-02T150405Z>.json
+// (UTC, whole seconds), the naming of the shared snapshots: sorting names sorts snapshots in time.
+func FileName(updateTimestamp time.Time) string {
+	return filePrefix + updateTimestamp.UTC().Format(fileLayout) + ".json"
+}
+
+// ParseFileName returns the update_timestamp (to the second) a FileName-style name carries, with or without a
+// .gz suffix and a directory.
+func ParseFileName(name string) (time.Time, bool) {
+	base := strings.TrimSuffix(filepath.Base(name), ".gz")
+	stamp, ok := strings.CutPrefix(strings.TrimSuffix(base, ".json"), filePrefix)
+	if !ok || !strings.HasSuffix(base, ".json") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(fileLayout, stamp)
+	return t, err == nil
+}
+
+// Recorder saves snapshots into a folder, one file per update_timestamp, written atomically so that a reader
+// (a Replay, another process) never sees half a file, even if the recorder dies mid-write. It is not safe for
+// concurrent use.
+type Recorder struct {
+	dir      string
+	log      *slog.Logger
+	maxBytes int64
+	saved    map[string]bool // file names present in dir
+}
+
+// NewRecorder records into dir, creating it if needed. Snapshots already in dir (by name) are not saved again,
+// so recording can resume into the same folder.
+func NewRecorder(dir string, log *slog.Logger) (*Recorder, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("feed: recorder: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("feed: recorder: %w", err)
+	}
+	r := &Recorder{dir: dir, log: log, maxBytes: DefaultMaxBytes, saved: make(map[string]bool, len(entries))}
+	for _, e := range entries {
+		if _, ok := ParseFileName(e.Name()); ok && !e.IsDir() {
+			r.saved[strings.TrimSuffix(e.Name(), ".gz")] = true
+		}
+	}
+	return r, nil
+}
+
+// Save writes one snapshot (raw JSON as a Source returns it; gzip is decompressed) unless a snapshot with the
+// same update_timestamp is already in the folder. It returns the file's path and whether it wrote it. Bytes that
+// are not a v3 snapshot are refused with an error wrapping ErrMalformed (a file name needs update_timestamp,
+// and a recording is only useful if it can be replayed); other errors are I/O errors.
+func (r *Recorder) Save(data []byte) (path string, saved bool, err error) {
+	if isGzip(data) {
+		if data, err = gunzipBytes(data, r.maxBytes); err != nil {
+			return "", false, malformed("gzip", err)
+		}
+	}
+	g, err := looksLikeSnapshot(data)
+	if err != nil {
+		return "", false, malformed("not recorded", err)
+	}
+	name := FileName(g.UpdateTimestamp)
+	path = filepath.Join(r.dir, name)
+	if r.saved[name] {
+		return path, false, nil
+	}
+	if _, err := os.Stat(path); err == nil { // written by someone else since NewRecorder
+		r.saved[name] = true
+		return path, false, nil
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return "", false, fmt.Errorf("feed: recorder: %w", err)
+	}
+	r.saved[name] = true
+	return path, true, nil
+}
+
+// writeAtomic writes data to a hidden temporary file in the target's folder (same file system, so the rename is
+// atomic), syncs it and renames it into place.
+func writeAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = io.Copy(f, bytes.NewReader(data)); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; recordings are meant to be shared
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Record fetches from src every `every` (back to back when every <= 0) and saves each new snapshot into dir
+// until limit new snapshots are saved (no limit when limit <= 0), src is exhausted (io.EOF: nil), or ctx ends
+// (ctx's error). A failed fetch or a snapshot that cannot be recorded is logged and recording goes on; a file
+// that cannot be written stops it, since every later one would fail too.
+func Record(ctx context.Context, src Source, dir string, every time.Duration, limit int, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rec, err := NewRecorder(dir, log)
+	if err != nil {
+		return err
+	}
+	log = log.With("source", src.String(), "dir", dir)
+	saved := 0
+	var tick *time.Ticker
+	if every > 0 {
+		tick = time.NewTicker(every)
+		defer tick.Stop()
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		data, err := src.Fetch(ctx)
+		switch {
+		case errors.Is(err, io.EOF):
+			log.Info("source exhausted", "saved", saved)
+			return nil
+		case err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.Warn("fetch failed", "err", err)
+		default:
+			path, ok, err := rec.Save(data)
+			switch {
+			case errors.Is(err, ErrMalformed):
+				log.Warn("snapshot not recorded", "err", err)
+			case err != nil:
+				return err
+			case ok:
+				saved++
+				log.Info("snapshot recorded", "file", filepath.Base(path), "bytes", len(data), "saved", saved)
+			default:
+				log.Debug("snapshot already recorded", "file", filepath.Base(path))
+			}
+			if limit > 0 && saved >= limit {
+				return nil
+			}
+		}
+		if tick != nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vatsector/vatsector/repository"
+)
+
+type metrics struct {
+	cycles       *prometheus.CounterVec
+	skipped      prometheus.Counter
+	feedErrors   prometheus.Counter
+	decodeErrors prometheus.Counter
+	phase        *prometheus.HistogramVec
+	statements   prometheus.Histogram
+	rows         *prometheus.CounterVec
+	lastUpdate   prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vatsector_ingest_cycles_total", Help: "Ingest cycles by result (committed, failed).",
+		}, []string{"result"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_skipped_total", Help: "Snapshots skipped because their update_timestamp was already ingested.",
+		}),
+		feedErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_feed_errors_total", Help: "Fetches that failed after their retries.",
+		}),
+		decodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_decode_errors_total", Help: "Snapshots rejected as malformed.",
+		}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vatsector_ingest_phase_seconds", Help: "Duration of each phase of a committed cycle.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"phase"}),
+		statements: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vatsector_ingest_statements", Help: "Statements executed per committed cycle.",
+			Buckets: []float64{2, 4, 6, 8, 10, 15, 20, 30, 50, 100},
+		}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vatsector_ingest_rows_total", Help: "Rows written by committed cycles, by table.",
+		}, []string{"table"}),
+		lastUpdate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vatsector_ingest_last_update_timestamp_seconds", Help: "Feed update_timestamp of the last committed cycle.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("ingest: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(c *repository.Cycle) {
+	m.cycles.WithLabelValues("committed").Inc()
+	for phase, us := range map[string]int64{
+		"decode": c.DecodeUS, "classify": c.ClassifyUS, "diff": c.DiffUS, "write": c.WriteUS,
+		"commit": c.CommitUS, "total": c.TotalUS,
+	} {
+		m.phase.WithLabelValues(phase).Observe(float64(us) / 1e6)
+	}
+	m.statements.Observe(float64(c.Statements))
+	for table, n := range map[string]int{
+		"flights": c.FlightsWritten, "flight_plans": c.FlightPlansWritten, "positions": c.PositionsWritten,
+		"visits_opened": c.VisitsOpened, "visits_closed": c.VisitsClosed, "events": c.EventsWritten,
+		"controllers": c.ControllersWritten,
+	} {
+		m.rows.WithLabelValues(table).Add(float64(n))
+	}
+	m.lastUpdate.Set(float64(c.UpdateTimestamp.UnixMilli()) / 1000)
+}

@@ -1,0 +1,448 @@
+// Package ingest turns feed snapshots into stored state. One snapshot with a new update_timestamp is one cycle:
+// decode → classify positions into sectors → diff against the tracked state (memory only) → write in one
+// transaction → apply the diff to memory → publish. The tracked state changes only after a commit, so a failed
+// cycle is retried from exactly the state the database holds.
+package ingest
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// Sectors classifies positions and controller connections into sector ids.
+type Sectors interface {
+	// Locate appends to dst the ids of the sectors containing the position, sorted and without repeats.
+	Locate(lat, lon float64, altitudeFt int, dst []string) []string
+	// Staffs returns the ids of the sectors a controller connection staffs, sorted.
+	Staffs(callsign string, facility int) []string
+	// Has reports whether a sector id is loaded.
+	Has(id string) bool
+}
+
+// DefaultGrace is how long a connection may be missing from the feed before it counts as disconnected: the
+// feed drops a connection for a snapshot or two now and then, and a visit must not be split by that.
+const DefaultGrace = 5 * time.Minute
+
+// departedRetention is how long a disconnected connection is remembered, so that one the feed shows again with
+// the same (cid, callsign, logon_time) continues its row instead of colliding with it.
+const departedRetention = time.Hour
+
+// connKey identifies a connection. Logon time is kept in microseconds, the precision the databases store.
+type connKey struct {
+	cid      int64
+	callsign string
+	logon    int64
+}
+
+func keyOf(cid int64, callsign string, logon time.Time) connKey {
+	return connKey{cid: cid, callsign: callsign, logon: logon.UnixMicro()}
+}
+
+// flightState is a tracked flight as last committed.
+type flightState struct {
+	row  repository.Flight
+	plan *repository.FlightPlan
+	// visits are the open visits, sorted by sector id.
+	visits []repository.Visit
+}
+
+type controllerState struct {
+	row      repository.Controller
+	lastSeen time.Time
+	sectors  []string
+}
+
+// Tracker holds the live state between cycles: flights and controllers online (or missing for less than the
+// grace period), their open visits, which sectors are staffed, and the identifiers allocated so far.
+// It is used by one goroutine, the ingest loop.
+type Tracker struct {
+	grace       time.Duration
+	flights     map[connKey]*flightState
+	departed    map[connKey]*flightState
+	controllers map[connKey]*controllerState
+	// staffed maps a staffed sector to the controller shown as staffing it.
+	staffed map[string]*controllerState
+	ids     repository.MaxIDs
+	last    time.Time // update_timestamp of the last committed cycle
+}
+
+// NewTracker resumes from stored state (nil or empty for a fresh database).
+func NewTracker(st *repository.State, grace time.Duration) *Tracker {
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	t := &Tracker{
+		grace:       grace,
+		flights:     map[connKey]*flightState{},
+		departed:    map[connKey]*flightState{},
+		controllers: map[connKey]*controllerState{},
+		staffed:     map[string]*controllerState{},
+	}
+	if st == nil {
+		return t
+	}
+	t.ids = st.MaxIDs
+	if st.LastCycle != nil {
+		t.last = st.LastCycle.UpdateTimestamp
+	}
+	byID := make(map[int64]*flightState, len(st.Flights))
+	for _, f := range st.Flights {
+		fs := &flightState{row: f}
+		byID[f.ID] = fs
+		t.flights[keyOf(f.CID, f.Callsign, f.LogonTime)] = fs
+	}
+	for _, f := range st.Departed {
+		t.departed[keyOf(f.CID, f.Callsign, f.LogonTime)] = &flightState{row: f}
+	}
+	for i := range st.FlightPlans {
+		if fs := byID[st.FlightPlans[i].FlightID]; fs != nil {
+			fs.plan = &st.FlightPlans[i]
+		}
+	}
+	for _, v := range st.OpenVisits {
+		if fs := byID[v.FlightID]; fs != nil {
+			fs.visits = append(fs.visits, v)
+		}
+	}
+	for _, fs := range t.flights {
+		slices.SortFunc(fs.visits, func(a, b repository.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+	}
+	for _, c := range st.Controllers {
+		// The feed time a controller was last seen is not stored (its row is written only when it changes);
+		// it was online at the last committed cycle, or it would have been disconnected then.
+		cs := &controllerState{row: c, lastSeen: t.last, sectors: strings.Fields(c.Sectors)}
+		t.controllers[keyOf(c.CID, c.Callsign, c.LogonTime)] = cs
+	}
+	t.staffed = staffing(t.controllers)
+	return t
+}
+
+// LastTimestamp is the update_timestamp of the last committed cycle (zero before the first).
+func (t *Tracker) LastTimestamp() time.Time { return t.last }
+
+// Online returns the number of tracked flights and controllers.
+func (t *Tracker) Online() (flights, controllers int) { return len(t.flights), len(t.controllers) }
+
+// Classification is the sectors of each pilot of a snapshot, in snapshot order.
+type Classification [][]string
+
+// Classify locates every pilot. It reads only the sectors, not the tracked state.
+func Classify(snap *feed.Snapshot, sectors Sectors) Classification {
+	out := make(Classification, len(snap.Pilots))
+	buf := make([]string, 0, len(snap.Pilots)*2)
+	for i := range snap.Pilots {
+		p := &snap.Pilots[i]
+		start := len(buf)
+		buf = sectors.Locate(p.Latitude, p.Longitude, p.Altitude, buf)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
+}
+
+// Plan is a cycle computed in memory: what to write, and the tracked state to adopt once it is committed.
+type Plan struct {
+	Write       repository.CycleWrite
+	timestamp   time.Time
+	flights     map[connKey]*flightState
+	controllers map[connKey]*controllerState
+	staffed     map[string]*controllerState
+	ids         repository.MaxIDs
+	// departed are the flights this cycle disconnects; returned are departed flights the feed shows again.
+	departed map[connKey]*flightState
+	returned []connKey
+}
+
+// Timestamp is the snapshot's update_timestamp.
+func (p *Plan) Timestamp() time.Time { return p.timestamp }
+
+// Diff computes the cycle for a snapshot without changing the tracker. cls must come from Classify on the same
+// snapshot.
+func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors) *Plan {
+	ts := feedTime(snap.General.UpdateTimestamp)
+	p := &Plan{
+		timestamp:   ts,
+		flights:     make(map[connKey]*flightState, len(snap.Pilots)),
+		departed:    map[connKey]*flightState{},
+		controllers: make(map[connKey]*controllerState, len(snap.Controllers)+len(snap.ATIS)),
+		ids:         t.ids,
+	}
+	p.ids.Cycle++
+	w := &p.Write
+	w.Flights = make([]repository.Flight, 0, len(snap.Pilots))
+	w.Positions = make([]repository.Position, 0, len(snap.Pilots))
+
+	for i := range snap.Pilots {
+		pl := &snap.Pilots[i]
+		key := keyOf(pl.CID, pl.Callsign, feedTime(pl.LogonTime))
+		if _, dup := p.flights[key]; dup {
+			continue // the decoder drops repeated connections; never write a key twice in one batch
+		}
+		prev := t.flights[key]
+		if prev == nil {
+			if prev = t.departed[key]; prev != nil {
+				p.returned = append(p.returned, key)
+			}
+		}
+		next := &flightState{row: flightRow(pl, ts)}
+		if prev == nil {
+			p.ids.Flight++
+			next.row.ID = p.ids.Flight
+			next.row.FirstSeen = ts
+		} else {
+			next.row.ID = prev.row.ID
+			next.row.FirstSeen = prev.row.FirstSeen
+			next.plan = prev.plan
+		}
+		w.Flights = append(w.Flights, next.row)
+		w.Positions = append(w.Positions, repository.Position{
+			FlightID: next.row.ID, ObservedAt: ts, Latitude: pl.Latitude, Longitude: pl.Longitude,
+			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading,
+		})
+		if pl.FlightPlan != nil && (next.plan == nil || !samePlan(next.plan, pl.FlightPlan)) {
+			fp := planRow(next.row.ID, pl.FlightPlan, ts)
+			next.plan = &fp
+			w.FlightPlans = append(w.FlightPlans, fp)
+		}
+		var open []repository.Visit
+		if prev != nil && prev.row.DisconnectedAt == nil {
+			open = prev.visits
+		}
+		next.visits = p.moveVisits(next.row, open, cls[i], ts, sectors)
+		p.flights[key] = next
+	}
+
+	// Flights missing from this snapshot: kept within the grace period, disconnected after it.
+	missing := make([]*flightState, 0)
+	for key, fs := range t.flights {
+		if _, ok := p.flights[key]; !ok {
+			missing = append(missing, fs)
+		}
+	}
+	slices.SortFunc(missing, func(a, b *flightState) int { return cmp.Compare(a.row.ID, b.row.ID) })
+	for _, fs := range missing {
+		key := keyOf(fs.row.CID, fs.row.Callsign, fs.row.LogonTime)
+		if ts.Sub(fs.row.LastSeen) <= t.grace {
+			p.flights[key] = fs
+			continue
+		}
+		gone := &flightState{row: fs.row, plan: fs.plan}
+		at := fs.row.LastSeen
+		gone.row.DisconnectedAt = &at
+		w.Flights = append(w.Flights, gone.row)
+		for _, v := range fs.visits {
+			p.closeVisit(v, fs.row, at, fs.row.Latitude, fs.row.Longitude, fs.row.Altitude, repository.ExitDisconnected)
+		}
+		p.departed[key] = gone
+	}
+
+	p.diffControllers(t, snap, ts, sectors)
+
+	w.Cycle = repository.Cycle{
+		ID:                 p.ids.Cycle,
+		UpdateTimestamp:    ts,
+		Pilots:             len(snap.Pilots),
+		Controllers:        len(snap.Controllers),
+		ATIS:               len(snap.ATIS),
+		FlightsWritten:     len(w.Flights),
+		FlightPlansWritten: len(w.FlightPlans),
+		PositionsWritten:   len(w.Positions),
+		VisitsOpened:       len(w.OpenedVisits),
+		VisitsClosed:       len(w.ClosedVisits),
+		EventsWritten:      len(w.Events),
+		ControllersWritten: len(w.Controllers),
+	}
+	if n := len(w.Events); n > 0 {
+		first, last := w.Events[0].Sequence, w.Events[n-1].Sequence
+		w.Cycle.FirstSequence, w.Cycle.LastSequence = &first, &last
+	}
+	return p
+}
+
+// moveVisits closes the open visits of sectors the flight has left and opens visits for sectors it entered,
+// returning the flight's open visits after this snapshot. Exits come before entries: a hand-off reads as
+// leaving one sector, then entering the next.
+func (p *Plan) moveVisits(f repository.Flight, open []repository.Visit, now []string, ts time.Time, sectors Sectors) []repository.Visit {
+	if len(open) == 0 && len(now) == 0 {
+		return nil
+	}
+	kept := make([]repository.Visit, 0, len(now))
+	for _, v := range open {
+		if _, in := slices.BinarySearch(now, v.SectorID); in {
+			kept = append(kept, v)
+			continue
+		}
+		reason := repository.ExitLeft
+		if !sectors.Has(v.SectorID) {
+			reason = repository.ExitSectorRemoved
+		}
+		p.closeVisit(v, f, ts, f.Latitude, f.Longitude, f.Altitude, reason)
+	}
+	for _, id := range now {
+		if _, in := slices.BinarySearchFunc(open, id, func(v repository.Visit, id string) int {
+			return strings.Compare(v.SectorID, id)
+		}); in {
+			continue
+		}
+		p.ids.Visit++
+		v := repository.Visit{
+			ID: p.ids.Visit, FlightID: f.ID, SectorID: id, EnteredAt: ts,
+			EntryLatitude: f.Latitude, EntryLongitude: f.Longitude, EntryAltitude: f.Altitude,
+		}
+		p.Write.OpenedVisits = append(p.Write.OpenedVisits, v)
+		p.event(repository.Event{
+			Kind: repository.EventEntry, SectorID: id, OccurredAt: ts, CID: f.CID, Callsign: f.Callsign,
+			FlightID: ptr(f.ID), VisitID: ptr(v.ID),
+			Latitude: ptr(f.Latitude), Longitude: ptr(f.Longitude), Altitude: ptr(f.Altitude),
+		})
+		kept = append(kept, v)
+	}
+	slices.SortFunc(kept, func(a, b repository.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+	return kept
+}
+
+func (p *Plan) closeVisit(v repository.Visit, f repository.Flight, at time.Time, lat, lon float64, alt int, reason string) {
+	d := at.Sub(v.EnteredAt).Seconds()
+	v.ExitedAt, v.ExitLatitude, v.ExitLongitude, v.ExitAltitude = &at, &lat, &lon, &alt
+	v.ExitReason, v.DurationSeconds = &reason, &d
+	p.Write.ClosedVisits = append(p.Write.ClosedVisits, v)
+	p.event(repository.Event{
+		Kind: repository.EventExit, SectorID: v.SectorID, OccurredAt: at, CID: f.CID, Callsign: f.Callsign,
+		FlightID: ptr(f.ID), VisitID: ptr(v.ID), Latitude: &lat, Longitude: &lon, Altitude: &alt,
+		ExitReason: &reason, DurationSeconds: &d,
+	})
+}
+
+func (p *Plan) event(e repository.Event) {
+	p.ids.Sequence++
+	e.Sequence = p.ids.Sequence
+	e.CycleID = p.ids.Cycle
+	p.Write.Events = append(p.Write.Events, e)
+}
+
+func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, sectors Sectors) {
+	w := &p.Write
+	see := func(c *feed.Controller, kind string) {
+		key := keyOf(c.CID, c.Callsign, feedTime(c.LogonTime))
+		if _, dup := p.controllers[key]; dup {
+			return
+		}
+		row := controllerRow(c, kind)
+		var staffs []string
+		if kind == repository.KindController {
+			staffs = sectors.Staffs(c.Callsign, c.Facility)
+			row.Sectors = strings.Join(staffs, " ")
+		}
+		prev := t.controllers[key]
+		if prev == nil {
+			p.ids.Controller++
+			row.ID, row.FirstSeen = p.ids.Controller, ts
+		} else {
+			row.ID, row.FirstSeen = prev.row.ID, prev.row.FirstSeen
+		}
+		if prev == nil || !sameController(&prev.row, &row) {
+			w.Controllers = append(w.Controllers, row)
+		}
+		p.controllers[key] = &controllerState{row: row, lastSeen: ts, sectors: staffs}
+	}
+	for i := range snap.Controllers {
+		see(&snap.Controllers[i], controllerKind(&snap.Controllers[i]))
+	}
+	for i := range snap.ATIS {
+		see(&snap.ATIS[i], repository.KindATIS)
+	}
+	missing := make([]*controllerState, 0)
+	for key, cs := range t.controllers {
+		if _, ok := p.controllers[key]; !ok {
+			missing = append(missing, cs)
+		}
+	}
+	slices.SortFunc(missing, func(a, b *controllerState) int { return cmp.Compare(a.row.ID, b.row.ID) })
+	for _, cs := range missing {
+		if ts.Sub(cs.lastSeen) <= t.grace {
+			p.controllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)] = cs
+			continue
+		}
+		row := cs.row
+		at := cs.lastSeen
+		row.DisconnectedAt = &at
+		w.Controllers = append(w.Controllers, row)
+	}
+
+	p.staffed = staffing(p.controllers)
+	ids := make([]string, 0, len(p.staffed)+len(t.staffed))
+	for id := range p.staffed {
+		if t.staffed[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	for id := range t.staffed {
+		if p.staffed[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		kind, cs, at := repository.EventStaffed, p.staffed[id], ts
+		if cs == nil {
+			kind, cs = repository.EventUnstaffed, t.staffed[id]
+			if _, still := p.controllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)]; !still {
+				at = cs.lastSeen // it disconnected: unstaffed since it was last seen
+			}
+		}
+		p.event(repository.Event{
+			Kind: kind, SectorID: id, OccurredAt: at, CID: cs.row.CID, Callsign: cs.row.Callsign,
+			ControllerID: ptr(cs.row.ID),
+		})
+	}
+}
+
+// staffing maps each staffed sector to the controller shown as staffing it: the earliest connected (lowest id),
+// so the choice is stable while several controllers share a sector.
+func staffing(controllers map[connKey]*controllerState) map[string]*controllerState {
+	out := map[string]*controllerState{}
+	for _, cs := range controllers {
+		for _, id := range cs.sectors {
+			if cur := out[id]; cur == nil || cs.row.ID < cur.row.ID {
+				out[id] = cs
+			}
+		}
+	}
+	return out
+}
+
+// Apply adopts a committed plan as the tracked state.
+func (t *Tracker) Apply(p *Plan) {
+	t.flights, t.controllers, t.staffed = p.flights, p.controllers, p.staffed
+	t.ids, t.last = p.ids, p.timestamp
+	for _, key := range p.returned {
+		delete(t.departed, key)
+	}
+	for key, fs := range p.departed {
+		t.departed[key] = fs
+	}
+	for key, fs := range t.departed {
+		if p.timestamp.Sub(*fs.row.DisconnectedAt) > departedRetention {
+			delete(t.departed, key)
+		}
+	}
+}
+
+// controllerKind tells observers from controllers that can staff a sector: observers connect with facility 0,
+// or without a real frequency, or with an _OBS callsign.
+func controllerKind(c *feed.Controller) string {
+	if c.Facility == feed.FacilityObserver || c.Frequency == feed.NoFrequency || strings.HasSuffix(c.Callsign, "_OBS") {
+		return repository.KindObserver
+	}
+	return repository.KindController
+}
+
+// feedTime is a feed time as stored: UTC, microseconds (the feed has 100 ns ticks; PostgreSQL keeps µs and
+// would round, so a reloaded key would no longer match).
+func feedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/ingest/sim"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC and metrics. Shutdown
+// drains: health NOT_SERVING, ingest finishes the cycle in flight, RPCs get ShutdownGrace to finish, the pool
+// closes last.
+func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store, err := repository.Open(ctx, cfg.storeConfig(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("database ready", "dialect", store.Dialect(), "migrations_applied", len(applied))
+	reg.MustRegister(collectors.NewDBStatsCollector(store.SQL(), "vatsector"))
+
+	sectors, refresh, err := loadSectors(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	src, err := newSource(cfg, log)
+	if err != nil {
+		return err
+	}
+	runner, err := ingest.NewRunner(ingest.Config{
+		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
+		WriteTimeout: cfg.WriteTimeout, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	healthSrv := health.NewServer()
+	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	grpcSrv := grpc.NewServer()
+	healthpb.RegisterHealthServer(grpcSrv, healthSrv)
+	reflection.Register(grpcSrv)
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	if err := store.Ping(ctx); err != nil {
+		return err
+	}
+	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	log.Info("serving gRPC", "addr", lis.Addr().String())
+
+	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIngest()
+	g, gctx := errgroup.WithContext(ctx)
+	ingestDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(ingestDone)
+		return runner.Run(ingestCtx)
+	})
+	if refresh != nil {
+		g.Go(func() error { refresh(gctx); return nil })
+	}
+	g.Go(func() error { return grpcSrv.Serve(lis) })
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		metricsSrv = &http.Server{Addr: cfg.MetricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := metricsSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("--metrics-listen %s: %w", cfg.MetricsListen, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+		case <-ingestDone:
+			// A finite source (replay) is exhausted: keep serving what was ingested until stopped.
+			<-gctx.Done()
+		}
+		log.Info("shutting down")
+		healthSrv.Shutdown()
+		stopIngest()
+		<-ingestDone
+		stopped := make(chan struct{})
+		go func() { grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(cfg.ShutdownGrace):
+			log.Warn("RPCs still running after the shutdown grace; cutting them", "grace", cfg.ShutdownGrace)
+			grpcSrv.Stop()
+		}
+		if metricsSrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = metricsSrv.Shutdown(sctx)
+		}
+		return nil
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// loadSectors loads the configured sector files, or downloads current VATSpy data and returns a loop that
+// refreshes it when the map-data endpoint names a new release.
+func loadSectors(ctx context.Context, cfg *config, log *slog.Logger) (*ingest.AirspaceSectors, func(context.Context), error) {
+	if len(cfg.Sectors) > 0 {
+		sets := make([]*airspace.Set, 0, len(cfg.Sectors))
+		for _, p := range cfg.Sectors {
+			set, err := airspace.Load(p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--sectors %s: %w", p, err)
+			}
+			sets = append(sets, set)
+		}
+		a, err := airspace.New(sets...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--sectors: %w", err)
+		}
+		log.Info("sectors loaded", "sectors", len(a.Sectors()), "files", cfg.Sectors)
+		return ingest.NewAirspaceSectors(a), nil, nil
+	}
+	md := &airspace.MapData{Endpoint: cfg.MapDataURL, CacheDir: filepath.Join(cfg.DataDir, "vatspy"), Logger: log}
+	sectors := ingest.NewAirspaceSectors(nil)
+	// ensure loads the current release when it is new (or when none is loaded yet). Without data, the service
+	// still runs — it ingests flights, with no sector to put them in — and keeps asking every minute.
+	ensure := func(ctx context.Context) bool {
+		dir, changed, err := md.Ensure(ctx)
+		if err != nil {
+			log.Error("no sector data yet; retrying every minute", "err", err)
+			return false
+		}
+		if !changed && sectors.Airspace() != nil {
+			return true
+		}
+		a, err := loadVATSpy(dir)
+		if err != nil {
+			log.Error("VATSpy data does not load; keeping the current sectors", "dir", dir, "err", err)
+			return sectors.Airspace() != nil
+		}
+		sectors.Swap(a)
+		log.Info("VATSpy sectors loaded", "sectors", len(a.Sectors()), "dir", dir)
+		return true
+	}
+	if !ensure(ctx) {
+		empty, err := airspace.New()
+		if err != nil {
+			return nil, nil, err
+		}
+		sectors.Swap(empty)
+	}
+	refresh := func(ctx context.Context) {
+		for {
+			wait := cfg.SectorsRefresh
+			if len(sectors.Airspace().Sectors()) == 0 {
+				wait = time.Minute
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			ensure(ctx)
+		}
+	}
+	return sectors, refresh, nil
+}
+
+func loadVATSpy(dir string) (*airspace.Airspace, error) {
+	set, err := airspace.LoadVATSpy(dir)
+	if err != nil {
+		return nil, err
+	}
+	return airspace.New(set)
+}
+
+// newSource builds the configured feed source.
+func newSource(cfg *config, log *slog.Logger) (feed.Source, error) {
+	switch cfg.Feed.Kind {
+	case "replay":
+		return feed.ReplaySource(cfg.Feed.Dir, feed.ReplayOptions{Logger: log})
+	case "sim":
+		// The simulation starts now so its snapshots are newer than anything already ingested.
+		return sim.New(sim.Config{Seed: 1, Pilots: cfg.Feed.N, Start: time.Now().UTC()}), nil
+	default:
+		return feed.NewHTTPSource(cfg.Feed.URL, feed.HTTPOptions{Logger: log})
+	}
+}
