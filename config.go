@@ -33,9 +33,12 @@ type config struct {
 	WriteTimeout   time.Duration
 	QueryTimeout   time.Duration
 	ShutdownGrace  time.Duration
-	Pool           repository.Pool
-	LogLevel       slog.Level
-	LogFormat      string
+	// Retention of positions and events; zero keeps them forever.
+	PositionsRetention time.Duration
+	EventsRetention    time.Duration
+	Pool               repository.Pool
+	LogLevel           slog.Level
+	LogFormat          string
 }
 
 // feedSpec is the parsed --feed value.
@@ -124,6 +127,8 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", ingest.DefaultWriteTimeout, "deadline of one cycle's transaction")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
+	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
+	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
 	fs.IntVar(&maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")
 	fs.IntVar(&maxIdle, "db-max-idle", 0, "pool: most idle connections kept (0: 4)")
 	fs.DurationVar(&maxLifetime, "db-conn-max-lifetime", 0, "pool: recycle a connection after this long (0: 30m for PostgreSQL, never for SQLite)")
@@ -213,6 +218,7 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		{"interval", c.Interval, 0}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute},
+		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
 		{"db-conn-max-lifetime", maxLifetime, 0}, {"db-conn-max-idle-time", maxIdleTime, 0},
 	} {
 		if d.v < d.min {

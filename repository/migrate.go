@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/vatsector/vatsector/migrations"
 )
+
+// migrateTimeout bounds a migration run, waiting for another instance's lock included: long enough for an index
+// build on a big table, short enough that a wedged start fails instead of hanging.
+const migrateTimeout = 10 * time.Minute
 
 // MigrationStatus is one migration and whether it is applied.
 type MigrationStatus struct {
@@ -23,6 +28,8 @@ type MigrationStatus struct {
 // Migrate applies pending migrations under a lock, so instances starting together migrate once: a PostgreSQL
 // advisory lock, or an exclusive lock on a file beside the SQLite database. It returns the versions applied.
 func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
 	p, unlock, err := s.migrationProvider()
 	if err != nil {
 		return nil, err
@@ -41,6 +48,8 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 
 // MigrationStatus lists every embedded migration and whether it is applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	p, unlock, err := s.migrationProvider()
 	if err != nil {
 		return nil, err

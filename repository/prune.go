@@ -1,0 +1,37 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pruned counts the rows a Prune removed.
+type Pruned struct {
+	Positions, Events int64
+}
+
+// Prune deletes positions observed before positionsBefore and events that occurred before eventsBefore (a zero
+// time keeps everything of that kind). Visits, flights and cycle records are history and kept. It runs on its
+// own connection, outside any cycle; run it often (hourly) so each run deletes a small slice.
+func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (Pruned, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var p Pruned
+	db := s.db.WithContext(ctx)
+	if !positionsBefore.IsZero() {
+		res := db.Where("observed_at < ?", positionsBefore.UTC()).Delete(&Position{})
+		if res.Error != nil {
+			return p, fmt.Errorf("repository: prune positions: %w", res.Error)
+		}
+		p.Positions = res.RowsAffected
+	}
+	if !eventsBefore.IsZero() {
+		res := db.Where("occurred_at < ?", eventsBefore.UTC()).Delete(&Event{})
+		if res.Error != nil {
+			return p, fmt.Errorf("repository: prune events: %w", res.Error)
+		}
+		p.Events = res.RowsAffected
+	}
+	return p, nil
+}
