@@ -92,6 +92,7 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "localhost:50051", "gRPC address of the service")
 	timeout := fs.Duration("timeout", 3*time.Second, "deadline of the check")
+	wait := fs.Bool("wait", false, "wait (up to --timeout) for the service to start and report SERVING, instead of checking once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,7 +103,25 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	client := healthpb.NewHealthClient(conn)
+	if *wait {
+		// Watch streams every status change; WaitForReady rides out a server that is not listening yet.
+		stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		if err != nil {
+			return fmt.Errorf("healthcheck %s: %w", *addr, err)
+		}
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				return fmt.Errorf("healthcheck %s: not serving within %v: %w", *addr, *timeout, err)
+			}
+			if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+				fmt.Fprintln(stdout, resp.GetStatus())
+				return nil
+			}
+		}
+	}
+	resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
 		return fmt.Errorf("healthcheck %s: %w", *addr, err)
 	}

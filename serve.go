@@ -14,16 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/reflection"
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/server"
 )
 
 // serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC and metrics. Shutdown
@@ -53,29 +50,33 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	hub := server.NewHub(server.HubConfig{})
 	runner, err := ingest.NewRunner(ingest.Config{
 		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
-		WriteTimeout: cfg.WriteTimeout, Logger: log, Registerer: reg,
+		WriteTimeout: cfg.WriteTimeout, Publisher: hub, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err
 	}
-
-	healthSrv := health.NewServer()
-	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	grpcSrv := grpc.NewServer()
-	healthpb.RegisterHealthServer(grpcSrv, healthSrv)
-	reflection.Register(grpcSrv)
+	api, err := server.New(server.Config{
+		Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log, Registerer: reg,
+		PollInterval: cfg.Interval,
+	})
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
-	if err := store.Ping(ctx); err != nil {
+	if err := api.Ready(ctx); err != nil {
+		_ = lis.Close()
 		return err
 	}
-	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	log.Info("serving gRPC", "addr", lis.Addr().String())
 
+	// Ingest runs on a context of its own: a stop signal ends it only after the API stopped taking new work
+	// (health NOT_SERVING), and it finishes the cycle in flight.
 	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIngest()
 	g, gctx := errgroup.WithContext(ctx)
@@ -96,7 +97,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		})
 		return nil
 	})
-	g.Go(func() error { return grpcSrv.Serve(lis) })
+	g.Go(func() error { return api.Serve(lis) })
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
 		mux := http.NewServeMux()
@@ -110,27 +111,20 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		})
 	}
 	g.Go(func() error {
-		select {
-		case <-gctx.Done():
-		case <-ingestDone:
-			// A finite source (replay) is exhausted: keep serving what was ingested until stopped.
-			<-gctx.Done()
-		}
+		// A finite source (replay) ending does not stop the service: it keeps serving what it ingested.
+		<-gctx.Done()
 		log.Info("shutting down")
-		healthSrv.Shutdown()
+		// Drain, then stop: NOT_SERVING first, ingest finishes its cycle in flight, streams end, RPCs get
+		// ShutdownGrace, and the pool closes last (deferred above).
+		api.Drain()
 		stopIngest()
 		<-ingestDone
-		stopped := make(chan struct{})
-		go func() { grpcSrv.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(cfg.ShutdownGrace):
-			log.Warn("RPCs still running after the shutdown grace; cutting them", "grace", cfg.ShutdownGrace)
-			grpcSrv.Stop()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := api.Shutdown(sctx); err != nil {
+			log.Warn("shutdown", "err", err)
 		}
 		if metricsSrv != nil {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
 			_ = metricsSrv.Shutdown(sctx)
 		}
 		return nil

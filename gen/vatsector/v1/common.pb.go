@@ -28,9 +28,11 @@
 // is neither repeated nor skipped because of items added or removed between two pages, but a later page
 // reflects the data as it is when it is read.
 //
-// Errors use the canonical gRPC status codes: INVALID_ARGUMENT for malformed requests, NOT_FOUND for unknown
-// ids, OUT_OF_RANGE for a stream resume point that is no longer (or never was) available, UNAVAILABLE when
-// the server is shutting down or its database is unreachable (retry with backoff).
+// Errors use the canonical gRPC status codes: INVALID_ARGUMENT for malformed requests (the message says what is
+// wrong), NOT_FOUND for unknown ids, OUT_OF_RANGE for a stream resume point that is no longer (or never was)
+// available, UNAVAILABLE when the server is starting or shutting down or its database is unreachable or too
+// slow, RESOURCE_EXHAUSTED when too many streams are open (both: retry with backoff). INTERNAL is a fault of
+// the server; its message is "internal error (id ...)", the id under which the server logged the cause.
 
 package vatsectorv1
 

@@ -45,7 +45,9 @@ type IngestServiceClient interface {
 	GetIngestionStatus(ctx context.Context, in *GetIngestionStatusRequest, opts ...grpc.CallOption) (*GetIngestionStatusResponse, error)
 	// WatchIngestion streams one message per committed cycle, as soon as it is committed, until the client
 	// cancels. Failed cycles are not streamed (see GetIngestionStatus). The stream ends with UNAVAILABLE when
-	// the server shuts down; reconnecting loses nothing that GetIngestionStatus cannot tell.
+	// the server shuts down, and with RESOURCE_EXHAUSTED when the client reads so slowly that it fell several
+	// cycles behind or when too many streams are open; reconnecting loses nothing that GetIngestionStatus
+	// cannot tell.
 	WatchIngestion(ctx context.Context, in *WatchIngestionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchIngestionResponse], error)
 }
 
@@ -108,7 +110,9 @@ type IngestServiceServer interface {
 	GetIngestionStatus(context.Context, *GetIngestionStatusRequest) (*GetIngestionStatusResponse, error)
 	// WatchIngestion streams one message per committed cycle, as soon as it is committed, until the client
 	// cancels. Failed cycles are not streamed (see GetIngestionStatus). The stream ends with UNAVAILABLE when
-	// the server shuts down; reconnecting loses nothing that GetIngestionStatus cannot tell.
+	// the server shuts down, and with RESOURCE_EXHAUSTED when the client reads so slowly that it fell several
+	// cycles behind or when too many streams are open; reconnecting loses nothing that GetIngestionStatus
+	// cannot tell.
 	WatchIngestion(*WatchIngestionRequest, grpc.ServerStreamingServer[WatchIngestionResponse]) error
 	mustEmbedUnimplementedIngestServiceServer()
 }

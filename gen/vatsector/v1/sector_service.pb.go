@@ -86,9 +86,10 @@ const (
 	SectorEventKind_SECTOR_EVENT_KIND_ENTRY SectorEventKind = 1
 	// A flight left the sector (a visit closed); see exit_reason.
 	SectorEventKind_SECTOR_EVENT_KIND_EXIT SectorEventKind = 2
-	// A controller connection started staffing the sector.
+	// The sector went from unstaffed to staffed: its first controller connected (or changed to a callsign
+	// that staffs it).
 	SectorEventKind_SECTOR_EVENT_KIND_STAFFED SectorEventKind = 3
-	// A controller connection stopped staffing the sector.
+	// The sector went from staffed to unstaffed: its last controller disconnected (or changed callsign).
 	SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED SectorEventKind = 4
 )
 
@@ -605,7 +606,9 @@ type SectorEvent struct {
 	Kind SectorEventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=vatsector.v1.SectorEventKind" json:"kind,omitempty"`
 	// The sector it happened in.
 	SectorId string `protobuf:"bytes,3,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
-	// Feed time (update_timestamp) of the cycle that observed it.
+	// Feed time (update_timestamp) of the cycle that observed it. For an EXIT or UNSTAFFED caused by a
+	// disconnection: the feed time the flight or controller was last seen, which is before the cycle that
+	// recorded the event (see cycle_id).
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Id of the ingest cycle that recorded it (see IngestService).
 	CycleId int64 `protobuf:"varint,5,opt,name=cycle_id,json=cycleId,proto3" json:"cycle_id,omitempty"`
@@ -621,7 +624,9 @@ type SectorEvent struct {
 	VisitDuration *durationpb.Duration `protobuf:"bytes,13,opt,name=visit_duration,json=visitDuration,proto3" json:"visit_duration,omitempty"`
 	// EXIT: why the visit ended. UNSPECIFIED otherwise.
 	ExitReason ExitReason `protobuf:"varint,14,opt,name=exit_reason,json=exitReason,proto3,enum=vatsector.v1.ExitReason" json:"exit_reason,omitempty"`
-	// STAFFED and UNSTAFFED: the controller connection. Unset for ENTRY and EXIT.
+	// STAFFED: the controller connection shown as staffing the sector (the earliest connected, lowest id, when
+	// several staff it from the same cycle). UNSTAFFED: the one that was shown as staffing it until then. Unset
+	// for ENTRY and EXIT.
 	Controller    *ControllerRef `protobuf:"bytes,20,opt,name=controller,proto3" json:"controller,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1032,11 +1037,12 @@ func (*WatchSectorEventsResponse_Heartbeat) isWatchSectorEventsResponse_Payload(
 // event is sent.
 type Heartbeat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The latest committed event sequence (all sectors and kinds, filters ignored; 0 when no event was ever
-	// recorded). Every event up to it that matches the stream's filters was sent before this heartbeat, so it
-	// is a safe resume checkpoint.
+	// The committed event sequence this stream has processed up to (all sectors and kinds, filters ignored;
+	// 0 when no event was ever recorded). A heartbeat is only sent while the stream has caught up, so it is the
+	// latest committed sequence. Every event up to it that matches the stream's filters was sent before this
+	// heartbeat, so it is a safe resume checkpoint.
 	LatestSequence int64 `protobuf:"varint,1,opt,name=latest_sequence,json=latestSequence,proto3" json:"latest_sequence,omitempty"`
-	// Feed time (update_timestamp) of the latest committed cycle.
+	// Feed time (update_timestamp) of the latest committed cycle the stream has processed.
 	FeedTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=feed_time,json=feedTime,proto3" json:"feed_time,omitempty"`
 	// Server time when the heartbeat was sent.
 	ServerTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`

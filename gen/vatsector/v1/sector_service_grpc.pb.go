@@ -36,9 +36,11 @@ const (
 // ceiling). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
 // observed inside a sector opens a visit and records an ENTRY event; the first cycle it is observed outside
 // (or it disconnects, or the sector is removed) closes the visit and records an EXIT event. A controller
-// connection whose callsign maps to a sector staffs it: when it starts staffing the sector a STAFFED event is
-// recorded, when it stops (disconnects, or changes callsign) an UNSTAFFED event. Several controllers may
-// staff one sector; each has its own STAFFED/UNSTAFFED pair.
+// connection whose callsign maps to a sector staffs it. Staffing events are per sector, not per controller: a
+// STAFFED event is recorded when a sector goes from unstaffed to staffed (its first controller connects), and
+// an UNSTAFFED event when it goes back to unstaffed (its last controller disconnects, or changes callsign).
+// While several controllers staff one sector, one of them is shown as staffing it: the earliest connected
+// (lowest controller id); controllers joining or leaving meanwhile record no event.
 //
 // Every event gets a `sequence`: an int64 that strictly increases in commit order across all sectors and
 // kinds, and is never reused. The events of one cycle have consecutive sequences and become visible together
@@ -51,9 +53,14 @@ const (
 // stored events after it and then continues live, with no gap and no duplicate. If the status is OUT_OF_RANGE
 // the checkpoint can no longer be served (those events were pruned from the retained history, or the
 // checkpoint is ahead of this server, e.g. after a database reset): resynchronise from the current state
-// (ListSectors, GetSectorOccupancy) and watch again without `after_sequence`. Reconnect on UNAVAILABLE
-// (server shutdown) and RESOURCE_EXHAUSTED (the client read too slowly and fell too far behind) likewise,
-// with backoff.
+// (ListSectors, GetSectorOccupancy) and watch again without `after_sequence`. Reconnect with backoff on
+// UNAVAILABLE (server shutdown) and RESOURCE_EXHAUSTED (the server has too many streams open).
+//
+// A client that reads more slowly than cycles commit is not disconnected and does not slow anyone down: once
+// it falls more than a few cycles behind, the server stops buffering live events for it and feeds it from the
+// stored events instead, at its own pace, until it has caught up and continues live; the order, the absence of
+// gaps and of duplicates are the same as for a resume (and so is OUT_OF_RANGE, should the stored events it
+// needs be pruned meanwhile).
 type SectorServiceClient interface {
 	// ListSectors lists every loaded sector, ordered by id, with its current flight count and staffing,
 	// paginated.
@@ -65,7 +72,8 @@ type SectorServiceClient interface {
 	// available.
 	ListSectorEvents(ctx context.Context, in *ListSectorEventsRequest, opts ...grpc.CallOption) (*ListSectorEventsResponse, error)
 	// WatchSectorEvents streams sector events as cycles commit, optionally replaying stored ones first (see
-	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels.
+	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels,
+	// or ends with UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(ctx context.Context, in *WatchSectorEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorEventsResponse], error)
 }
 
@@ -137,9 +145,11 @@ type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSec
 // ceiling). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
 // observed inside a sector opens a visit and records an ENTRY event; the first cycle it is observed outside
 // (or it disconnects, or the sector is removed) closes the visit and records an EXIT event. A controller
-// connection whose callsign maps to a sector staffs it: when it starts staffing the sector a STAFFED event is
-// recorded, when it stops (disconnects, or changes callsign) an UNSTAFFED event. Several controllers may
-// staff one sector; each has its own STAFFED/UNSTAFFED pair.
+// connection whose callsign maps to a sector staffs it. Staffing events are per sector, not per controller: a
+// STAFFED event is recorded when a sector goes from unstaffed to staffed (its first controller connects), and
+// an UNSTAFFED event when it goes back to unstaffed (its last controller disconnects, or changes callsign).
+// While several controllers staff one sector, one of them is shown as staffing it: the earliest connected
+// (lowest controller id); controllers joining or leaving meanwhile record no event.
 //
 // Every event gets a `sequence`: an int64 that strictly increases in commit order across all sectors and
 // kinds, and is never reused. The events of one cycle have consecutive sequences and become visible together
@@ -152,9 +162,14 @@ type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSec
 // stored events after it and then continues live, with no gap and no duplicate. If the status is OUT_OF_RANGE
 // the checkpoint can no longer be served (those events were pruned from the retained history, or the
 // checkpoint is ahead of this server, e.g. after a database reset): resynchronise from the current state
-// (ListSectors, GetSectorOccupancy) and watch again without `after_sequence`. Reconnect on UNAVAILABLE
-// (server shutdown) and RESOURCE_EXHAUSTED (the client read too slowly and fell too far behind) likewise,
-// with backoff.
+// (ListSectors, GetSectorOccupancy) and watch again without `after_sequence`. Reconnect with backoff on
+// UNAVAILABLE (server shutdown) and RESOURCE_EXHAUSTED (the server has too many streams open).
+//
+// A client that reads more slowly than cycles commit is not disconnected and does not slow anyone down: once
+// it falls more than a few cycles behind, the server stops buffering live events for it and feeds it from the
+// stored events instead, at its own pace, until it has caught up and continues live; the order, the absence of
+// gaps and of duplicates are the same as for a resume (and so is OUT_OF_RANGE, should the stored events it
+// needs be pruned meanwhile).
 type SectorServiceServer interface {
 	// ListSectors lists every loaded sector, ordered by id, with its current flight count and staffing,
 	// paginated.
@@ -166,7 +181,8 @@ type SectorServiceServer interface {
 	// available.
 	ListSectorEvents(context.Context, *ListSectorEventsRequest) (*ListSectorEventsResponse, error)
 	// WatchSectorEvents streams sector events as cycles commit, optionally replaying stored ones first (see
-	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels.
+	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels,
+	// or ends with UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(*WatchSectorEventsRequest, grpc.ServerStreamingServer[WatchSectorEventsResponse]) error
 	mustEmbedUnimplementedSectorServiceServer()
 }

@@ -1,0 +1,609 @@
+package repository
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/vatsector/vatsector/migrations"
+)
+
+// The reads the API serves. Every one is bounded by the store's query timeout, pages with a keyset (never
+// OFFSET, whose cost grows with the page number and which skips or repeats rows when rows come and go between
+// two pages), and returns times in UTC. A read that spans several statements runs in one read-only transaction,
+// so it never mixes two ingest cycles.
+
+// ErrNotFound is returned by the reads of one row when no row matches.
+var ErrNotFound = errors.New("repository: not found")
+
+// Key is a position in the (callsign, id) order in which flights and controllers are listed; a page starts
+// after it. Callsigns compare bytewise, the same in both dialects and in Go.
+type Key struct {
+	Callsign string
+	ID       int64
+}
+
+// FlightFilter selects flights; zero fields match everything.
+type FlightFilter struct {
+	// SectorID keeps the flights inside the sector now (an open visit); with IncludeOffline, also those with a
+	// visit overlapping [SeenFrom, SeenUntil).
+	SectorID string
+	// CallsignPrefix, Departure and Arrival compare case-insensitively.
+	CallsignPrefix string
+	Departure      string
+	Arrival        string
+	// IncludeOffline lists disconnected flights too; otherwise only flights online.
+	IncludeOffline bool
+	// SeenFrom (inclusive) and SeenUntil (exclusive) keep the flights seen during the range: first_seen <
+	// SeenUntil and last_seen >= SeenFrom. Zero bounds are open.
+	SeenFrom, SeenUntil time.Time
+}
+
+// FlightSummary is a flight with its latest plan and the sectors it is inside now.
+type FlightSummary struct {
+	Flight Flight
+	// Plan is nil when none was filed.
+	Plan *FlightPlan
+	// Sectors are the sector ids of its open visits, sorted.
+	Sectors []string
+}
+
+// FlightDetail is a flight with all its visits and, on request, its track.
+type FlightDetail struct {
+	FlightSummary
+	// Visits are ordered by entered_at, then sector id.
+	Visits []Visit
+	// Track is ordered by observed_at; nil unless asked for.
+	Track []Position
+}
+
+// Occupant is a flight inside a sector: its open visit and its latest state.
+type Occupant struct {
+	VisitID   int64
+	EnteredAt time.Time
+	Flight    Flight
+}
+
+// Occupancy is a sector's state as of one committed cycle.
+type Occupancy struct {
+	// Occupants are ordered by entered_at, then callsign, then visit id.
+	Occupants []Occupant
+	// Staffing are the controllers online staffing the sector, ordered by callsign then id.
+	Staffing []Controller
+	// AsOf is the update_timestamp of the last committed cycle; zero before the first.
+	AsOf time.Time
+}
+
+// SectorState is what ListSectors shows per sector besides its definition.
+type SectorState struct {
+	Flights  int
+	Staffing []Controller
+}
+
+// EventFilter selects sector events; zero fields match everything.
+type EventFilter struct {
+	SectorIDs []string
+	Kinds     []string
+	// From (inclusive) and Until (exclusive) bound occurred_at; zero bounds are open.
+	From, Until time.Time
+}
+
+// ControllerFilter selects controller connections online; zero fields match everything.
+type ControllerFilter struct {
+	Kinds []string
+	// CallsignPrefix compares case-insensitively.
+	CallsignPrefix string
+	// SectorID keeps the connections staffing the sector.
+	SectorID string
+}
+
+// ListFlights returns up to limit flights matching f, ordered by callsign then id, after the key (nil: from
+// the start).
+func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, limit int) ([]FlightSummary, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	var out []FlightSummary
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(&Flight{})
+		if !f.IncludeOffline {
+			q = q.Where("flights.disconnected_at IS NULL")
+		}
+		if f.SectorID != "" {
+			visits := tx.Table("sector_visits AS v").Select("1").Where("v.flight_id = flights.id AND v.sector_id = ?", f.SectorID)
+			if !f.IncludeOffline {
+				visits = visits.Where("v.exited_at IS NULL")
+			} else {
+				// An open visit extends to now, so it overlaps any range that started before it ended.
+				if !f.SeenUntil.IsZero() {
+					visits = visits.Where("v.entered_at < ?", f.SeenUntil.UTC())
+				}
+				if !f.SeenFrom.IsZero() {
+					visits = visits.Where("(v.exited_at IS NULL OR v.exited_at >= ?)", f.SeenFrom.UTC())
+				}
+			}
+			q = q.Where("EXISTS (?)", visits)
+		}
+		if f.CallsignPrefix != "" {
+			q = q.Where(`UPPER(flights.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))
+		}
+		for _, plan := range []struct{ col, v string }{{"departure", f.Departure}, {"arrival", f.Arrival}} {
+			if plan.v != "" {
+				q = q.Where("EXISTS (?)", tx.Table("flight_plans AS p").Select("1").
+					Where("p.flight_id = flights.id AND UPPER(p."+plan.col+") = ?", strings.ToUpper(plan.v)))
+			}
+		}
+		if f.IncludeOffline {
+			if !f.SeenUntil.IsZero() {
+				q = q.Where("flights.first_seen < ?", f.SeenUntil.UTC())
+			}
+			if !f.SeenFrom.IsZero() {
+				q = q.Where("flights.last_seen >= ?", f.SeenFrom.UTC())
+			}
+		}
+		var flights []Flight
+		if err := s.afterKey(q, "flights", after).Order(s.keyOrder("flights")).Limit(limit).Find(&flights).Error; err != nil {
+			return fmt.Errorf("flights: %w", err)
+		}
+		var err error
+		out, err = s.summarize(tx, flights)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: list flights: %w", err)
+	}
+	return out, nil
+}
+
+// FlightByID returns a flight, online or not, with its visits and, if track, its positions. ErrNotFound when
+// no flight has the id.
+func (s *Store) FlightByID(ctx context.Context, id int64, track bool) (*FlightDetail, error) {
+	return s.flightDetail(ctx, track, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
+}
+
+// OnlineFlightByCallsign returns the online flight with the callsign (case-insensitive); among several (a ghost
+// connection) the latest logon. ErrNotFound when none is online.
+func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, track bool) (*FlightDetail, error) {
+	return s.flightDetail(ctx, track, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("disconnected_at IS NULL AND UPPER(callsign) = ?", strings.ToUpper(callsign)).
+			Order("logon_time DESC, id DESC")
+	})
+}
+
+func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.DB) *gorm.DB) (*FlightDetail, error) {
+	var d FlightDetail
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		var f Flight
+		if err := where(tx.Model(&Flight{})).Take(&f).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return fmt.Errorf("flight: %w", err)
+		}
+		sums, err := s.summarize(tx, []Flight{f})
+		if err != nil {
+			return err
+		}
+		d.FlightSummary = sums[0]
+		if err := tx.Where("flight_id = ?", f.ID).Order("entered_at, id").Find(&d.Visits).Error; err != nil {
+			return fmt.Errorf("visits: %w", err)
+		}
+		for i := range d.Visits {
+			d.Visits[i].normalize()
+		}
+		// Visits entered in the same cycle come in sector id order; the database's collation may differ.
+		slices.SortStableFunc(d.Visits, func(a, b Visit) int {
+			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.SectorID, b.SectorID))
+		})
+		if track {
+			if err := tx.Where("flight_id = ?", f.ID).Order("observed_at").Find(&d.Track).Error; err != nil {
+				return fmt.Errorf("track: %w", err)
+			}
+			for i := range d.Track {
+				d.Track[i].ObservedAt = d.Track[i].ObservedAt.UTC()
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repository: flight: %w", err)
+	}
+	return &d, nil
+}
+
+// summarize attaches plans and current sectors to flights, keeping their order.
+func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error) {
+	out := make([]FlightSummary, len(flights))
+	if len(flights) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(flights))
+	at := make(map[int64]int, len(flights))
+	for i := range flights {
+		flights[i].normalize()
+		out[i].Flight = flights[i]
+		ids[i] = flights[i].ID
+		at[flights[i].ID] = i
+	}
+	var plans []FlightPlan
+	if err := tx.Where("flight_id IN ?", ids).Find(&plans).Error; err != nil {
+		return nil, fmt.Errorf("flight plans: %w", err)
+	}
+	for i := range plans {
+		p := plans[i]
+		p.UpdatedAt = p.UpdatedAt.UTC()
+		out[at[p.FlightID]].Plan = &p
+	}
+	var open []Visit
+	if err := tx.Select("flight_id", "sector_id").Where("flight_id IN ? AND exited_at IS NULL", ids).Find(&open).Error; err != nil {
+		return nil, fmt.Errorf("open visits: %w", err)
+	}
+	for _, v := range open {
+		i := at[v.FlightID]
+		out[i].Sectors = append(out[i].Sectors, v.SectorID)
+	}
+	for i := range out {
+		slices.Sort(out[i].Sectors)
+	}
+	return out, nil
+}
+
+// SectorOccupancy returns the flights inside a sector now, its staffing, and the cycle this reflects.
+func (s *Store) SectorOccupancy(ctx context.Context, sectorID string) (*Occupancy, error) {
+	var occ Occupancy
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		var visits []Visit
+		if err := tx.Where("sector_id = ? AND exited_at IS NULL", sectorID).Find(&visits).Error; err != nil {
+			return fmt.Errorf("open visits: %w", err)
+		}
+		if len(visits) > 0 {
+			ids := make([]int64, len(visits))
+			for i, v := range visits {
+				ids[i] = v.FlightID
+			}
+			var flights []Flight
+			if err := tx.Where("id IN ?", ids).Find(&flights).Error; err != nil {
+				return fmt.Errorf("flights: %w", err)
+			}
+			byID := make(map[int64]Flight, len(flights))
+			for _, f := range flights {
+				f.normalize()
+				byID[f.ID] = f
+			}
+			occ.Occupants = make([]Occupant, 0, len(visits))
+			for _, v := range visits {
+				occ.Occupants = append(occ.Occupants, Occupant{VisitID: v.ID, EnteredAt: v.EnteredAt.UTC(), Flight: byID[v.FlightID]})
+			}
+			slices.SortFunc(occ.Occupants, func(a, b Occupant) int {
+				return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.Flight.Callsign, b.Flight.Callsign),
+					cmp.Compare(a.VisitID, b.VisitID))
+			})
+		}
+		staffing, err := s.staffing(tx, []string{sectorID})
+		if err != nil {
+			return err
+		}
+		occ.Staffing = staffing[sectorID]
+		last, err := lastCommitted(tx)
+		if err != nil {
+			return err
+		}
+		if last != nil {
+			occ.AsOf = last.UpdateTimestamp
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: sector occupancy: %w", err)
+	}
+	return &occ, nil
+}
+
+// SectorStates returns the flight count and staffing of each of the sectors (all sectors when ids is nil);
+// sectors nobody is in or staffs are absent from the map.
+func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]SectorState, error) {
+	out := map[string]SectorState{}
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		counts, err := flightCounts(tx, ids)
+		if err != nil {
+			return err
+		}
+		staffing, err := s.staffing(tx, ids)
+		if err != nil {
+			return err
+		}
+		for id, n := range counts {
+			out[id] = SectorState{Flights: n}
+		}
+		for id, cs := range staffing {
+			st := out[id]
+			st.Staffing = cs
+			out[id] = st
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: sector states: %w", err)
+	}
+	return out, nil
+}
+
+// SectorFlightCounts returns the number of flights inside each sector now (all sectors when ids is nil);
+// empty sectors are absent.
+func (s *Store) SectorFlightCounts(ctx context.Context, ids []string) (map[string]int, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	out, err := flightCounts(s.db.WithContext(ctx), ids)
+	if err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	return out, nil
+}
+
+func flightCounts(tx *gorm.DB, ids []string) (map[string]int, error) {
+	q := tx.Model(&Visit{}).Select("sector_id, COUNT(*) AS flights").Where("exited_at IS NULL")
+	if ids != nil {
+		if len(ids) == 0 {
+			return map[string]int{}, nil
+		}
+		q = q.Where("sector_id IN ?", ids)
+	}
+	var rows []struct {
+		SectorID string
+		Flights  int
+	}
+	if err := q.Group("sector_id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("flight counts: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.SectorID] = r.Flights
+	}
+	return out, nil
+}
+
+// staffing maps each sector (of ids, or all when nil) to the controllers online staffing it, by callsign then
+// id. The sectors column is space-separated, so the split is done here; only a few hundred controllers are
+// online at a time.
+func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]Controller, error) {
+	var cs []Controller
+	if err := tx.Where("disconnected_at IS NULL AND kind = ? AND sectors <> ''", KindController).
+		Order(s.keyOrder("controllers")).Find(&cs).Error; err != nil {
+		return nil, fmt.Errorf("staffing: %w", err)
+	}
+	var want map[string]bool
+	if ids != nil {
+		want = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
+		}
+	}
+	out := map[string][]Controller{}
+	for _, c := range cs {
+		c.normalize()
+		for _, id := range strings.Fields(c.Sectors) {
+			if want == nil || want[id] {
+				out[id] = append(out[id], c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ListEvents returns up to limit events matching f with after < sequence (and sequence <= through when through
+// is positive), in sequence order.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]Event, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	events, err := listEvents(s.db.WithContext(ctx), f, after, through, limit)
+	if err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	return events, nil
+}
+
+// ReplayEvents is ListEvents for a stream that resumes after a checkpoint: it also returns the oldest stored
+// sequence (0 when none is stored) as of the same snapshot, so the caller can tell a page that is complete
+// from one that pruning, running meanwhile, has cut into.
+func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]Event, int64, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, 0, err
+	}
+	var (
+		events []Event
+		oldest int64
+	)
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&Event{}).Select("COALESCE(MIN(sequence), 0)").Scan(&oldest).Error; err != nil {
+			return fmt.Errorf("oldest sequence: %w", err)
+		}
+		var err error
+		events, err = listEvents(tx, f, after, through, limit)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("repository: replay events: %w", err)
+	}
+	return events, oldest, nil
+}
+
+func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]Event, error) {
+	q := db.Where("sequence > ?", after)
+	if through > 0 {
+		q = q.Where("sequence <= ?", through)
+	}
+	if len(f.SectorIDs) > 0 {
+		q = q.Where("sector_id IN ?", f.SectorIDs)
+	}
+	if len(f.Kinds) > 0 {
+		q = q.Where("kind IN ?", f.Kinds)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("occurred_at >= ?", f.From.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("occurred_at < ?", f.Until.UTC())
+	}
+	var events []Event
+	if err := q.Order("sequence").Limit(limit).Find(&events).Error; err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	for i := range events {
+		events[i].OccurredAt = events[i].OccurredAt.UTC()
+	}
+	return events, nil
+}
+
+// SequenceBounds returns the oldest and the latest stored event sequence; both 0 when no event is stored.
+func (s *Store) SequenceBounds(ctx context.Context) (oldest, latest int64, err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var b struct{ Oldest, Latest int64 }
+	if err := s.db.WithContext(ctx).Model(&Event{}).
+		Select("COALESCE(MIN(sequence), 0) AS oldest, COALESCE(MAX(sequence), 0) AS latest").Scan(&b).Error; err != nil {
+		return 0, 0, fmt.Errorf("repository: sequence bounds: %w", err)
+	}
+	return b.Oldest, b.Latest, nil
+}
+
+// ListOnlineControllers returns up to limit connections online matching f, ordered by callsign then id, after
+// the key (nil: from the start).
+func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, after *Key, limit int) ([]Controller, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	q := s.db.WithContext(ctx).Model(&Controller{}).Where("controllers.disconnected_at IS NULL")
+	if len(f.Kinds) > 0 {
+		q = q.Where("controllers.kind IN ?", f.Kinds)
+	}
+	if f.CallsignPrefix != "" {
+		q = q.Where(`UPPER(controllers.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))
+	}
+	if f.SectorID != "" {
+		q = q.Where(`(' ' || controllers.sectors || ' ') LIKE ? ESCAPE '\'`, "% "+escapeLike(f.SectorID)+" %")
+	}
+	var cs []Controller
+	if err := s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers")).Limit(limit).Find(&cs).Error; err != nil {
+		return nil, fmt.Errorf("repository: list controllers: %w", err)
+	}
+	for i := range cs {
+		cs[i].normalize()
+	}
+	return cs, nil
+}
+
+// LastCommittedCycle returns the last committed cycle, or nil on a database that has none.
+func (s *Store) LastCommittedCycle(ctx context.Context) (*Cycle, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	c, err := lastCommitted(s.db.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	return c, nil
+}
+
+func lastCommitted(tx *gorm.DB) (*Cycle, error) {
+	var c Cycle
+	switch err := tx.Where("error IS NULL").Order("id DESC").Take(&c).Error; {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("last committed cycle: %w", err)
+	}
+	c.normalize()
+	return &c, nil
+}
+
+// read runs fn in one read-only transaction under the query timeout. On PostgreSQL it is REPEATABLE READ, so
+// every statement sees the same snapshot; SQLite's deferred read transaction is a snapshot in WAL mode (and
+// a read-only transaction does not take the write lock the DSN's _txlock=immediate asks for).
+func (s *Store) read(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == migrations.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.db.WithContext(ctx).Transaction(fn, opts)
+}
+
+// keyOrder is the listing order of a table with callsign and id. PostgreSQL compares text by the database's
+// locale, which differs between installations (en_US ignores underscores at first); COLLATE "C" is bytewise
+// as SQLite and Go, and matches the indexes of migration 00002.
+func (s *Store) keyOrder(table string) string {
+	return s.bytewise(table+".callsign") + ", " + table + ".id"
+}
+
+func (s *Store) afterKey(q *gorm.DB, table string, after *Key) *gorm.DB {
+	if after == nil {
+		return q
+	}
+	return q.Where("("+s.bytewise(table+".callsign")+", "+table+".id) > (?, ?)", after.Callsign, after.ID)
+}
+
+func (s *Store) bytewise(col string) string {
+	if s.dialect == migrations.Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
+// likePrefix is a LIKE pattern matching the upper-cased prefix literally.
+func likePrefix(p string) string { return escapeLike(strings.ToUpper(p)) + "%" }
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func checkLimit(limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("repository: limit %d: want a positive page size", limit)
+	}
+	return nil
+}
+
+// SQLite hands times back in a fixed zone named by their offset; the API speaks UTC.
+
+func (f *Flight) normalize() {
+	f.LogonTime, f.LastUpdated, f.FirstSeen, f.LastSeen = f.LogonTime.UTC(), f.LastUpdated.UTC(), f.FirstSeen.UTC(), f.LastSeen.UTC()
+	f.DisconnectedAt = utcPtr(f.DisconnectedAt)
+}
+
+func (v *Visit) normalize() {
+	v.EnteredAt = v.EnteredAt.UTC()
+	v.ExitedAt = utcPtr(v.ExitedAt)
+}
+
+func (c *Controller) normalize() {
+	c.LogonTime, c.LastUpdated, c.FirstSeen = c.LogonTime.UTC(), c.LastUpdated.UTC(), c.FirstSeen.UTC()
+	c.DisconnectedAt = utcPtr(c.DisconnectedAt)
+}
+
+func (c *Cycle) normalize() {
+	c.UpdateTimestamp, c.FetchedAt = c.UpdateTimestamp.UTC(), c.FetchedAt.UTC()
+	c.CommittedAt = utcPtr(c.CommittedAt)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,312 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/vatsector/vatsector/airspace"
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// Conversions between the stored model and the API messages. Only handlers call them.
+
+// timeFormat is how times appear in error messages.
+const timeFormat = time.RFC3339Nano
+
+// ts is a timestamp, unset for the zero time.
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func tsPtr(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
+
+// timeRange converts an optional half-open range; zero bounds are open. It was validated already.
+func timeRange(r *vatsectorv1.TimeRange) (from, until time.Time) {
+	if r.GetStart() != nil {
+		from = r.GetStart().AsTime()
+	}
+	if r.GetEnd() != nil {
+		until = r.GetEnd().AsTime()
+	}
+	return from, until
+}
+
+func micros(us int64) *durationpb.Duration {
+	return durationpb.New(time.Duration(us) * time.Microsecond)
+}
+
+func seconds(s *float64) *durationpb.Duration {
+	if s == nil {
+		return nil
+	}
+	return durationpb.New(time.Duration(*s * float64(time.Second)))
+}
+
+func int32Ptr(v *int) *int32 {
+	if v == nil {
+		return nil
+	}
+	n := int32(*v)
+	return &n
+}
+
+// eventKindName is the stored name of an event kind; false for UNSPECIFIED and unknown values.
+func eventKindName(k vatsectorv1.SectorEventKind) (string, bool) {
+	switch k {
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_ENTRY:
+		return repository.EventEntry, true
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT:
+		return repository.EventExit, true
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_STAFFED:
+		return repository.EventStaffed, true
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED:
+		return repository.EventUnstaffed, true
+	}
+	return "", false
+}
+
+func eventKind(name string) vatsectorv1.SectorEventKind {
+	switch name {
+	case repository.EventEntry:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_ENTRY
+	case repository.EventExit:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT
+	case repository.EventStaffed:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_STAFFED
+	case repository.EventUnstaffed:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED
+	}
+	return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSPECIFIED
+}
+
+// eventKindNames converts a validated filter.
+func eventKindNames(kinds []vatsectorv1.SectorEventKind) []string {
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		if n, ok := eventKindName(k); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func controllerKindName(k vatsectorv1.ControllerKind) (string, bool) {
+	switch k {
+	case vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER:
+		return repository.KindController, true
+	case vatsectorv1.ControllerKind_CONTROLLER_KIND_OBSERVER:
+		return repository.KindObserver, true
+	case vatsectorv1.ControllerKind_CONTROLLER_KIND_ATIS:
+		return repository.KindATIS, true
+	}
+	return "", false
+}
+
+func controllerKind(name string) vatsectorv1.ControllerKind {
+	switch name {
+	case repository.KindController:
+		return vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER
+	case repository.KindObserver:
+		return vatsectorv1.ControllerKind_CONTROLLER_KIND_OBSERVER
+	case repository.KindATIS:
+		return vatsectorv1.ControllerKind_CONTROLLER_KIND_ATIS
+	}
+	return vatsectorv1.ControllerKind_CONTROLLER_KIND_UNSPECIFIED
+}
+
+func controllerKindNames(kinds []vatsectorv1.ControllerKind) []string {
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		if n, ok := controllerKindName(k); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func exitReason(r *string) vatsectorv1.ExitReason {
+	if r == nil {
+		return vatsectorv1.ExitReason_EXIT_REASON_UNSPECIFIED
+	}
+	switch *r {
+	case repository.ExitLeft:
+		return vatsectorv1.ExitReason_EXIT_REASON_LEFT_SECTOR
+	case repository.ExitDisconnected:
+		return vatsectorv1.ExitReason_EXIT_REASON_DISCONNECTED
+	case repository.ExitSectorRemoved:
+		return vatsectorv1.ExitReason_EXIT_REASON_SECTOR_REMOVED
+	}
+	return vatsectorv1.ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+// facility maps a feed facility code to the API enum, whose numbers are shifted by one because the feed uses
+// 0 for observers.
+func facility(code int) vatsectorv1.Facility {
+	if code < 0 || code > 6 {
+		return vatsectorv1.Facility_FACILITY_UNSPECIFIED
+	}
+	return vatsectorv1.Facility(code + 1)
+}
+
+func flightProto(f *repository.FlightSummary) *vatsectorv1.Flight {
+	r := &f.Flight
+	out := &vatsectorv1.Flight{
+		Id: r.ID, Cid: r.CID, Callsign: r.Callsign, Name: r.Name, Server: r.Server,
+		PilotRating: int32(r.PilotRating), MilitaryRating: int32Ptr(r.MilitaryRating),
+		LogonTime: ts(r.LogonTime), FirstSeen: ts(r.FirstSeen), LastSeen: ts(r.LastSeen),
+		Online: r.DisconnectedAt == nil, DisconnectedAt: tsPtr(r.DisconnectedAt),
+		Position: &vatsectorv1.FlightPosition{
+			UpdatedAt: ts(r.LastUpdated), Latitude: r.Latitude, Longitude: r.Longitude,
+			AltitudeFt: int32(r.Altitude), GroundspeedKt: int32(r.Groundspeed), HeadingDeg: int32(r.Heading),
+			Transponder: r.Transponder, QnhInhg: r.QNHInHg, QnhMb: int32(r.QNHMb),
+		},
+		CurrentSectorIds: f.Sectors,
+	}
+	if p := f.Plan; p != nil {
+		out.FlightPlan = &vatsectorv1.FlightPlan{
+			FlightRules: p.FlightRules, Aircraft: p.Aircraft, AircraftFaa: p.AircraftFAA, AircraftShort: p.AircraftShort,
+			Departure: p.Departure, Arrival: p.Arrival, Alternate: p.Alternate, CruiseTas: p.CruiseTAS,
+			Altitude: p.Altitude, Deptime: p.DepTime, EnrouteTime: p.EnrouteTime, FuelTime: p.FuelTime,
+			Route: p.Route, Remarks: p.Remarks, RevisionId: int32Ptr(p.RevisionID),
+			AssignedTransponder: p.AssignedTransponder, UpdatedAt: ts(p.UpdatedAt),
+		}
+	}
+	return out
+}
+
+func visitProto(v *repository.Visit) *vatsectorv1.Visit {
+	out := &vatsectorv1.Visit{
+		Id: v.ID, FlightId: v.FlightID, SectorId: v.SectorID, EnteredAt: ts(v.EnteredAt),
+		EntryPosition: &vatsectorv1.Point{Latitude: v.EntryLatitude, Longitude: v.EntryLongitude, AltitudeFt: int32(v.EntryAltitude)},
+		ExitedAt:      tsPtr(v.ExitedAt), ExitReason: exitReason(v.ExitReason), Duration: seconds(v.DurationSeconds),
+	}
+	if v.ExitLatitude != nil && v.ExitLongitude != nil && v.ExitAltitude != nil {
+		out.ExitPosition = &vatsectorv1.Point{Latitude: *v.ExitLatitude, Longitude: *v.ExitLongitude, AltitudeFt: int32(*v.ExitAltitude)}
+	}
+	return out
+}
+
+func trackPointProto(p *repository.Position) *vatsectorv1.TrackPoint {
+	return &vatsectorv1.TrackPoint{
+		ObservedAt: ts(p.ObservedAt), Latitude: p.Latitude, Longitude: p.Longitude, AltitudeFt: int32(p.Altitude),
+		GroundspeedKt: int32(p.Groundspeed), HeadingDeg: int32(p.Heading),
+	}
+}
+
+func eventProto(e *repository.Event) *vatsectorv1.SectorEvent {
+	out := &vatsectorv1.SectorEvent{
+		Sequence: e.Sequence, Kind: eventKind(e.Kind), SectorId: e.SectorID, OccurredAt: ts(e.OccurredAt), CycleId: e.CycleID,
+		ExitReason: exitReason(e.ExitReason),
+	}
+	if e.FlightID != nil {
+		out.Flight = &vatsectorv1.FlightRef{Id: *e.FlightID, Cid: e.CID, Callsign: e.Callsign}
+	}
+	if e.Latitude != nil && e.Longitude != nil && e.Altitude != nil {
+		out.Position = &vatsectorv1.Point{Latitude: *e.Latitude, Longitude: *e.Longitude, AltitudeFt: int32(*e.Altitude)}
+	}
+	if e.VisitID != nil {
+		out.VisitId = *e.VisitID
+	}
+	if e.Kind == repository.EventExit {
+		out.VisitDuration = seconds(e.DurationSeconds)
+	}
+	if e.ControllerID != nil {
+		out.Controller = &vatsectorv1.ControllerRef{Id: *e.ControllerID, Cid: e.CID, Callsign: e.Callsign}
+	}
+	return out
+}
+
+func controllerRef(c *repository.Controller) *vatsectorv1.ControllerRef {
+	return &vatsectorv1.ControllerRef{Id: c.ID, Cid: c.CID, Callsign: c.Callsign}
+}
+
+func controllerProto(c *repository.Controller) *vatsectorv1.Controller {
+	out := &vatsectorv1.Controller{
+		Id: c.ID, Cid: c.CID, Callsign: c.Callsign, Name: c.Name, Kind: controllerKind(c.Kind),
+		Facility: facility(c.Facility), FacilityCode: int32(c.Facility), Rating: int32(c.Rating),
+		Frequency: c.Frequency, Server: c.Server, VisualRange: int32(c.VisualRange),
+		LogonTime: ts(c.LogonTime), LastUpdated: ts(c.LastUpdated), FirstSeen: ts(c.FirstSeen),
+		SectorIds: strings.Fields(c.Sectors),
+	}
+	if c.ATISCode != nil {
+		out.AtisCode = *c.ATISCode
+	}
+	if c.TextATIS != nil && *c.TextATIS != "" {
+		out.AtisLines = strings.Split(*c.TextATIS, "\n")
+	}
+	return out
+}
+
+// sectorProto is a loaded sector with its live figures.
+func sectorProto(s *airspace.Sector, st repository.SectorState) *vatsectorv1.Sector {
+	out := &vatsectorv1.Sector{
+		Id: s.ID, Name: s.Name, Set: s.Set, Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: s.Kind,
+		FloorFt: int32Ptr(s.FloorFt), CeilingFt: int32Ptr(s.CeilingFt), Oceanic: s.Oceanic,
+		Region: s.Region, Division: s.Division, FlightCount: int32(st.Flights),
+	}
+	if s.Set == airspace.SetVATSpy {
+		out.Source = vatsectorv1.SectorSource_SECTOR_SOURCE_VATSPY
+	}
+	for i := range st.Staffing {
+		out.StaffedBy = append(out.StaffedBy, controllerRef(&st.Staffing[i]))
+	}
+	return out
+}
+
+func occupantProto(o *repository.Occupant) *vatsectorv1.SectorOccupant {
+	f := &o.Flight
+	return &vatsectorv1.SectorOccupant{
+		Flight:    &vatsectorv1.FlightRef{Id: f.ID, Cid: f.CID, Callsign: f.Callsign},
+		VisitId:   o.VisitID,
+		EnteredAt: ts(o.EnteredAt),
+		Position: &vatsectorv1.TrackPoint{
+			ObservedAt: ts(f.LastSeen), Latitude: f.Latitude, Longitude: f.Longitude, AltitudeFt: int32(f.Altitude),
+			GroundspeedKt: int32(f.Groundspeed), HeadingDeg: int32(f.Heading),
+		},
+	}
+}
+
+// cycleProto converts a cycle record. A failed cycle stored nothing, so its row counts are zero whatever it
+// had planned, and it has no commit phase.
+func cycleProto(c *repository.Cycle) *vatsectorv1.Cycle {
+	if c == nil {
+		return nil
+	}
+	out := &vatsectorv1.Cycle{
+		Id: c.ID, UpdateTimestamp: ts(c.UpdateTimestamp), FetchedAt: ts(c.FetchedAt), CommittedAt: tsPtr(c.CommittedAt),
+		Durations: &vatsectorv1.CyclePhaseDurations{
+			Decode: micros(c.DecodeUS), Classify: micros(c.ClassifyUS), Diff: micros(c.DiffUS),
+			Write: micros(c.WriteUS), Total: micros(c.TotalUS),
+		},
+		Feed:       &vatsectorv1.CycleFeedCounts{Pilots: int32(c.Pilots), Controllers: int32(c.Controllers), Atis: int32(c.ATIS)},
+		Rows:       &vatsectorv1.CycleRowCounts{},
+		Statements: int32(c.Statements),
+	}
+	if c.Error != nil {
+		out.Error = *c.Error
+		return out
+	}
+	if c.CommittedAt != nil {
+		out.Lag = durationpb.New(c.CommittedAt.Sub(c.UpdateTimestamp))
+		out.Durations.Commit = micros(c.CommitUS)
+	}
+	out.Rows = &vatsectorv1.CycleRowCounts{
+		Flights: int32(c.FlightsWritten), FlightPlans: int32(c.FlightPlansWritten), Positions: int32(c.PositionsWritten),
+		VisitsOpened: int32(c.VisitsOpened), VisitsClosed: int32(c.VisitsClosed), Events: int32(c.EventsWritten),
+		Controllers: int32(c.ControllersWritten),
+	}
+	out.FirstSequence, out.LastSequence = c.FirstSequence, c.LastSequence
+	return out
+}

@@ -1,0 +1,45 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// What the server needs from the rest of the program, as interfaces so tests can substitute a failing store or
+// a status of their choosing. *repository.Store, *ingest.Runner and *ingest.AirspaceSectors satisfy them.
+
+// Storage is the storage layer: the repository's reads and the pool's figures.
+type Storage interface {
+	Ping(ctx context.Context) error
+	PoolStats() sql.DBStats
+	ListFlights(ctx context.Context, f repository.FlightFilter, after *repository.Key, limit int) ([]repository.FlightSummary, error)
+	FlightByID(ctx context.Context, id int64, track bool) (*repository.FlightDetail, error)
+	OnlineFlightByCallsign(ctx context.Context, callsign string, track bool) (*repository.FlightDetail, error)
+	SectorOccupancy(ctx context.Context, sectorID string) (*repository.Occupancy, error)
+	SectorStates(ctx context.Context, ids []string) (map[string]repository.SectorState, error)
+	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, error)
+	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, int64, error)
+	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
+	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]repository.Controller, error)
+	LastCommittedCycle(ctx context.Context) (*repository.Cycle, error)
+}
+
+// StatusSource reports on ingestion.
+type StatusSource interface {
+	Status() ingest.Status
+}
+
+// SectorsProvider gives the sectors loaded now; the set may be swapped while the server runs.
+type SectorsProvider interface {
+	Airspace() *airspace.Airspace
+}
+
+var (
+	_ Storage         = (*repository.Store)(nil)
+	_ StatusSource    = (*ingest.Runner)(nil)
+	_ SectorsProvider = (*ingest.AirspaceSectors)(nil)
+)

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vatsector/vatsector/repository"
+)
+
+// The service layer and the validation speak in domain errors; this file alone turns them into gRPC statuses,
+// as etcd's rpctypes does, and keeps the details of unexpected failures out of the client's sight, as
+// Temporal's masking does: the client gets an id, the log gets the cause under that id.
+
+// errorKind is what went wrong from the client's point of view.
+type errorKind int
+
+const (
+	kindInvalid     errorKind = iota + 1 // the request is malformed: INVALID_ARGUMENT
+	kindNotFound                         // an id names nothing: NOT_FOUND
+	kindOutOfRange                       // a resume point cannot be served: OUT_OF_RANGE
+	kindUnavailable                      // starting, shutting down, database unreachable: UNAVAILABLE
+	kindExhausted                        // too many streams, or a reader too slow: RESOURCE_EXHAUSTED
+)
+
+// apiError is a domain error whose message is meant for the client.
+type apiError struct {
+	kind errorKind
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func invalidf(format string, a ...any) error {
+	return &apiError{kindInvalid, fmt.Sprintf(format, a...)}
+}
+
+func notFoundf(format string, a ...any) error {
+	return &apiError{kindNotFound, fmt.Sprintf(format, a...)}
+}
+
+func outOfRangef(format string, a ...any) error {
+	return &apiError{kindOutOfRange, fmt.Sprintf(format, a...)}
+}
+
+func unavailablef(format string, a ...any) error {
+	return &apiError{kindUnavailable, fmt.Sprintf(format, a...)}
+}
+
+func exhaustedf(format string, a ...any) error {
+	return &apiError{kindExhausted, fmt.Sprintf(format, a...)}
+}
+
+func (k errorKind) code() codes.Code {
+	switch k {
+	case kindInvalid:
+		return codes.InvalidArgument
+	case kindNotFound:
+		return codes.NotFound
+	case kindOutOfRange:
+		return codes.OutOfRange
+	case kindUnavailable:
+		return codes.Unavailable
+	case kindExhausted:
+		return codes.ResourceExhausted
+	}
+	return codes.Internal
+}
+
+// errorMapper turns any error a handler, an interceptor or a recovered panic ends with into the status the
+// client gets.
+type errorMapper struct {
+	log *slog.Logger
+}
+
+// status maps err. Unexpected errors are logged with a fresh id and answered as "internal error (id …)".
+func (m errorMapper) status(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return status.Error(ae.kind.code(), ae.msg)
+	case errors.Is(err, repository.ErrNotFound):
+		return status.Error(codes.NotFound, "not found")
+	case ctx.Err() != nil:
+		// The client went away or its deadline passed: whatever failed after that is not the server's fault.
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // already a status, e.g. from a stream's Send
+	}
+	method, _ := grpc.Method(ctx)
+	id := fmt.Sprintf("%08x", rand.Uint32())
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		m.log.WarnContext(ctx, "database query timed out", "method", method, "error_id", id, "err", err)
+		return status.Errorf(codes.Unavailable, "the database did not answer in time (id %s); retry later", id)
+	case unreachable(err):
+		m.log.WarnContext(ctx, "database unreachable", "method", method, "error_id", id, "err", err)
+		return status.Errorf(codes.Unavailable, "the database is unreachable (id %s); retry later", id)
+	}
+	m.log.ErrorContext(ctx, "internal error", "method", method, "error_id", id, "err", err)
+	return status.Errorf(codes.Internal, "internal error (id %s)", id)
+}
+
+// unreachable tells a database that cannot be reached (worth a retry) from a database that answered with an
+// error (a bug).
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &netErr)
+}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"context"
+
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// controllerHandler serves ControllerService.
+type controllerHandler struct {
+	vatsectorv1.UnimplementedControllerServiceServer
+	q    *queryService
+	errs errorMapper
+}
+
+func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv1.ListControllersRequest) (
+	*vatsectorv1.ListControllersResponse, error,
+) {
+	rows, next, err := h.q.listControllers(ctx, repository.ControllerFilter{
+		Kinds: controllerKindNames(req.GetKinds()), CallsignPrefix: req.GetCallsignPrefix(), SectorID: req.GetSectorId(),
+	}, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, h.errs.status(ctx, err)
+	}
+	out := &vatsectorv1.ListControllersResponse{Controllers: make([]*vatsectorv1.Controller, len(rows)), NextPageToken: next}
+	for i := range rows {
+		out.Controllers[i] = controllerProto(&rows[i])
+	}
+	return out, nil
+}

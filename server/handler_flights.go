@@ -1,0 +1,50 @@
+package server
+
+import (
+	"context"
+
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// flightHandler serves FlightService.
+type flightHandler struct {
+	vatsectorv1.UnimplementedFlightServiceServer
+	q    *queryService
+	errs errorMapper
+}
+
+func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFlightsRequest) (*vatsectorv1.ListFlightsResponse, error) {
+	from, until := timeRange(req.GetSeen())
+	rows, next, err := h.q.listFlights(ctx, repository.FlightFilter{
+		SectorID: req.GetSectorId(), CallsignPrefix: req.GetCallsignPrefix(), Departure: req.GetDeparture(),
+		Arrival: req.GetArrival(), IncludeOffline: req.GetIncludeOffline(), SeenFrom: from, SeenUntil: until,
+	}, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, h.errs.status(ctx, err)
+	}
+	out := &vatsectorv1.ListFlightsResponse{Flights: make([]*vatsectorv1.Flight, len(rows)), NextPageToken: next}
+	for i := range rows {
+		out.Flights[i] = flightProto(&rows[i])
+	}
+	return out, nil
+}
+
+func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFlightRequest) (*vatsectorv1.GetFlightResponse, error) {
+	d, err := h.q.getFlight(ctx, flightSelector{ID: req.GetId(), Callsign: req.GetCallsign()}, req.GetIncludeTrack())
+	if err != nil {
+		return nil, h.errs.status(ctx, err)
+	}
+	out := &vatsectorv1.GetFlightResponse{
+		Flight: flightProto(&d.FlightSummary),
+		Visits: make([]*vatsectorv1.Visit, len(d.Visits)),
+		Track:  make([]*vatsectorv1.TrackPoint, len(d.Track)),
+	}
+	for i := range d.Visits {
+		out.Visits[i] = visitProto(&d.Visits[i])
+	}
+	for i := range d.Track {
+		out.Track[i] = trackPointProto(&d.Track[i])
+	}
+	return out, nil
+}

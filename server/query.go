@@ -1,0 +1,37 @@
+package server
+
+import (
+	"slices"
+	"time"
+)
+
+// queryService is the service layer between the gRPC handlers and the storage, in the manner of Jaeger's
+// querysvc: it speaks the domain (repository rows, loaded sectors, domain errors), resolves page sizes and
+// tokens, and combines storage with the loaded sectors, the ingestion status and the hub. Handlers only
+// convert messages and map errors.
+type queryService struct {
+	store   Storage
+	sectors SectorsProvider
+	status  StatusSource
+	hub     *Hub
+	now     func() time.Time
+
+	pollInterval time.Duration
+	heartbeat    time.Duration
+	replayPage   int
+}
+
+// canonicalSet sorts and deduplicates a filter set, so the same set in another order is the same filter.
+func canonicalSet(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// unixMicro is a filter bound as a fingerprint part; the zero time (an open bound) is 0.
+func unixMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}

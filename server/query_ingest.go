@@ -1,0 +1,95 @@
+package server
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/vatsector/vatsector/ingest"
+)
+
+// healthState is the ingestion health (IngestionHealth.state).
+type healthState int
+
+const (
+	healthOK healthState = iota + 1
+	healthDegraded
+	healthStale
+)
+
+// feedPeriod is how often VATSIM regenerates the feed; staleness is measured against it when the poll
+// interval is 0 (a replay as fast as possible).
+const feedPeriod = 15 * time.Second
+
+// ingestionStatus is what GetIngestionStatus reports.
+type ingestionStatus struct {
+	status   ingest.Status
+	health   healthState
+	reason   string
+	pool     sql.DBStats
+	interval time.Duration
+	now      time.Time
+}
+
+func (q *queryService) ingestionStatus() ingestionStatus {
+	st := q.status.Status()
+	now := q.now()
+	health, reason := assessHealth(st, q.pollInterval, now)
+	return ingestionStatus{status: st, health: health, reason: reason, pool: q.store.PoolStats(), interval: q.pollInterval, now: now}
+}
+
+// assessHealth says whether the stored state keeps up with the feed. STALE: nothing was committed for more
+// than three poll intervals (counted from the process start at the earliest, so a restart gets a fair
+// chance), or the newest feed data committed is older than that (the feed itself stopped updating). DEGRADED:
+// ingestion works but the last cycle failed, a fetch or decode failed recently, or a cycle takes longer than
+// the interval.
+func assessHealth(st ingest.Status, interval time.Duration, now time.Time) (healthState, string) {
+	staleAfter := 3 * interval
+	if interval <= 0 {
+		staleAfter = 3 * feedPeriod
+	}
+	if st.LastCommitted == nil && st.Started.IsZero() {
+		return healthStale, "ingestion has not started"
+	}
+	since := st.Started
+	if c := st.LastCommitted; c != nil {
+		at := c.UpdateTimestamp
+		if c.CommittedAt != nil {
+			at = *c.CommittedAt
+		}
+		if at.After(since) {
+			since = at
+		}
+	}
+	if age := now.Sub(since); age > staleAfter {
+		if st.LastCommitted == nil {
+			return healthStale, fmt.Sprintf("no cycle committed since ingestion started %s ago", round(age))
+		}
+		return healthStale, fmt.Sprintf("no cycle committed for %s (more than %s)", round(age), staleAfter)
+	}
+	if c := st.LastCommitted; c != nil {
+		if age := now.Sub(c.UpdateTimestamp); age > staleAfter {
+			return healthStale, fmt.Sprintf("the newest feed data stored (update_timestamp %s) is %s old: the feed is not updating",
+				c.UpdateTimestamp.Format(time.RFC3339), round(age))
+		}
+	}
+	if c := st.Last; c != nil && c.Error != nil {
+		return healthDegraded, "the last cycle failed: " + *c.Error
+	}
+	if !st.LastErrorAt.IsZero() && now.Sub(st.LastErrorAt) <= staleAfter {
+		return healthDegraded, fmt.Sprintf("an ingest step failed %s ago: %s", round(now.Sub(st.LastErrorAt)), st.LastError)
+	}
+	if c := st.Last; c != nil && interval > 0 && time.Duration(c.TotalUS)*time.Microsecond > interval {
+		return healthDegraded, fmt.Sprintf("the last cycle took %s, longer than the poll interval %s",
+			round(time.Duration(c.TotalUS)*time.Microsecond), interval)
+	}
+	return healthOK, ""
+}
+
+// round keeps messages readable: seconds, or milliseconds below a second.
+func round(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
+}

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+)
+
+// Config wires a Server. Store, Status, Sectors and Hub are required; zero limits take the defaults below.
+type Config struct {
+	Store   Storage
+	Status  StatusSource
+	Sectors SectorsProvider
+	// Hub must be the Publisher given to ingest.
+	Hub    *Hub
+	Logger *slog.Logger
+	// Registerer receives the RPC and stream metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// PollInterval is ingest's, reported by GetIngestionStatus and used to judge staleness.
+	PollInterval time.Duration
+
+	// HeartbeatInterval is how long a sector event stream may send nothing before it sends a heartbeat.
+	HeartbeatInterval time.Duration
+	// ReplayPageSize is how many stored events a stream reads per query while it replays.
+	ReplayPageSize int
+	// MaxRecvMsgSize and MaxSendMsgSize bound one message, in bytes.
+	MaxRecvMsgSize int
+	MaxSendMsgSize int
+	// MaxConcurrentStreams bounds the RPCs in flight on one client connection (HTTP/2 streams).
+	MaxConcurrentStreams uint32
+	// KeepaliveTime is how long a connection may be silent before the server pings it, and KeepaliveTimeout
+	// how long it then waits for the answer before closing it: a subscriber that vanished without closing its
+	// connection is noticed within their sum, and its stream ends.
+	KeepaliveTime    time.Duration
+	KeepaliveTimeout time.Duration
+	// KeepaliveMinTime is the shortest interval between a client's pings that the server tolerates; a client
+	// pinging more often is disconnected.
+	KeepaliveMinTime time.Duration
+
+	// Now is the clock (time.Now when nil); tests set it.
+	Now func() time.Time
+}
+
+// Defaults of Config.
+const (
+	DefaultHeartbeatInterval    = 15 * time.Second // about one feed cycle, as the API promises
+	DefaultReplayPageSize       = 500
+	DefaultMaxRecvMsgSize       = 1 << 20  // requests are filters: a thousand sector ids fit easily
+	DefaultMaxSendMsgSize       = 32 << 20 // a page of 1000 flights, or a day-long track
+	DefaultMaxConcurrentStreams = 100
+	DefaultKeepaliveTime        = 30 * time.Second
+	DefaultKeepaliveTimeout     = 10 * time.Second
+	DefaultKeepaliveMinTime     = 10 * time.Second
+)
+
+// Server is the gRPC server of the API, with gRPC health and reflection.
+type Server struct {
+	grpc   *grpc.Server
+	health *health.Server
+	hub    *Hub
+	store  Storage
+	log    *slog.Logger
+}
+
+// New builds the server; it serves nothing until Serve, and reports NOT_SERVING until Ready.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("server: no store")
+	case cfg.Status == nil:
+		return nil, errors.New("server: no ingestion status source")
+	case cfg.Sectors == nil:
+		return nil, errors.New("server: no sectors")
+	case cfg.Hub == nil:
+		return nil, errors.New("server: no hub")
+	case cfg.PollInterval < 0 || cfg.HeartbeatInterval < 0 || cfg.ReplayPageSize < 0 || cfg.MaxRecvMsgSize < 0 ||
+		cfg.MaxSendMsgSize < 0 || cfg.KeepaliveTime < 0 || cfg.KeepaliveTimeout < 0 || cfg.KeepaliveMinTime < 0:
+		return nil, errors.New("server: negative limit in configuration")
+	}
+	cfg.setDefaults()
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if cfg.Registerer != nil {
+		for _, c := range append([]prometheus.Collector{metrics}, hubCollectors(cfg.Hub)...) {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("server: register metrics: %w", err)
+			}
+		}
+	}
+	errs := errorMapper{log: cfg.Logger}
+	unary, stream := interceptorChain(cfg.Logger, errs, metrics)
+	g := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize),
+		grpc.MaxSendMsgSize(cfg.MaxSendMsgSize),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.KeepaliveTime, Timeout: cfg.KeepaliveTimeout}),
+		// Clients may keep idle connections alive with pings (a stream waiting for the next cycle is idle in
+		// HTTP/2 terms), as long as they do not ping more often than MinTime.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
+	)
+	q := &queryService{
+		store: cfg.Store, sectors: cfg.Sectors, status: cfg.Status, hub: cfg.Hub, now: cfg.Now,
+		pollInterval: cfg.PollInterval, heartbeat: cfg.HeartbeatInterval, replayPage: cfg.ReplayPageSize,
+	}
+	vatsectorv1.RegisterIngestServiceServer(g, &ingestHandler{q: q, errs: errs})
+	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q, errs: errs})
+	vatsectorv1.RegisterSectorServiceServer(g, &sectorHandler{q: q, errs: errs})
+	vatsectorv1.RegisterControllerServiceServer(g, &controllerHandler{q: q, errs: errs})
+	h := health.NewServer()
+	for _, name := range healthNames() {
+		h.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	healthpb.RegisterHealthServer(g, h)
+	reflection.Register(g)
+	metrics.InitializeMetrics(g)
+	return &Server{grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger}, nil
+}
+
+func (cfg *Config) setDefaults() {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	set := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
+	set(&cfg.KeepaliveTime, DefaultKeepaliveTime)
+	set(&cfg.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	set(&cfg.KeepaliveMinTime, DefaultKeepaliveMinTime)
+	if cfg.ReplayPageSize == 0 {
+		cfg.ReplayPageSize = DefaultReplayPageSize
+	}
+	if cfg.MaxRecvMsgSize == 0 {
+		cfg.MaxRecvMsgSize = DefaultMaxRecvMsgSize
+	}
+	if cfg.MaxSendMsgSize == 0 {
+		cfg.MaxSendMsgSize = DefaultMaxSendMsgSize
+	}
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+}
+
+// healthNames are the gRPC health service names: the whole server ("") and each API service.
+func healthNames() []string {
+	return []string{
+		"",
+		vatsectorv1.IngestService_ServiceDesc.ServiceName,
+		vatsectorv1.FlightService_ServiceDesc.ServiceName,
+		vatsectorv1.SectorService_ServiceDesc.ServiceName,
+		vatsectorv1.ControllerService_ServiceDesc.ServiceName,
+	}
+}
+
+// hubCollectors expose the hub's figures.
+func hubCollectors(h *Hub) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vatsector_api_streams", Help: "Streams subscribed to committed cycles (sector events and ingestion).",
+		}, func() float64 { return float64(h.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "vatsector_api_stream_lagged_total",
+			Help: "Times a stream fell too far behind to be fed live and was switched to catching up (or ended).",
+		}, func() float64 { return float64(h.Lagged()) }),
+	}
+}
+
+// Ready is called once the database is migrated: it checks the database answers, seeds the hub with the
+// latest committed cycle and sequence (streams are refused until then), and reports SERVING.
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	last, err := s.store.LastCommittedCycle(ctx)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	_, latest, err := s.store.SequenceBounds(ctx)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.hub.seed(last, latest)
+	for _, name := range healthNames() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	return nil
+}
+
+// Serve accepts connections on lis until Shutdown; it returns nil after a shutdown.
+func (s *Server) Serve(lis net.Listener) error {
+	if err := s.grpc.Serve(lis); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// Drain reports NOT_SERVING for good, so load balancers and health probes send no new work while the
+// process stops. RPCs keep being served until Shutdown.
+func (s *Server) Drain() { s.health.Shutdown() }
+
+// Shutdown stops the server: NOT_SERVING (if Drain was not called), every stream ended with UNAVAILABLE (the
+// hub closes its subscribers), then a graceful stop that lets unary RPCs finish until ctx's deadline, after
+// which the remaining RPCs are cut. It does not stop ingest or close the store: see the package documentation
+// for the order.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
+	s.hub.Close()
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+		s.log.Warn("RPCs still running at the shutdown deadline were cut")
+		return fmt.Errorf("server: shutdown: %w", ctx.Err())
+	}
+}

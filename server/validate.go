@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+)
+
+// Requests are checked before any handler runs, against the rules their proto comments state. The generated
+// types have no Validate method (no protoc-gen-validate), so the rules are here, one function per message;
+// what needs the service's state (a page token's filters, a sector being loaded) is checked by the service.
+
+// Bounds on request fields, so that one request cannot make a query of unbounded size.
+const (
+	maxFilterIDs     = 1000 // sector ids in one filter
+	maxFilterTextLen = 64   // a callsign, prefix, ICAO code, set or kind
+)
+
+// validateRequest returns an INVALID_ARGUMENT domain error saying what is wrong, or nil. Messages it does not
+// know (health, reflection) pass.
+func validateRequest(req any) error {
+	switch r := req.(type) {
+	case *vatsectorv1.ListFlightsRequest:
+		return firstError(
+			checkPageSize(r.GetPageSize()),
+			checkText("sector_id", r.GetSectorId()), checkText("callsign_prefix", r.GetCallsignPrefix()),
+			checkText("departure", r.GetDeparture()), checkText("arrival", r.GetArrival()),
+			checkRange("seen", r.GetSeen()),
+			func() error {
+				if r.GetSeen() != nil && !r.GetIncludeOffline() {
+					return invalidf("seen is only allowed with include_offline: online flights are all seen now")
+				}
+				return nil
+			}(),
+		)
+	case *vatsectorv1.GetFlightRequest:
+		switch sel := r.GetSelector().(type) {
+		case nil:
+			return invalidf("a flight selector is required: set callsign or id")
+		case *vatsectorv1.GetFlightRequest_Id:
+			if sel.Id <= 0 {
+				return invalidf("id must be positive, got %d", sel.Id)
+			}
+		case *vatsectorv1.GetFlightRequest_Callsign:
+			if strings.TrimSpace(sel.Callsign) == "" {
+				return invalidf("callsign must not be empty")
+			}
+			return checkText("callsign", sel.Callsign)
+		}
+	case *vatsectorv1.ListSectorsRequest:
+		return firstError(checkPageSize(r.GetPageSize()), checkText("set", r.GetSet()), checkText("kind", r.GetKind()))
+	case *vatsectorv1.GetSectorOccupancyRequest:
+		if r.GetSectorId() == "" {
+			return invalidf("sector_id is required")
+		}
+		return checkText("sector_id", r.GetSectorId())
+	case *vatsectorv1.ListSectorEventsRequest:
+		return firstError(checkPageSize(r.GetPageSize()), checkIDs("sector_ids", r.GetSectorIds()),
+			checkEventKinds(r.GetKinds()), checkRange("occurred", r.GetOccurred()))
+	case *vatsectorv1.WatchSectorEventsRequest:
+		if r.AfterSequence != nil && r.GetAfterSequence() < 0 {
+			return invalidf("after_sequence must not be negative, got %d", r.GetAfterSequence())
+		}
+		return firstError(checkIDs("sector_ids", r.GetSectorIds()), checkEventKinds(r.GetKinds()))
+	case *vatsectorv1.ListControllersRequest:
+		return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
+			checkText("sector_id", r.GetSectorId()), checkControllerKinds(r.GetKinds()))
+	}
+	return nil
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPageSize(n int32) error {
+	if n < 0 {
+		return invalidf("page_size must not be negative, got %d (0 asks for the default)", n)
+	}
+	return nil
+}
+
+func checkText(field, v string) error {
+	if len(v) > maxFilterTextLen {
+		return invalidf("%s is too long (%d bytes, at most %d)", field, len(v), maxFilterTextLen)
+	}
+	return nil
+}
+
+func checkIDs(field string, ids []string) error {
+	if len(ids) > maxFilterIDs {
+		return invalidf("%s has %d ids, at most %d are allowed", field, len(ids), maxFilterIDs)
+	}
+	for i, id := range ids {
+		if id == "" {
+			return invalidf("%s[%d] is empty", field, i)
+		}
+		if err := checkText(field, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkRange(field string, r *vatsectorv1.TimeRange) error {
+	if r == nil {
+		return nil
+	}
+	for _, b := range []struct {
+		name string
+		ts   *timestamppb.Timestamp
+	}{{"start", r.GetStart()}, {"end", r.GetEnd()}} {
+		if b.ts != nil {
+			if err := b.ts.CheckValid(); err != nil {
+				return invalidf("%s.%s is not a valid timestamp: %v", field, b.name, err)
+			}
+		}
+	}
+	if r.GetStart() != nil && r.GetEnd() != nil && r.GetEnd().AsTime().Before(r.GetStart().AsTime()) {
+		return invalidf("%s.end (%s) is before %s.start (%s)", field, r.GetEnd().AsTime().Format(timeFormat),
+			field, r.GetStart().AsTime().Format(timeFormat))
+	}
+	return nil
+}
+
+func checkEventKinds(kinds []vatsectorv1.SectorEventKind) error {
+	for i, k := range kinds {
+		if _, ok := eventKindName(k); !ok {
+			return invalidf("kinds[%d] is %v: not a sector event kind (UNSPECIFIED is not a filter)", i, k)
+		}
+	}
+	return nil
+}
+
+func checkControllerKinds(kinds []vatsectorv1.ControllerKind) error {
+	for i, k := range kinds {
+		if _, ok := controllerKindName(k); !ok {
+			return invalidf("kinds[%d] is %v: not a controller kind (UNSPECIFIED is not a filter)", i, k)
+		}
+	}
+	return nil
+}
+
+// validationInterceptors check every request with validateRequest before the handler sees it. For a server
+// stream the request is read by the generated handler through RecvMsg, so the stream is wrapped there.
+func validationInterceptors(errs errorMapper) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := validateRequest(req); err != nil {
+			return nil, errs.status(ctx, err)
+		}
+		return handler(ctx, req)
+	}
+	stream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &validatingStream{ServerStream: ss, errs: errs})
+	}
+	return unary, stream
+}
+
+type validatingStream struct {
+	grpc.ServerStream
+	errs errorMapper
+}
+
+func (s *validatingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if err := validateRequest(m); err != nil {
+		return s.errs.status(s.Context(), err)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// A sector event stream runs on the gRPC handler's goroutine, the only one that sends on it. It holds a
+// database connection only while it reads a page of stored events, never while it waits or sends.
+//
+// Resume without gap or duplicate: the stream subscribes to the hub first, which records the latest committed
+// sequence S at that instant; it then replays the stored events in (after_sequence, S] page by page, and takes
+// the events above S from its subscription, which holds every cycle committed after S. Both sides skip what is
+// at or below the stream's checkpoint, so an event is sent once even if a cycle was committed before the hub
+// was seeded and published after.
+//
+// Falling behind: when the hub drops the subscription because its buffer is full, the stream subscribes again
+// and goes on exactly as a resume from its checkpoint: it reads the stored events at its own pace, then rejoins
+// live.
+
+// eventWatch is a WatchSectorEvents request in domain terms.
+type eventWatch struct {
+	// filter uses SectorIDs and Kinds only.
+	filter repository.EventFilter
+	// after is the resume point; nil streams live events only.
+	after *int64
+}
+
+// eventSink sends what a stream produces, in order; it blocks while the client reads slowly, which only
+// holds up this stream.
+type eventSink interface {
+	event(e *repository.Event) error
+	// heartbeat says every matching event up to latest was sent; feedTime is the last cycle's
+	// update_timestamp (zero before any cycle).
+	heartbeat(latest int64, feedTime time.Time) error
+}
+
+func (q *queryService) watchEvents(ctx context.Context, w eventWatch, sink eventSink) error {
+	st := &eventStream{q: q, sink: sink, filter: w.filter, match: newEventMatcher(w.filter)}
+	resume := w.after != nil
+	if resume {
+		st.checkpoint = *w.after
+	}
+	for {
+		sub, err := q.hub.subscribe()
+		if err != nil {
+			return err
+		}
+		err = st.run(ctx, sub, resume)
+		q.hub.unsubscribe(sub)
+		if !errors.Is(err, errLagged) {
+			return err
+		}
+		resume = true
+	}
+}
+
+type eventStream struct {
+	q      *queryService
+	sink   eventSink
+	filter repository.EventFilter
+	match  eventMatcher
+	// checkpoint is the sequence up to which every matching event was sent.
+	checkpoint int64
+	feedTime   time.Time
+}
+
+func (st *eventStream) run(ctx context.Context, sub *subscription, resume bool) error {
+	if sub.start != nil && sub.start.UpdateTimestamp.After(st.feedTime) {
+		st.feedTime = sub.start.UpdateTimestamp
+	}
+	if !resume {
+		st.checkpoint = sub.startSeq
+	} else {
+		if err := st.checkResume(sub.startSeq); err != nil {
+			return err
+		}
+		if err := st.replay(ctx, sub); err != nil {
+			return err
+		}
+	}
+	return st.live(ctx, sub)
+}
+
+// checkResume refuses a checkpoint beyond the latest committed sequence: it comes from another database (or
+// this one was reset).
+func (st *eventStream) checkResume(latest int64) error {
+	if st.checkpoint > latest {
+		return outOfRangef("after_sequence %d is ahead of the latest committed sequence %d (was the database reset?): "+
+			"resynchronise and watch without after_sequence", st.checkpoint, latest)
+	}
+	return nil
+}
+
+// replay sends the stored events after the checkpoint up to the subscription's start. Each page is read with
+// the oldest retained sequence of the same snapshot: if pruning has removed events after the checkpoint (before
+// the stream came, or while it replays), the stream cannot go on without a gap and ends with OUT_OF_RANGE.
+func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
+	for st.checkpoint < sub.startSeq {
+		select {
+		case <-sub.done:
+			return sub.reason
+		default:
+		}
+		events, oldest, err := st.q.store.ReplayEvents(ctx, st.filter, st.checkpoint, sub.startSeq, st.q.replayPage)
+		if err != nil {
+			return err
+		}
+		if oldest == 0 || st.checkpoint < oldest-1 {
+			return outOfRangef("the events after sequence %d are no longer retained (the oldest retained is %d): "+
+				"resynchronise and watch without after_sequence", st.checkpoint, oldest)
+		}
+		for i := range events {
+			if err := st.sink.event(&events[i]); err != nil {
+				return err
+			}
+			st.checkpoint = events[i].Sequence
+		}
+		if len(events) < st.q.replayPage {
+			st.checkpoint = sub.startSeq
+		}
+	}
+	return nil
+}
+
+// live sends the subscription's cycles as they come, and a heartbeat whenever nothing was sent for the
+// heartbeat interval.
+func (st *eventStream) live(ctx context.Context, sub *subscription) error {
+	hb := time.NewTimer(st.q.heartbeat)
+	defer hb.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sub.done:
+			return sub.reason
+		case c := <-sub.ch:
+			sent, err := st.deliver(c)
+			if err != nil {
+				return err
+			}
+			if sent {
+				hb.Reset(st.q.heartbeat)
+			}
+		case <-hb.C:
+			if err := st.sink.heartbeat(st.checkpoint, st.feedTime); err != nil {
+				return err
+			}
+			hb.Reset(st.q.heartbeat)
+		}
+	}
+}
+
+func (st *eventStream) deliver(c *ingest.Committed) (bool, error) {
+	sent := false
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.Sequence <= st.checkpoint || !st.match.match(e) {
+			continue
+		}
+		if err := st.sink.event(e); err != nil {
+			return sent, err
+		}
+		sent = true
+	}
+	if c.Cycle.LastSequence != nil {
+		st.checkpoint = max(st.checkpoint, *c.Cycle.LastSequence)
+	}
+	if c.Cycle.UpdateTimestamp.After(st.feedTime) {
+		st.feedTime = c.Cycle.UpdateTimestamp
+	}
+	return sent, nil
+}
+
+// eventMatcher applies a stream's filters to live events, as the repository applies them to stored ones.
+type eventMatcher struct {
+	sectors, kinds map[string]bool
+}
+
+func newEventMatcher(f repository.EventFilter) eventMatcher {
+	set := func(vs []string) map[string]bool {
+		if len(vs) == 0 {
+			return nil
+		}
+		m := make(map[string]bool, len(vs))
+		for _, v := range vs {
+			m[v] = true
+		}
+		return m
+	}
+	return eventMatcher{sectors: set(f.SectorIDs), kinds: set(f.Kinds)}
+}
+
+func (m eventMatcher) match(e *repository.Event) bool {
+	return (m.sectors == nil || m.sectors[e.SectorID]) && (m.kinds == nil || m.kinds[e.Kind])
+}
