@@ -11,8 +11,8 @@ type Pruned struct {
 	Positions, Events int64
 }
 
-// Prune deletes positions observed before positionsBefore and events that occurred before eventsBefore (a zero
-// time keeps everything of that kind). Visits, flights and cycle records are history and kept. It runs on its
+// Prune deletes positions observed before positionsBefore and the events of cycles whose feed time is before
+// eventsBefore (a zero time keeps everything of that kind). Visits, flights and cycle records are history and kept. It runs on its
 // own connection, outside any cycle; run it often (hourly) so each run deletes a small slice.
 func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (Pruned, error) {
 	ctx, cancel := s.deadline(ctx)
@@ -27,7 +27,11 @@ func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Ti
 		p.Positions = res.RowsAffected
 	}
 	if !eventsBefore.IsZero() {
-		res := db.Where("occurred_at < ?", eventsBefore.UTC()).Delete(&Event{})
+		// Events go by whole cycles, a prefix of the sequence: a disconnection's exit carries the earlier
+		// last-seen time, so cutting by occurred_at could leave a hole that a resuming stream would not notice.
+		last := db.Model(&Cycle{}).Select("COALESCE(MAX(last_sequence), 0)").
+			Where("error IS NULL AND update_timestamp < ?", eventsBefore.UTC())
+		res := db.Where("sequence <= (?)", last).Delete(&Event{})
 		if res.Error != nil {
 			return p, fmt.Errorf("repository: prune events: %w", res.Error)
 		}

@@ -36,6 +36,16 @@ func TestPruneDeletesOnlyOlderRows(t *testing.T) {
 				t.Errorf("%s: pruned %+v, want %d positions and %d events", tt.name, got, tt.wantPos, tt.wantEvents)
 			}
 		}
+		if _, err := s.Prune(ctx, time.Time{}, ts.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.LoadState(ctx, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.MaxIDs.Sequence != 300005 {
+			t.Errorf("after every event was pruned, the last sequence is %d, want 300005: sequences must not be reused", st.MaxIDs.Sequence)
+		}
 		var flights int64
 		if err := s.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM flights").Scan(&flights); err != nil {
 			t.Fatal(err)

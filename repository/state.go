@@ -55,12 +55,16 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*S
 		case !errors.Is(err, gorm.ErrRecordNotFound):
 			return fmt.Errorf("last cycle: %w", err)
 		}
+		var lastSequence int64
+		defer func() { st.MaxIDs.Sequence = max(st.MaxIDs.Sequence, lastSequence) }()
 		if st.LastCycle != nil {
 			since := st.LastCycle.UpdateTimestamp.Add(-departedWithin)
 			if err := tx.Where("disconnected_at >= ?", since).Order("id").Find(&st.Departed).Error; err != nil {
 				return fmt.Errorf("departed flights: %w", err)
 			}
 		}
+		// Events may all have been pruned: the cycle records still know the last sequence handed out, so a
+		// sequence is never reused.
 		for _, m := range []struct {
 			dst          *int64
 			table, field string
@@ -69,6 +73,7 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*S
 			{&st.MaxIDs.Visit, "sector_visits", "id"},
 			{&st.MaxIDs.Controller, "controllers", "id"},
 			{&st.MaxIDs.Sequence, "sector_events", "sequence"},
+			{&lastSequence, "ingest_cycles", "last_sequence"},
 			{&st.MaxIDs.Cycle, "ingest_cycles", "id"},
 		} {
 			if err := tx.Table(m.table).Select("COALESCE(MAX(" + m.field + "), 0)").Scan(m.dst).Error; err != nil {

@@ -52,7 +52,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 
 // cycleOf builds a cycle with n flights, each with a position, a plan, an open visit and an entry event.
 func cycleOf(id int64, ts time.Time, n int) *repository.CycleWrite {
-	w := &repository.CycleWrite{Cycle: repository.Cycle{ID: id, UpdateTimestamp: ts, FetchedAt: ts}}
+	first, last := id*100000+1, id*100000+int64(n)
+	w := &repository.CycleWrite{Cycle: repository.Cycle{ID: id, UpdateTimestamp: ts, FetchedAt: ts, FirstSequence: &first, LastSequence: &last}}
 	for i := range n {
 		fid := int64(i + 1)
 		w.Flights = append(w.Flights, repository.Flight{
