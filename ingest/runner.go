@@ -272,7 +272,7 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	if err != nil {
 		msg := err.Error()
 		failed := *c
-		failed.Error, failed.FirstSequence, failed.LastSequence = &msg, nil, nil
+		failed.Error, failed.FirstSequence, failed.LastSequence, failed.CommittedAt = &msg, nil, nil, nil
 		if rerr := r.cfg.Store.RecordFailedCycle(wctx, &failed); rerr != nil {
 			r.log.Error("record failed cycle", "err", rerr)
 		}

@@ -242,8 +242,11 @@ func TestFailedCycleRollsBackAndIsRetried(t *testing.T) {
 	if st := r.Status(); st.Totals.Cycles != 2 || st.Totals.Failures != 1 {
 		t.Errorf("totals %+v: want 2 cycles committed after 1 failure", st.Totals)
 	}
-	if n := count(t, store, "SELECT COUNT(*) FROM ingest_cycles WHERE error LIKE '%injected failure%'"); n != 1 {
-		t.Errorf("%d failed cycle records, want 1", n)
+	if n := count(t, store, "SELECT COUNT(*) FROM ingest_cycles WHERE error LIKE '%injected failure%' AND committed_at IS NULL"); n != 1 {
+		t.Errorf("%d failed cycle records without a commit time, want 1", n)
+	}
+	if n := count(t, store, "SELECT COUNT(*) FROM ingest_cycles WHERE error IS NULL AND committed_at IS NOT NULL AND write_us > 0"); n != 2 {
+		t.Errorf("%d committed cycle records with their commit time and write duration, want 2", n)
 	}
 	// The failed attempt's record took cycle id 2, so the retry is cycle 3: compare events without it.
 	a, b := stored(t, clean), stored(t, store)

@@ -57,7 +57,7 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 			tx.Rollback()
 		}
 	}()
-	if err := s.writeCycle(tx, w, &n); err != nil {
+	if err := s.writeCycle(tx, w, &n, start); err != nil {
 		return res, err
 	}
 	res.Write = time.Since(start)
@@ -72,7 +72,7 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 	return res, nil
 }
 
-func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64) error {
+func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64, start time.Time) error {
 	steps := []struct {
 		what string
 		run  func() error
@@ -97,8 +97,12 @@ func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64) error {
 			return fmt.Errorf("repository: write %s: %w", step.what, err)
 		}
 	}
-	// The record counts itself: it is the last statement of the transaction.
+	// The record counts itself: it is the last statement of the transaction. It cannot hold its own commit, so
+	// committed_at is when the commit was requested and write_us the time up to its own statement; the exact
+	// figures are in the CycleResult.
 	w.Cycle.Statements = int(n.Load()) + 1
+	now := time.Now().UTC()
+	w.Cycle.CommittedAt, w.Cycle.WriteUS = &now, now.Sub(start).Microseconds()
 	if err := tx.Create(&w.Cycle).Error; err != nil {
 		return fmt.Errorf("repository: write cycle record: %w", err)
 	}
