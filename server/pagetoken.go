@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"hash/fnv"
+
+	"github.com/vatsector/vatsector/repository"
 )
 
 // Page tokens are opaque to clients (AIP-158) but not secret: base64url of a small versioned JSON struct and a
@@ -93,4 +95,31 @@ func decodePageToken(raw, filter string) (*pageToken, error) {
 		return nil, invalidf("page_token was issued for a request with other filters: repeat the filters of the request that returned it")
 	}
 	return &t, nil
+}
+
+// keysetPage reads one page of a list ordered by (callsign, id): it resumes after the token's key, asks for one
+// row more than the page (telling whether another page exists without a COUNT), and makes the next token from
+// the page's last row.
+func keysetPage[T any](token, fp string, size int32, key func(T) (string, int64),
+	list func(after *repository.Key, limit int) ([]T, error),
+) ([]T, string, error) {
+	tok, err := decodePageToken(token, fp)
+	if err != nil {
+		return nil, "", err
+	}
+	var after *repository.Key
+	if tok != nil {
+		after = &repository.Key{Callsign: tok.Key, ID: tok.ID}
+	}
+	n := pageSize(size, defaultPageSize, maxPageSize)
+	rows, err := list(after, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rows) <= n {
+		return rows, "", nil
+	}
+	rows = rows[:n]
+	callsign, id := key(rows[n-1])
+	return rows, encodePageToken(fp, callsign, id), nil
 }

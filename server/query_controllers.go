@@ -12,23 +12,8 @@ func (q *queryService) listControllers(ctx context.Context, f repository.Control
 ) {
 	f.Kinds = canonicalSet(f.Kinds)
 	fp := fingerprint("ListControllers", f.Kinds, strings.ToUpper(f.CallsignPrefix), f.SectorID)
-	tok, err := decodePageToken(token, fp)
-	if err != nil {
-		return nil, "", err
-	}
-	var after *repository.Key
-	if tok != nil {
-		after = &repository.Key{Callsign: tok.Key, ID: tok.ID}
-	}
-	n := pageSize(size, defaultPageSize, maxPageSize)
-	rows, err := q.store.ListOnlineControllers(ctx, f, after, n+1)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(rows) > n {
-		rows = rows[:n]
-		next = encodePageToken(fp, rows[n-1].Callsign, rows[n-1].ID)
-	}
-	return rows, next, nil
+	return keysetPage(token, fp, size, func(c repository.Controller) (string, int64) { return c.Callsign, c.ID },
+		func(after *repository.Key, limit int) ([]repository.Controller, error) {
+			return q.store.ListOnlineControllers(ctx, f, after, limit)
+		})
 }

@@ -19,27 +19,10 @@ func (q *queryService) listFlights(ctx context.Context, f repository.FlightFilte
 ) {
 	fp := fingerprint("ListFlights", f.SectorID, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
 		strings.ToUpper(f.Arrival), f.IncludeOffline, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil))
-	tok, err := decodePageToken(token, fp)
-	if err != nil {
-		return nil, "", err
-	}
-	var after *repository.Key
-	if tok != nil {
-		after = &repository.Key{Callsign: tok.Key, ID: tok.ID}
-	}
-	n := pageSize(size, defaultPageSize, maxPageSize)
-	// One row more than the page tells whether another page exists without a COUNT.
-	rows, err := q.store.ListFlights(ctx, f, after, n+1)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(rows) > n {
-		rows = rows[:n]
-		last := rows[n-1].Flight
-		next = encodePageToken(fp, last.Callsign, last.ID)
-	}
-	return rows, next, nil
+	return keysetPage(token, fp, size, func(r repository.FlightSummary) (string, int64) { return r.Flight.Callsign, r.Flight.ID },
+		func(after *repository.Key, limit int) ([]repository.FlightSummary, error) {
+			return q.store.ListFlights(ctx, f, after, limit)
+		})
 }
 
 func (q *queryService) getFlight(ctx context.Context, sel flightSelector, track bool) (*repository.FlightDetail, error) {
