@@ -130,28 +130,7 @@ func (d *scanner) general(g *General) error {
 	}
 }
 
-func (d *scanner) pilots(dst *[]Pilot) error {
-	null, err := d.openArray()
-	if err != nil || null {
-		return err // null leaves the slice nil, as encoding/json does
-	}
-	list := make([]Pilot, 0, 64)
-	for n := 0; ; {
-		more, err := d.nextElem(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		list = append(list, Pilot{})
-		if err := d.pilot(&list[len(list)-1]); err != nil {
-			return err
-		}
-	}
-	*dst = list
-	return nil
-}
+func (d *scanner) pilots(dst *[]Pilot) error { return decodeList(d, dst, 64, d.pilot) }
 
 func (d *scanner) pilot(p *Pilot) error {
 	if err := d.openObject(); err != nil {
@@ -281,12 +260,16 @@ func (d *scanner) flightPlan(dst **FlightPlan) error {
 	}
 }
 
-func (d *scanner) controllers(dst *[]Controller) error {
+func (d *scanner) controllers(dst *[]Controller) error { return decodeList(d, dst, 16, d.controller) }
+
+// decodeList reads a JSON array whose elements elem decodes in place. null leaves the slice nil, as
+// encoding/json does.
+func decodeList[T any](d *scanner, dst *[]T, capHint int, elem func(*T) error) error {
 	null, err := d.openArray()
 	if err != nil || null {
 		return err
 	}
-	list := make([]Controller, 0, 16)
+	list := make([]T, 0, capHint)
 	for n := 0; ; {
 		more, err := d.nextElem(&n)
 		if err != nil {
@@ -295,8 +278,9 @@ func (d *scanner) controllers(dst *[]Controller) error {
 		if !more {
 			break
 		}
-		list = append(list, Controller{})
-		if err := d.controller(&list[len(list)-1]); err != nil {
+		var zero T
+		list = append(list, zero)
+		if err := elem(&list[len(list)-1]); err != nil {
 			return err
 		}
 	}
