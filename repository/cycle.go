@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/vatsector/vatsector/migrations"
 )
 
 // CycleWrite is everything one ingest cycle stores. It is computed in memory before the transaction opens, so
@@ -39,8 +42,8 @@ type CycleResult struct {
 	CommittedAt time.Time
 }
 
-// WriteCycle writes a cycle in one transaction on one connection: a handful of batched statements whose number
-// grows with rows / batch size, never with rows. On any error the transaction is rolled back and nothing of
+// WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
+// PostgreSQL whatever the rows, on SQLite one per batch of rows. On any error the transaction is rolled back and nothing of
 // the cycle is stored.
 func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, error) {
 	var res CycleResult
@@ -73,28 +76,9 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 }
 
 func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64, start time.Time) error {
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"flights", func() error {
-			return upsert(tx, w.Flights, "id", s.batch(Flight{}), "cid", "callsign", "logon_time", "first_seen")
-		}},
-		{"flight plans", func() error { return upsert(tx, w.FlightPlans, "flight_id", s.batch(FlightPlan{})) }},
-		{"positions", func() error { return insert(tx, w.Positions, s.batch(Position{})) }},
-		{"opened visits", func() error { return insert(tx, w.OpenedVisits, s.batch(Visit{})) }},
-		{"closed visits", func() error {
-			return upsertColumns(tx, w.ClosedVisits, "id", s.batch(Visit{}),
-				"exited_at", "exit_latitude", "exit_longitude", "exit_altitude", "exit_reason", "duration_seconds")
-		}},
-		{"events", func() error { return insert(tx, w.Events, s.batch(Event{})) }},
-		{"controllers", func() error {
-			return upsert(tx, w.Controllers, "id", s.batch(Controller{}), "cid", "callsign", "logon_time", "first_seen")
-		}},
-	}
-	for _, step := range steps {
-		if err := step.run(); err != nil {
-			return fmt.Errorf("repository: write %s: %w", step.what, err)
+	for _, t := range s.tables {
+		if err := t.write(tx, w); err != nil {
+			return fmt.Errorf("repository: write %s: %w", t.what, err)
 		}
 	}
 	// The record counts itself: it is the last statement of the transaction. It cannot hold its own commit, so
@@ -122,44 +106,96 @@ func (s *Store) RecordFailedCycle(ctx context.Context, c *Cycle) error {
 	return nil
 }
 
-func insert[T any](tx *gorm.DB, rows []T, batch int) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return tx.CreateInBatches(rows, batch).Error
+// tableWrite writes one part of a cycle: on PostgreSQL as one statement of column arrays (see arrays.go), on
+// SQLite with CreateInBatches, as many rows per INSERT as the parameter limit allows.
+type tableWrite struct {
+	what  string
+	model any
+	rows  func(*CycleWrite) any
+	on    conflict
+	// array is set on PostgreSQL; batch is the rows per INSERT otherwise.
+	array *arrayWrite
+	batch int
 }
 
-// upsert inserts rows or, on a key conflict, overwrites every column but the key and the immutable ones.
-func upsert[T any](tx *gorm.DB, rows []T, key string, batch int, immutable ...string) error {
-	if len(rows) == 0 {
+func (t *tableWrite) write(tx *gorm.DB, w *CycleWrite) error {
+	rows := t.rows(w)
+	if reflect.ValueOf(rows).Len() == 0 {
 		return nil
 	}
-	var model T
-	cols, err := columns(tx, &model)
+	if t.array != nil {
+		return t.array.exec(tx, rows)
+	}
+	if t.on.key != "" {
+		tx = tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: t.on.key}},
+			DoUpdates: clause.AssignmentColumns(t.on.update),
+		})
+	}
+	return tx.CreateInBatches(rows, t.batch).Error
+}
+
+// prepareTableWrites builds, once, how each part of a cycle is written, in the order a cycle writes them:
+// parents before the rows that reference them.
+func (s *Store) prepareTableWrites() error {
+	// Upserts overwrite every column but the key and what identifies the connection or never changes after
+	// the first sighting.
+	allBut := func(model any, keep ...string) (conflict, error) {
+		cols, err := columns(s.db, model)
+		if err != nil {
+			return conflict{}, err
+		}
+		skip := map[string]bool{}
+		for _, c := range keep {
+			skip[c] = true
+		}
+		on := conflict{key: keep[0]}
+		for _, c := range cols {
+			if !skip[c] {
+				on.update = append(on.update, c)
+			}
+		}
+		return on, nil
+	}
+	flightsOn, err := allBut(Flight{}, "id", "cid", "callsign", "logon_time", "first_seen")
 	if err != nil {
 		return err
 	}
-	skip := map[string]bool{key: true}
-	for _, c := range immutable {
-		skip[c] = true
+	plansOn, err := allBut(FlightPlan{}, "flight_id")
+	if err != nil {
+		return err
 	}
-	update := make([]string, 0, len(cols))
-	for _, c := range cols {
-		if !skip[c] {
-			update = append(update, c)
+	controllersOn, err := allBut(Controller{}, "id", "cid", "callsign", "logon_time", "first_seen")
+	if err != nil {
+		return err
+	}
+	// A closed visit is the full row of an open one with the exit filled in; only the exit is written.
+	closedOn := conflict{key: "id", update: []string{
+		"exited_at", "exit_latitude", "exit_longitude", "exit_altitude", "exit_reason", "duration_seconds",
+	}}
+	s.tables = []*tableWrite{
+		{what: "flights", model: Flight{}, on: flightsOn, rows: func(w *CycleWrite) any { return w.Flights }},
+		{what: "flight plans", model: FlightPlan{}, on: plansOn, rows: func(w *CycleWrite) any { return w.FlightPlans }},
+		{what: "positions", model: Position{}, rows: func(w *CycleWrite) any { return w.Positions }},
+		{what: "opened visits", model: Visit{}, rows: func(w *CycleWrite) any { return w.OpenedVisits }},
+		{what: "closed visits", model: Visit{}, on: closedOn, rows: func(w *CycleWrite) any { return w.ClosedVisits }},
+		{what: "events", model: Event{}, rows: func(w *CycleWrite) any { return w.Events }},
+		{what: "controllers", model: Controller{}, on: controllersOn, rows: func(w *CycleWrite) any { return w.Controllers }},
+	}
+	for _, t := range s.tables {
+		if s.dialect == migrations.Postgres {
+			if t.array, err = newArrayWrite(s.db, t.model, t.on); err != nil {
+				return err
+			}
+			continue
 		}
+		cols, err := columns(s.db, t.model)
+		if err != nil {
+			return err
+		}
+		t.batch = s.batchSize(len(cols))
 	}
-	return upsertColumns(tx, rows, key, batch, update...)
-}
-
-func upsertColumns[T any](tx *gorm.DB, rows []T, key string, batch int, update ...string) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: key}},
-		DoUpdates: clause.AssignmentColumns(update),
-	}).CreateInBatches(rows, batch).Error
+	return nil
 }
 
 func columns(db *gorm.DB, model any) ([]string, error) {
@@ -169,20 +205,3 @@ func columns(db *gorm.DB, model any) ([]string, error) {
 	}
 	return stmt.Schema.DBNames, nil
 }
-
-// batchSizes holds, per model, as many rows as fit in one statement's bind parameters.
-type batchSizes map[string]int
-
-func (s *Store) computeBatchSizes() error {
-	s.batches = batchSizes{}
-	for _, m := range []any{Flight{}, FlightPlan{}, Position{}, Visit{}, Event{}, Controller{}} {
-		cols, err := columns(s.db, m)
-		if err != nil {
-			return err
-		}
-		s.batches[fmt.Sprintf("%T", m)] = s.batchSize(len(cols))
-	}
-	return nil
-}
-
-func (s *Store) batch(model any) int { return s.batches[fmt.Sprintf("%T", model)] }

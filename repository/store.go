@@ -68,8 +68,9 @@ type Store struct {
 	queryTimeout time.Duration
 	// maxParams is the most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
 	// 16 bits, SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766.
-	maxParams  int
-	batches    batchSizes
+	maxParams int
+	// tables says how each part of a cycle is written (prepareTableWrites).
+	tables     []*tableWrite
 	statements atomic.Int64
 	log        *slog.Logger
 }
@@ -144,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := registerStatementCounter(db, &s.statements); err != nil {
 		return nil, err
 	}
-	if err := s.computeBatchSizes(); err != nil {
+	if err := s.prepareTableWrites(); err != nil {
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {

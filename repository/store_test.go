@@ -72,7 +72,7 @@ func cycleOf(id int64, ts time.Time, n int) *repository.CycleWrite {
 	return w
 }
 
-func TestWriteCycleStatementsGrowWithBatchesNotRows(t *testing.T) {
+func TestWriteCycleStatementsDoNotGrowWithRows(t *testing.T) {
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
 		ctx := context.Background()
 		ts := time.Date(2023, 8, 7, 23, 29, 29, 885643000, time.UTC)
@@ -88,6 +88,11 @@ func TestWriteCycleStatementsGrowWithBatchesNotRows(t *testing.T) {
 		// flights, plans, positions, visits, events, cycle record: one statement each at 30 rows.
 		if small.Statements != 6 {
 			t.Errorf("30 flights: %d statements, want 6", small.Statements)
+		}
+		// PostgreSQL writes each table's rows as column arrays in one statement; SQLite in batches of as many
+		// rows as its parameter limit allows.
+		if s.Dialect() == migrations.Postgres && big.Statements != 6 {
+			t.Errorf("3000 flights: %d statements, want 6 (one per table and the cycle record)", big.Statements)
 		}
 		if big.Statements > 12 {
 			t.Errorf("3000 flights: %d statements, want at most 12 (batches, not rows)", big.Statements)
@@ -148,6 +153,74 @@ func TestWriteCycleHonoursDeadline(t *testing.T) {
 		_, err := s.WriteCycle(ctx, cycleOf(1, time.Unix(1700000000, 0).UTC(), 10))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("WriteCycle on a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestWriteCycleStoresAwkwardValuesExactly(t *testing.T) {
+	// Text that array literals must quote or escape, and NULLs next to values: PostgreSQL receives these as
+	// column arrays, SQLite as bind parameters; both must store exactly what was given.
+	texts := []string{``, `NULL`, `null`, `O'Brien "Bob"`, `{a,b}`, `back\slash`, "tab\tnew\nline", ` padded `, `Zürich ✈ 東京`}
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		ctx := context.Background()
+		ts := time.Date(2024, 2, 20, 23, 19, 51, 123456000, time.UTC)
+		w := cycleOf(1, ts, len(texts))
+		rating := 3
+		for i, text := range texts {
+			w.Flights[i].Name = text
+			w.FlightPlans[i].Remarks = text
+			if i%2 == 0 {
+				w.Flights[i].MilitaryRating = &rating
+			}
+			atis := text
+			w.Controllers = append(w.Controllers, repository.Controller{
+				ID: int64(i + 1), CID: int64(900 + i), Callsign: fmt.Sprintf("C%d_CTR", i), LogonTime: ts.Add(-time.Minute),
+				Kind: repository.KindController, Name: text, TextATIS: &atis, LastUpdated: ts, FirstSeen: ts,
+			})
+		}
+		w.Controllers[0].TextATIS = nil
+		if _, err := s.WriteCycle(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.SQL().QueryContext(ctx, `
+			SELECT f.name, p.remarks, c.name, c.text_atis, f.military_rating, f.logon_time
+			FROM flights f JOIN flight_plans p ON p.flight_id = f.id JOIN controllers c ON c.id = f.id
+			ORDER BY f.id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		i := 0
+		for ; rows.Next(); i++ {
+			var name, remarks, ctrlName string
+			var atis *string
+			var military *int
+			var logon time.Time
+			if err := rows.Scan(&name, &remarks, &ctrlName, &atis, &military, &logon); err != nil {
+				t.Fatal(err)
+			}
+			want := texts[i]
+			if name != want || remarks != want || ctrlName != want {
+				t.Errorf("row %d: stored %q, %q, %q; want %q", i, name, remarks, ctrlName, want)
+			}
+			switch {
+			case i == 0 && atis != nil:
+				t.Errorf("row 0: text_atis %q, want NULL", *atis)
+			case i > 0 && (atis == nil || *atis != want):
+				t.Errorf("row %d: text_atis %v, want %q", i, atis, want)
+			}
+			if (i%2 == 0) != (military != nil) || (military != nil && *military != rating) {
+				t.Errorf("row %d: military_rating %v, want %v", i, military, i%2 == 0)
+			}
+			if !logon.Equal(ts.Add(-time.Hour)) {
+				t.Errorf("row %d: logon_time %v, want %v", i, logon, ts.Add(-time.Hour))
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if i != len(texts) {
+			t.Errorf("read %d rows, want %d", i, len(texts))
 		}
 	})
 }
