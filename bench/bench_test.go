@@ -34,7 +34,7 @@ func TestHarnessCounts(t *testing.T) {
 			const pilots, cycles = 200, 5
 			sp := spec{
 				Name: fmt.Sprintf("%s-%d-test", d, pilots), Kind: kindIngest, Dialect: d, Pilots: pilots, Seed: 7,
-				Warmup: 2, Cycles: cycles, OldCycles: 1, Copy: true, PGAdmin: admin,
+				Warmup: 2, Cycles: cycles, OldCycles: 1, ValuesCycles: 1, Copy: true, PGAdmin: admin,
 				DBName: fmt.Sprintf("bench_%d_%d_test", pilots, os.Getpid()), Wire: true,
 				SampleEvery: 200 * time.Microsecond,
 			}
@@ -114,6 +114,17 @@ func checkCounts(t *testing.T, res *result) {
 		if len(res.WireLatency) == 0 {
 			t.Error("no per-request wire latency recorded")
 		}
+		if len(res.Values) != sp.ValuesCycles {
+			t.Fatalf("%d cycles written with VALUES lists, want %d", len(res.Values), sp.ValuesCycles)
+		}
+		for _, v := range res.Values {
+			// Small enough for one batch per table: as many statements as the store's own write.
+			if v.Statements < 2 || v.Statements > 8 {
+				t.Errorf("VALUES cycle %d: %d statements for %d rows, want 2..8", v.CycleID, v.Statements, v.Rows)
+			}
+		}
+	} else if len(res.Values) != 0 {
+		t.Errorf("SQLite wrote %d cycles with VALUES lists, want none (PostgreSQL only)", len(res.Values))
 	}
 }
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
@@ -38,16 +41,36 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 		ours[s.ID] = s
 	}
 
-	var old *oldWay
+	var ways []*oldWay
+	defer func() {
+		for _, o := range ways { // each is closed early once its cycles are written; close does nothing then
+			err = errors.Join(err, o.close(ctx))
+		}
+	}()
 	if sp.OldCycles > 0 {
-		if old, err = newOldWay(ctx, sp); err != nil {
+		o, err := newOldWay(ctx, sp, "_old", "one statement per row", false)
+		if err != nil {
 			return fmt.Errorf("old way: %w", err)
 		}
-		defer func() {
-			if old != nil { // closed early once its cycles are written
-				err = errors.Join(err, old.close(ctx))
+		o.write, o.limit, o.samples = o.writePerRow, sp.OldCycles, &res.Old
+		ways = append(ways, o)
+	}
+	if sp.ValuesCycles > 0 && sp.Dialect == migrations.Postgres {
+		o, err := newOldWay(ctx, sp, "_values", "CreateInBatches VALUES", true)
+		if err != nil {
+			return fmt.Errorf("CreateInBatches VALUES way: %w", err)
+		}
+		o.write, o.limit, o.samples = o.writeValues, sp.ValuesCycles, &res.Values
+		ways = append(ways, o)
+	}
+	open := func() int {
+		n := 0
+		for _, o := range ways {
+			if !o.closed {
+				n++
 			}
-		}()
+		}
+		return n
 	}
 	var cp *copier
 	if sp.Copy && sp.Dialect == migrations.Postgres {
@@ -68,7 +91,7 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 	src := sim.New(simConfig(sp))
 	tracker := ingest.NewTracker(nil, 0)
 	for n := 1; ; n++ {
-		if old == nil && cp == nil {
+		if open() == 0 && cp == nil {
 			return nil
 		}
 		data, err := src.Fetch(ctx)
@@ -105,26 +128,27 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 				res.Copy = append(res.Copy, s)
 			}
 		}
-		if old != nil {
+		for _, o := range ways {
+			if o.closed {
+				continue
+			}
 			switch {
 			case !measured:
-				// Bring the old database to the same state cheaply; only measured cycles are timed.
-				if _, err := old.store.WriteCycle(ctx, w); err != nil {
-					return fmt.Errorf("old database, cycle %d: %w", w.Cycle.ID, err)
+				// Bring the way's database to the same state cheaply; only measured cycles are timed.
+				if _, err := o.store.WriteCycle(ctx, w); err != nil {
+					return fmt.Errorf("%s database, cycle %d: %w", o.name, w.Cycle.ID, err)
 				}
-			case len(res.Old) < sp.OldCycles:
-				st.env.log.Info("one statement per row", "scenario", sp.Name, "cycle", w.Cycle.ID, "rows", rowsOfWrite(w))
-				s, err := old.write(ctx, w)
+			case len(*o.samples) < o.limit:
+				st.env.log.Info(o.name, "scenario", sp.Name, "cycle", w.Cycle.ID, "rows", rowsOfWrite(w))
+				s, err := o.write(ctx, w)
 				if err != nil {
-					return fmt.Errorf("old way, cycle %d: %w", w.Cycle.ID, err)
+					return fmt.Errorf("%s, cycle %d: %w", o.name, w.Cycle.ID, err)
 				}
 				s.OursUS = our.WriteUS + our.CommitUS
-				res.Old = append(res.Old, s)
+				*o.samples = append(*o.samples, s)
 			}
-			if len(res.Old) >= sp.OldCycles {
-				err := old.close(ctx)
-				old = nil
-				if err != nil {
+			if len(*o.samples) >= o.limit {
+				if err := o.close(ctx); err != nil {
 					return err
 				}
 			}
@@ -137,36 +161,56 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 	}
 }
 
-// oldWay writes a cycle as the Python service did: a loop over the rows, one GORM Save or Create each, every
-// statement its own transaction (autocommit). Save is an UPDATE of every column by primary key, followed by an
-// INSERT when it matched nothing (a new row): two statements for a new flight, one for a known one.
+// oldWay writes measured cycles another way, into a database of its own brought to the same state by the
+// store, and times it: one statement per row as the Python service did (writePerRow), or the repository's
+// previous PostgreSQL write, CreateInBatches with VALUES lists (writeValues).
 type oldWay struct {
+	name       string
 	db         *database
 	store      *repository.Store
 	gorm       *gorm.DB
 	statements *atomic.Int64
 	keepDB     bool // --keep: leave the database for inspection
 	closed     bool
+	// write times one cycle; limit is how many measured cycles it writes, into samples.
+	write   func(context.Context, *repository.CycleWrite) (oldSample, error)
+	limit   int
+	samples *[]oldSample
+	// ownPool is the GORM handle's own pool, closed with the way.
+	ownPool *sql.DB
 }
 
-// newOldWay makes a second fresh database of the same dialect, so the old way writes onto the same state the
+// newOldWay makes another fresh database of the same dialect, so the way writes onto the same state the
 // Runner wrote onto, without its rows already being there. Its connection goes direct, not through the wire
-// counter, so the relay's latency is not charged to the old way.
-func newOldWay(ctx context.Context, sp spec) (*oldWay, error) {
-	db, err := createDatabase(ctx, sp.Dialect, sp.PGAdmin, sp.DBName+"_old")
+// counter, so the relay's latency is not charged to it. With execMode (PostgreSQL), its GORM handle has a pool
+// of its own in pgx's exec mode, as the repository had when it wrote VALUES lists: their text changes with the
+// number of rows, so the store's cached descriptions would cost them a round trip each.
+func newOldWay(ctx context.Context, sp spec, suffix, name string, execMode bool) (*oldWay, error) {
+	db, err := createDatabase(ctx, sp.Dialect, sp.PGAdmin, sp.DBName+suffix)
 	if err != nil {
 		return nil, err
 	}
-	o := &oldWay{db: db, statements: &atomic.Int64{}, keepDB: sp.Keep}
+	o := &oldWay{name: name, db: db, statements: &atomic.Int64{}, keepDB: sp.Keep}
 	if o.store, err = openStore(ctx, db, "", sp.PGSchemaSQL); err != nil {
 		return nil, errors.Join(err, db.drop(ctx))
 	}
-	// A second GORM handle on the store's own pool: same driver settings (pgx, one round trip per statement),
-	// but without the store's batching.
+	// A second GORM handle, by default on the store's own pool (pgx, one round trip per statement), but without
+	// the store's batching.
 	var dialector gorm.Dialector
-	if sp.Dialect == migrations.Postgres {
+	switch {
+	case sp.Dialect == migrations.Postgres && execMode:
+		u, err := withQuery(db.url, "default_query_exec_mode", "exec")
+		if err == nil {
+			o.ownPool, err = sql.Open("pgx", u)
+		}
+		if err != nil {
+			return nil, errors.Join(err, o.close(ctx))
+		}
+		o.ownPool.SetMaxOpenConns(1)
+		dialector = postgres.New(postgres.Config{Conn: o.ownPool})
+	case sp.Dialect == migrations.Postgres:
 		dialector = postgres.New(postgres.Config{Conn: o.store.SQL()})
-	} else {
+	default:
 		dialector = sqlite.New(sqlite.Config{Conn: o.store.SQL()})
 	}
 	o.gorm, err = gorm.Open(dialector, &gorm.Config{
@@ -198,7 +242,10 @@ func countStatements(db *gorm.DB, n *atomic.Int64) error {
 	)
 }
 
-func (o *oldWay) write(ctx context.Context, w *repository.CycleWrite) (oldSample, error) {
+// writePerRow is the Python service's way: a loop over the rows, one GORM Save or Create each, every statement
+// its own transaction (autocommit). Save is an UPDATE of every column by primary key, followed by an INSERT when
+// it matched nothing (a new row): two statements for a new flight, one for a known one.
+func (o *oldWay) writePerRow(ctx context.Context, w *repository.CycleWrite) (oldSample, error) {
 	db := o.gorm.WithContext(ctx)
 	before := o.statements.Load()
 	start := time.Now()
@@ -219,6 +266,60 @@ func (o *oldWay) write(ctx context.Context, w *repository.CycleWrite) (oldSample
 	}, err
 }
 
+// writeValues is the repository's PostgreSQL write before column arrays: in one transaction, each table with
+// CreateInBatches, as many rows per INSERT … VALUES as 65,535 parameters allow, upserts with ON CONFLICT DO
+// UPDATE of the columns the repository updates.
+func (o *oldWay) writeValues(ctx context.Context, w *repository.CycleWrite) (oldSample, error) {
+	identity := []string{"id", "cid", "callsign", "logon_time", "first_seen"}
+	exit := []string{"exited_at", "exit_latitude", "exit_longitude", "exit_altitude", "exit_reason", "duration_seconds"}
+	before := o.statements.Load()
+	start := time.Now()
+	err := o.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return errors.Join(
+			valuesBatches(tx, w.Flights, "id", allColumnsBut(tx, &repository.Flight{}, identity)),
+			valuesBatches(tx, w.FlightPlans, "flight_id", allColumnsBut(tx, &repository.FlightPlan{}, []string{"flight_id"})),
+			valuesBatches(tx, w.Positions, "", nil),
+			valuesBatches(tx, w.OpenedVisits, "", nil),
+			valuesBatches(tx, w.ClosedVisits, "id", exit),
+			valuesBatches(tx, w.Events, "", nil),
+			valuesBatches(tx, w.Controllers, "id", allColumnsBut(tx, &repository.Controller{}, identity)),
+			tx.Create(&w.Cycle).Error,
+		)
+	})
+	elapsed := time.Since(start)
+	return oldSample{
+		CycleID: w.Cycle.ID, Rows: rowsOfWrite(w), Statements: o.statements.Load() - before,
+		US: elapsed.Microseconds(),
+	}, err
+}
+
+func valuesBatches[T any](tx *gorm.DB, rows []T, key string, update []string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var model T
+	cols := allColumnsBut(tx, &model, nil)
+	if key != "" {
+		tx = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: key}}, DoUpdates: clause.AssignmentColumns(update)})
+	}
+	return tx.CreateInBatches(rows, 65535/len(cols)).Error
+}
+
+// allColumnsBut lists a model's columns without the given ones.
+func allColumnsBut(db *gorm.DB, model any, without []string) []string {
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(model); err != nil {
+		panic(fmt.Sprintf("parse %T: %v", model, err)) // the repository's own models: a programming error
+	}
+	var cols []string
+	for _, c := range stmt.Schema.DBNames {
+		if !slices.Contains(without, c) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
 // each stops at the first error: one failed row would fail every following one the same way.
 func each[T any](rows []T, fn func(*T) error) error {
 	for i := range rows {
@@ -235,6 +336,9 @@ func (o *oldWay) close(ctx context.Context) error {
 	}
 	o.closed = true
 	err := o.store.Close()
+	if o.ownPool != nil {
+		err = errors.Join(err, o.ownPool.Close())
+	}
 	if !o.keepDB {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

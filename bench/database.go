@@ -81,6 +81,18 @@ func urlWithDatabase(adminURL, name string) (string, error) {
 	return u.String(), nil
 }
 
+// withQuery returns the URL with a query parameter set.
+func withQuery(raw, key, value string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
 // withHost returns the URL connecting to addr (host:port) instead.
 func withHost(raw, addr string) (string, error) {
 	u, err := url.Parse(raw)

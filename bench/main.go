@@ -33,28 +33,29 @@ import (
 
 // options are the command's flags.
 type options struct {
-	scales      []int
-	dialects    []migrations.Dialect
-	cycles      int
-	warmup      int
-	seed        int64
-	vatspy      string
-	pgAdmin     string
-	pgSchemaSQL string
-	oldCycles   int
-	copy        bool
-	wire        bool
-	longCycles  int
-	longPilots  int
-	longEvery   int
-	sampleEvery time.Duration
-	out         string
-	cpuProfile  string
-	memProfile  string
-	isolate     bool
-	keep        bool
-	timeout     time.Duration
-	child       string
+	scales       []int
+	dialects     []migrations.Dialect
+	cycles       int
+	warmup       int
+	seed         int64
+	vatspy       string
+	pgAdmin      string
+	pgSchemaSQL  string
+	oldCycles    int
+	valuesCycles int
+	copy         bool
+	wire         bool
+	longCycles   int
+	longPilots   int
+	longEvery    int
+	sampleEvery  time.Duration
+	out          string
+	cpuProfile   string
+	memProfile   string
+	isolate      bool
+	keep         bool
+	timeout      time.Duration
+	child        string
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string) (*options, error) {
 		"PostgreSQL admin URL: bench databases are created and dropped through it")
 	fs.StringVar(&o.pgSchemaSQL, "pg-schema-sql", "", "SQL run on each PostgreSQL bench database after the migrations, to measure a schema change (the report says so)")
 	fs.IntVar(&o.oldCycles, "old-cycles", 3, "measured cycles also written one statement per row (0 disables)")
+	fs.IntVar(&o.valuesCycles, "values-cycles", 10, "measured cycles also written with CreateInBatches VALUES lists, PostgreSQL (0 disables)")
 	fs.BoolVar(&o.copy, "copy", true, "time a raw COPY of each measured cycle's rows (PostgreSQL)")
 	fs.BoolVar(&o.wire, "wire", true, "count PostgreSQL round trips and connections on the wire (a loopback relay)")
 	fs.IntVar(&o.longCycles, "long-cycles", 1000, "cycles of the long run on PostgreSQL (0 disables)")
@@ -186,7 +188,7 @@ func run(args []string, stdout io.Writer, log *slog.Logger) error {
 // plan lists the scenarios of a run: every scale on every dialect, then the long run.
 func plan(o *options, runID string) []spec {
 	base := spec{
-		Seed: o.seed, Warmup: o.warmup, Cycles: o.cycles, OldCycles: o.oldCycles, Copy: o.copy,
+		Seed: o.seed, Warmup: o.warmup, Cycles: o.cycles, OldCycles: o.oldCycles, ValuesCycles: o.valuesCycles, Copy: o.copy,
 		VATSpy: o.vatspy, PGAdmin: o.pgAdmin, PGSchemaSQL: o.pgSchemaSQL, Wire: o.wire, SampleEvery: o.sampleEvery, Keep: o.keep,
 	}
 	var specs []spec
@@ -204,7 +206,7 @@ func plan(o *options, runID string) []spec {
 		sp.Kind, sp.Dialect, sp.Pilots = kindLong, migrations.Postgres, o.longPilots
 		// One cycle of warm-up keeps the startup (LoadState's queries) out of the first cycle's round trips;
 		// checkpoints count every cycle, the warm-up one included.
-		sp.Warmup, sp.Cycles, sp.OldCycles, sp.Copy, sp.CheckpointEvery = 1, o.longCycles-1, 0, false, o.longEvery
+		sp.Warmup, sp.Cycles, sp.OldCycles, sp.ValuesCycles, sp.Copy, sp.CheckpointEvery = 1, o.longCycles-1, 0, 0, false, o.longEvery
 		sp.Name = fmt.Sprintf("postgres-%d-long", o.longPilots)
 		sp.DBName = fmt.Sprintf("bench_%d_%s_long", o.longPilots, runID)
 		specs = append(specs, sp)

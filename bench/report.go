@@ -100,6 +100,7 @@ type stats struct {
 	perPilotUS                                                float64
 	copyP50, copyRTP50, copyOursP50                           int64
 	oldP50, oldStmtP50, oldOursP50                            int64
+	valuesP50, valuesStmtP50, valuesOursP50                   int64
 }
 
 func computeStats(r *result) *stats {
@@ -152,6 +153,13 @@ func computeStats(r *result) *stats {
 			us, st, ours = append(us, c.US), append(st, c.Statements), append(ours, c.OursUS)
 		}
 		s.oldP50, s.oldStmtP50, s.oldOursP50 = percentile(us, 50), percentile(st, 50), percentile(ours, 50)
+	}
+	if len(r.Values) > 0 {
+		var us, st, ours []int64
+		for _, c := range r.Values {
+			us, st, ours = append(us, c.US), append(st, c.Statements), append(ours, c.OursUS)
+		}
+		s.valuesP50, s.valuesStmtP50, s.valuesOursP50 = percentile(us, 50), percentile(st, 50), percentile(ours, 50)
 	}
 	return s
 }
@@ -277,8 +285,8 @@ func render(m *machine, results []*result) string {
 		p("\n")
 
 		p("### Writes\n\n")
-		p("| scenario | rows per cycle (p50) | rows/s in write+commit | statements per cycle p50 / max (counted) | round trips per cycle p50 / max (wire) | write+commit p50 ms | raw COPY p50 ms (round trips) | write+commit ÷ COPY | one statement per row: ms (statements), cycles | speed-up vs one per row |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		p("| scenario | rows per cycle (p50) | rows/s in write+commit | statements per cycle p50 / max (counted) | round trips per cycle p50 / max (wire) | write+commit p50 ms | raw COPY p50 ms (round trips) | write+commit ÷ COPY | one statement per row: ms (statements), cycles | speed-up vs one per row | CreateInBatches VALUES: ms (statements), cycles | speed-up vs VALUES |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, s := range ingests {
 			rt := "n/a (in-process)"
 			if s.rtP50 >= 0 {
@@ -296,8 +304,14 @@ func render(m *machine, results []*result) string {
 				old = fmt.Sprintf("%s (%s), %d", ms(s.oldP50), thousands(s.oldStmtP50), len(s.r.Old))
 				speed = fmt.Sprintf("%.0f×", ratio(s.oldP50, s.oldOursP50))
 			}
-			p("| %s | %s | %s | %d / %d | %s | %s | %s | %s | %s | %s |\n", label(s.r), thousands(s.rows),
-				thousands(int64(s.rowsPerSec)), s.stmtP50, s.stmtMax, rt, ms(s.writeCommit[0]), cp, cpRatio, old, speed)
+			values, valuesSpeed := "n/a", "—"
+			if len(s.r.Values) > 0 {
+				values = fmt.Sprintf("%s (%d), %d", ms(s.valuesP50), s.valuesStmtP50, len(s.r.Values))
+				valuesSpeed = fmt.Sprintf("%.1f×", ratio(s.valuesP50, s.valuesOursP50))
+			}
+			p("| %s | %s | %s | %d / %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", label(s.r), thousands(s.rows),
+				thousands(int64(s.rowsPerSec)), s.stmtP50, s.stmtMax, rt, ms(s.writeCommit[0]), cp, cpRatio, old, speed,
+				values, valuesSpeed)
 		}
 		p("\n")
 
@@ -502,6 +516,12 @@ const methodology = `### How each figure is measured
   new) and ` + "`Create`" + ` (positions, opened visits, events, cycle record), each statement autocommitted, on a direct
   connection (no relay). Only ` + "`--old-cycles`" + ` measured cycles are written this way; the speed-up divides its p50 by
   the Runner's write+commit p50 of those same cycles.
+- **CreateInBatches VALUES** (PostgreSQL): the repository's write before it sent column arrays, on the same cycles
+  re-derived the same way, into a third fresh database: one transaction, each table with GORM ` + "`CreateInBatches`" + `
+  (as many rows per ` + "`INSERT … VALUES`" + ` as 65,535 bind parameters allow) and ` + "`ON CONFLICT DO UPDATE`" + ` of the
+  columns the repository updates, on a direct connection in pgx's exec mode (text parameters, one round trip per
+  statement). Only ` + "`--values-cycles`" + ` measured cycles are written this way; the speed-up divides its p50 by the Runner's
+  write+commit p50 of those same cycles.
 - **Raw COPY** (PostgreSQL): the same rows of every measured cycle, converted to column values beforehand, written by
   pgx ` + "`CopyFrom`" + ` (binary COPY) into staging tables ` + "`LIKE <table> INCLUDING ALL`" + ` (same columns and indexes, no
   foreign keys), emptied before each cycle, in one transaction on one connection through the same relay. It is the

@@ -36,6 +36,8 @@ type spec struct {
 	Cycles  int                `json:"cycles"`
 	// OldCycles is how many measured cycles are also written the old way (one statement per row).
 	OldCycles int `json:"old_cycles"`
+	// ValuesCycles is how many measured cycles are also written with CreateInBatches VALUES lists (PostgreSQL).
+	ValuesCycles int `json:"values_cycles"`
 	// Copy times a raw COPY of every measured cycle's rows (PostgreSQL only).
 	Copy bool `json:"copy"`
 	// CheckpointEvery is the long run's interval, in cycles, between memory readings.
@@ -129,6 +131,7 @@ type result struct {
 
 	Copy        []copySample `json:"copy,omitempty"`
 	Old         []oldSample  `json:"old,omitempty"`
+	Values      []oldSample  `json:"values,omitempty"`
 	Checkpoints []checkpoint `json:"checkpoints,omitempty"`
 }
 
@@ -177,7 +180,7 @@ func runIngestScenario(ctx context.Context, e *env, sp spec) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if sp.OldCycles > 0 || (sp.Copy && sp.Dialect == migrations.Postgres) {
+		if sp.OldCycles > 0 || sp.ValuesCycles > 0 || (sp.Copy && sp.Dialect == migrations.Postgres) {
 			if err := st.compare(ctx, res); err != nil {
 				return nil, fmt.Errorf("comparisons: %w", err)
 			}
