@@ -92,9 +92,12 @@ type oldSample struct {
 
 // checkpoint is the long run's memory after a number of cycles.
 type checkpoint struct {
-	Cycle      int   `json:"cycle"`
-	RSSKB      int64 `json:"rss_kb"`
-	HeapLiveKB int64 `json:"heap_live_kb"`
+	Cycle int   `json:"cycle"`
+	RSSKB int64 `json:"rss_kb"`
+	// RSSAfterGCKB is read right after a forced collection that returns free memory to the OS: what the
+	// process holds, wherever its GC cycle was at the raw reading.
+	RSSAfterGCKB int64 `json:"rss_after_gc_kb"`
+	HeapLiveKB   int64 `json:"heap_live_kb"`
 	// P50TotalUS is the median cycle time of the cycles since the previous checkpoint.
 	P50TotalUS int64 `json:"p50_total_us"`
 }
@@ -203,16 +206,21 @@ func runLongScenario(ctx context.Context, e *env, sp spec) (*result, error) {
 			if err != nil {
 				e.log.Warn("read /proc/self/status", "err", err)
 			}
+			debug.FreeOSMemory()
+			afterGC, err := readProcStatus()
+			if err != nil {
+				e.log.Warn("read /proc/self/status", "err", err)
+			}
 			totals := make([]int64, 0, len(samples)-last)
 			for _, s := range samples[last:] {
 				totals = append(totals, s.TotalUS)
 			}
 			last = len(samples)
 			cps = append(cps, checkpoint{
-				Cycle: n, RSSKB: ps.RSSKB, HeapLiveKB: int64(st.allocs.read().HeapLive / 1024),
+				Cycle: n, RSSKB: ps.RSSKB, RSSAfterGCKB: afterGC.RSSKB, HeapLiveKB: int64(st.allocs.read().HeapLive / 1024),
 				P50TotalUS: percentile(totals, 50),
 			})
-			e.log.Info("long run", "cycle", n, "rss_mb", ps.RSSKB/1024)
+			e.log.Info("long run", "cycle", n, "rss_mb", ps.RSSKB/1024, "rss_after_gc_mb", afterGC.RSSKB/1024)
 		}
 		res, err := st.ingest(ctx, onCycle)
 		if err != nil {
