@@ -108,6 +108,8 @@ type result struct {
 	DBVersion string        `json:"db_version"`
 	Elapsed   time.Duration `json:"elapsed"`
 	Samples   []cycleSample `json:"samples"`
+	// CheckpointUS are the SQLite log checkpoints run after measured cycles' publishes (none on PostgreSQL).
+	CheckpointUS []int64 `json:"checkpoint_us,omitempty"`
 	// SnapshotBytes is the size of the last snapshot's JSON.
 	SnapshotBytes int `json:"snapshot_bytes"`
 
@@ -308,6 +310,7 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 	if err != nil {
 		return nil, err
 	}
+	rec.status = runner.Status
 
 	// Start from a collected heap returned to the system, so the garbage of loading the airspace (or of a
 	// previous in-process scenario) is neither in the peak resident set nor in the next collection's work.
@@ -357,6 +360,10 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 	}
 
 	res.Samples = rec.samples
+	if status.LastCheckpoint > 0 { // the last cycle's, which no later publish reported
+		rec.checkpoints = append(rec.checkpoints, status.LastCheckpoint.Microseconds())
+	}
+	res.CheckpointUS = rec.checkpoints
 	res.SnapshotBytes = src.lastSize
 	res.MaxInUseBetween = rec.maxInUseBetween
 	res.Waits, res.WaitDuration = after.WaitCount-before.WaitCount, after.WaitDuration-before.WaitDuration
@@ -426,10 +433,19 @@ type recorder struct {
 	samples         []cycleSample
 	maxInUseBetween int
 	start, end      allocTotals // allocation counters, the simulator's share removed
+	// status is the Runner's; at a publish its LastCheckpoint is the checkpoint that followed the previous
+	// cycle, collected into checkpoints for measured cycles (SQLite).
+	status      func() ingest.Status
+	checkpoints []int64
 }
 
 func (r *recorder) Publish(c *ingest.Committed) {
 	r.n++
+	if r.n-1 > r.warmup {
+		if d := r.status().LastCheckpoint; d > 0 {
+			r.checkpoints = append(r.checkpoints, d.Microseconds())
+		}
+	}
 	inUse := r.store.PoolStats().InUse
 	rt := int64(-1)
 	if r.wire != nil {

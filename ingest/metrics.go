@@ -17,6 +17,7 @@ type metrics struct {
 	statements   prometheus.Histogram
 	rows         *prometheus.CounterVec
 	lastUpdate   prometheus.Gauge
+	checkpoint   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,11 +48,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lastUpdate: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vatsector_ingest_last_update_timestamp_seconds", Help: "Feed update_timestamp of the last committed cycle.",
 		}),
+		checkpoint: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "vatsector_ingest_checkpoint_seconds",
+			Help:    "SQLite write-ahead log checkpoint after each committed cycle's publish (not part of the cycle).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate} {
+	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

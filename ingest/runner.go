@@ -74,8 +74,11 @@ type Status struct {
 	// LastError is the last failure of any kind (feed, decode, write), with when it happened.
 	LastError   string
 	LastErrorAt time.Time
-	Totals      Totals
-	Started     time.Time
+	// LastCheckpoint is how long the SQLite log checkpoint after the last cycle's publish took (0 on
+	// PostgreSQL, and before the first).
+	LastCheckpoint time.Duration
+	Totals         Totals
+	Started        time.Time
 }
 
 // Totals count since start.
@@ -299,7 +302,26 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	if r.cfg.Publisher != nil {
 		r.cfg.Publisher.Publish(&Committed{Cycle: last, Events: plan.Write.Events})
 	}
+	r.checkpoint(wctx)
 	return nil
+}
+
+// checkpoint runs after the publish, so streams never wait for it; a failure costs only a longer log, which the
+// next cycle's checkpoint takes up.
+func (r *Runner) checkpoint(ctx context.Context) {
+	start := time.Now()
+	ran, err := r.cfg.Store.Checkpoint(ctx)
+	if !ran {
+		return
+	}
+	took := time.Since(start)
+	if err != nil {
+		r.log.Warn("checkpoint after cycle", "err", err)
+	}
+	r.metrics.checkpoint.Observe(took.Seconds())
+	r.mu.Lock()
+	r.status.LastCheckpoint = took
+	r.mu.Unlock()
 }
 
 func (r *Runner) fail(stage string, err error) {

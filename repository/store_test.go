@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -223,4 +224,48 @@ func TestWriteCycleStoresAwkwardValuesExactly(t *testing.T) {
 			t.Errorf("read %d rows, want %d", i, len(texts))
 		}
 	})
+}
+
+func TestSQLiteCheckpointsOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	s := dbtest.Open(t, migrations.SQLite, repository.Pool{})
+	var seq int
+	var name, file string
+	if err := s.SQL().QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	var auto int
+	if err := s.SQL().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
+		t.Fatal(err)
+	}
+	if auto != 0 {
+		t.Errorf("wal_autocheckpoint = %d pages, want 0: the ingest loop checkpoints after its publish", auto)
+	}
+	if _, err := s.WriteCycle(ctx, cycleOf(1, time.Unix(1700000000, 0).UTC(), 3000)); err != nil {
+		t.Fatal(err)
+	}
+	// The cycle's pages are in the log only: the commit did not checkpoint them into the database file.
+	before := size()
+	ran, err := s.Checkpoint(ctx)
+	if err != nil || !ran {
+		t.Fatalf("Checkpoint = %v, %v; want true, nil", ran, err)
+	}
+	if after := size(); after <= before {
+		t.Errorf("database file %d bytes after the checkpoint, %d before: want it to have taken the cycle's pages", after, before)
+	}
+}
+
+func TestPostgreSQLCheckpointIsNotOurs(t *testing.T) {
+	s := dbtest.Open(t, migrations.Postgres, repository.Pool{})
+	if ran, err := s.Checkpoint(context.Background()); ran || err != nil {
+		t.Errorf("Checkpoint on PostgreSQL = %v, %v; want false, nil", ran, err)
+	}
 }
