@@ -36,6 +36,14 @@ check_error() { # check_error NAME CODE -- grpcurl args...: the call fails with 
   grep -q -- "Code: $code" <<<"$out" || { echo "$name: want $code, got:" >&2; echo "$out" >&2; exit 1; }
   echo "ok: $name ($code)"
 }
+check_stream() { # check_stream NAME PATTERN -- grpcurl args...: a stream, ended by -max-time, printed PATTERN
+  local name=$1 pattern=$2; shift 3
+  local out
+  if out=$(grpcurl "$@" 2>&1); then echo "$name ended, want it to run until -max-time: $out" >&2; exit 1; fi
+  grep -q -- "Code: DeadlineExceeded" <<<"$out" && grep -q -- "$pattern" <<<"$out" ||
+    { echo "$name: want $pattern, then DeadlineExceeded, got:" >&2; echo "$out" >&2; exit 1; }
+  echo "ok: $name"
+}
 check "list services" "vatsector.v1.SectorService" -- "$addr" list
 check "ingestion status" '"cyclesCommitted": "6"' -- "$addr" vatsector.v1.IngestService/GetIngestionStatus
 check "sectors" '"id": "EGTT"' -- -d '{"page_size": 1000}' "$addr" vatsector.v1.SectorService/ListSectors
@@ -44,6 +52,8 @@ check_error "unknown sector" NotFound -- -d '{"sector_id": "NOPE"}' "$addr" vats
 check "flights" '"callsign"' -- -d '{"page_size": 2}' "$addr" vatsector.v1.FlightService/ListFlights
 check_error "bad page token" InvalidArgument -- -d '{"page_token": "garbage"}' "$addr" vatsector.v1.FlightService/ListFlights
 check "events replay" '"sequence": "1"' -- -d '{"page_size": 1}' "$addr" vatsector.v1.SectorService/ListSectorEvents
+check_stream "event batches" '"events": {' -- -max-time 3 -d '{"sector_ids": ["EGTT"], "after_sequence": 0, "batch_events": true}' \
+  "$addr" vatsector.v1.SectorService/WatchSectorEvents
 
 kill -TERM "$pid"
 wait "$pid"

@@ -26,6 +26,27 @@ func newHandSink() *handSink {
 	return &handSink{events: make(chan int64), heartbeats: make(chan int64, 1), quit: make(chan struct{})}
 }
 
+func (s *handSink) replayed(events []repository.Event) error {
+	for i := range events {
+		if err := s.event(&events[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *handSink) live(c *publishedCycle, picked []int) error {
+	if picked == nil {
+		return s.replayed(c.Events)
+	}
+	for _, i := range picked {
+		if err := s.event(&c.Events[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *handSink) event(e *repository.Event) error {
 	select {
 	case s.events <- e.Sequence:

@@ -71,20 +71,79 @@ func (h *sectorHandler) WatchSectorEvents(req *vatsectorv1.WatchSectorEventsRequ
 	err := h.q.watchEvents(ctx, eventWatch{
 		filter: repository.EventFilter{SectorIDs: req.GetSectorIds(), Kinds: eventKindNames(req.GetKinds())},
 		after:  req.AfterSequence,
-	}, eventStreamSink{stream: stream, now: h.q.now})
+	}, eventStreamSink{stream: stream, now: h.q.now, batch: req.GetBatchEvents()})
 	return h.errs.status(ctx, err)
 }
 
-// eventStreamSink converts a stream's domain output to messages.
+// eventStreamSink converts a stream's domain output to messages. Live events go out as the bytes their
+// published cycle encoded once for every stream (stream_encoding.go).
 type eventStreamSink struct {
 	stream vatsectorv1.SectorService_WatchSectorEventsServer
 	now    func() time.Time
+	// batch sends each group of events the stream produces (a replayed page, a live cycle's matching events)
+	// as SectorEventBatch messages of at most maxBatchEvents, instead of one message per event.
+	batch bool
 }
 
-func (s eventStreamSink) event(e *repository.Event) error {
-	return s.stream.Send(&vatsectorv1.WatchSectorEventsResponse{
-		Payload: &vatsectorv1.WatchSectorEventsResponse_Event{Event: eventProto(e)},
-	})
+func (s eventStreamSink) replayed(events []repository.Event) error {
+	if !s.batch {
+		for i := range events {
+			if err := s.stream.Send(eventResponse(eventProto(&events[i]))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for start := 0; start < len(events); start += maxBatchEvents {
+		part := events[start:min(start+maxBatchEvents, len(events))]
+		protos := make([]*vatsectorv1.SectorEvent, len(part))
+		for i := range part {
+			protos[i] = eventProto(&part[i])
+		}
+		if err := s.stream.Send(batchResponse(protos)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s eventStreamSink) live(c *publishedCycle, picked []int) error {
+	if !s.batch {
+		msgs, err := c.eventMessages()
+		if err != nil {
+			return err
+		}
+		if picked == nil {
+			return s.send(msgs)
+		}
+		for _, i := range picked {
+			if err := s.stream.SendMsg(encodedResponse(msgs[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if picked == nil {
+		msgs, err := c.wholeBatches()
+		if err != nil {
+			return err
+		}
+		return s.send(msgs)
+	}
+	bodies, err := c.eventBodies()
+	if err != nil {
+		return err
+	}
+	return s.send(batchMessages(bodies, picked, maxBatchEvents))
+}
+
+func (s eventStreamSink) send(msgs [][]byte) error {
+	for _, m := range msgs {
+		if err := s.stream.SendMsg(encodedResponse(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s eventStreamSink) heartbeat(latest int64, feedTime time.Time) error {

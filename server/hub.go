@@ -16,6 +16,9 @@ import (
 // events, then subscribes again (see watchEvents). So a stream that stops reading costs ingest nothing and
 // other streams nothing, and holds at most Buffer cycles, shared with every other subscriber.
 //
+// Each cycle is handed out as one publishedCycle, which the streams share with its encodings: whatever the
+// number of streams, an event is converted and marshalled once (see stream_encoding.go).
+//
 // A subscription also records, atomically with its registration, the latest committed sequence and cycle: a
 // stream replays stored events up to that sequence and takes everything above it from its buffer, which is
 // how a resume has neither a gap nor a duplicate.
@@ -73,7 +76,7 @@ func NewHub(cfg HubConfig) *Hub {
 
 // subscription is one stream's registration.
 type subscription struct {
-	ch chan *ingest.Committed
+	ch chan *publishedCycle
 	// done is closed by the hub when it drops the subscription; reason says why (errLagged, or the hub
 	// closing). It is written before done is closed and read after.
 	done   chan struct{}
@@ -93,10 +96,11 @@ func (h *Hub) Publish(c *ingest.Committed) {
 		return
 	}
 	h.advance(&c.Cycle, 0)
+	shared := newPublishedCycle(c)
 	dropped := false
 	for s := range h.subs {
 		select {
-		case s.ch <- c:
+		case s.ch <- shared:
 		default:
 			h.drop(s, errLagged)
 			h.lagged.Add(1)
@@ -144,7 +148,7 @@ func (h *Hub) subscribe() (*subscription, error) {
 		return nil, exhaustedf("too many streams are open (%d); reconnect with backoff", h.maxSubs)
 	}
 	s := &subscription{
-		ch: make(chan *ingest.Committed, h.buffer), done: make(chan struct{}),
+		ch: make(chan *publishedCycle, h.buffer), done: make(chan struct{}),
 		startSeq: h.latestSeq, start: h.latest,
 	}
 	h.subs[s] = struct{}{}

@@ -167,7 +167,8 @@ func (r *replayRig) rest(t *testing.T) []repository.Cycle {
 	}
 }
 
-// recvThrough reads a stream until the event with sequence last, skipping heartbeats.
+// recvThrough reads a stream until the event with sequence last, skipping heartbeats; a batching stream is
+// read whole messages at a time, as its client processes them.
 func recvThrough(t *testing.T, s vatsectorv1.SectorService_WatchSectorEventsClient, last int64) []*vatsectorv1.SectorEvent {
 	t.Helper()
 	var out []*vatsectorv1.SectorEvent
@@ -176,11 +177,28 @@ func recvThrough(t *testing.T, s vatsectorv1.SectorService_WatchSectorEventsClie
 		if err != nil {
 			t.Fatalf("after %d events: %v", len(out), err)
 		}
-		if ev := m.GetEvent(); ev != nil {
-			out = append(out, ev)
-		}
+		out = append(out, messageEvents(m)...)
 	}
 	return out
+}
+
+// messageEvents is the events a stream message carries, one or a batch.
+func messageEvents(m *vatsectorv1.WatchSectorEventsResponse) []*vatsectorv1.SectorEvent {
+	if ev := m.GetEvent(); ev != nil {
+		return []*vatsectorv1.SectorEvent{ev}
+	}
+	return m.GetEvents().GetEvents()
+}
+
+// eachStreamMode runs fn for each way a client can receive events: one per message, and in batches.
+func eachStreamMode(t *testing.T, fn func(t *testing.T, batch bool)) {
+	for _, batch := range []bool{false, true} {
+		name := "one event per message"
+		if batch {
+			name = "batches"
+		}
+		t.Run(name, func(t *testing.T) { fn(t, batch) })
+	}
 }
 
 // storedEvents lists every stored event through the API.
@@ -217,6 +235,10 @@ func checkExactlyOnce(t *testing.T, e *env, got []*vatsectorv1.SectorEvent) {
 }
 
 func TestResumeAfterDisconnectGetsEveryEventOnce(t *testing.T) {
+	eachStreamMode(t, func(t *testing.T, batch bool) { testResumeAfterDisconnect(t, batch) })
+}
+
+func testResumeAfterDisconnect(t *testing.T, batch bool) {
 	eachReplayEnv(t, HubConfig{}, func(t *testing.T, e *env, rig *replayRig) {
 		if rig.snapshots < 6 {
 			t.Fatalf("%d shared snapshots, the test needs 6", rig.snapshots)
@@ -226,14 +248,15 @@ func TestResumeAfterDisconnectGetsEveryEventOnce(t *testing.T) {
 		// The first connection replays the history from the start, then follows live.
 		firstCtx, disconnect := context.WithCancel(ctx)
 		defer disconnect()
-		first, err := e.sectorClient.WatchSectorEvents(firstCtx, &vatsectorv1.WatchSectorEventsRequest{AfterSequence: ptr[int64](0)})
+		first, err := e.sectorClient.WatchSectorEvents(firstCtx, &vatsectorv1.WatchSectorEventsRequest{AfterSequence: ptr[int64](0), BatchEvents: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := recvThrough(t, first, *c1.LastSequence)
 		c2 := rig.next(t)
 		got = append(got, recvThrough(t, first, *c2.LastSequence)...)
-		// It drops in the middle of the third cycle's events.
+		// It drops in the middle of the third cycle's events (a batching client after a whole message: the
+		// checkpoint is the last event of the last message it processed).
 		c3 := rig.next(t)
 		got = append(got, recvThrough(t, first, (*c3.FirstSequence+*c3.LastSequence)/2)...)
 		disconnect()
@@ -241,7 +264,7 @@ func TestResumeAfterDisconnectGetsEveryEventOnce(t *testing.T) {
 		// Two cycles commit while it is away.
 		rig.next(t)
 		rig.next(t)
-		second, err := e.sectorClient.WatchSectorEvents(ctx, &vatsectorv1.WatchSectorEventsRequest{AfterSequence: &checkpoint})
+		second, err := e.sectorClient.WatchSectorEvents(ctx, &vatsectorv1.WatchSectorEventsRequest{AfterSequence: &checkpoint, BatchEvents: batch})
 		if err != nil {
 			t.Fatal(err)
 		}

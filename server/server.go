@@ -101,7 +101,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	errs := errorMapper{log: cfg.Logger}
 	unary, stream := interceptorChain(cfg.Logger, errs, metrics)
+	codec, err := newStreamCodec()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	g := grpc.NewServer(
+		// Sector event streams send messages encoded once for many streams; every other message is
+		// marshalled by the proto codec as usual.
+		grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize),

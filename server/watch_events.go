@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -31,9 +31,15 @@ type eventWatch struct {
 }
 
 // eventSink sends what a stream produces, in order; it blocks while the client reads slowly, which only
-// holds up this stream.
+// holds up this stream. It is handed events in the groups a client may ask to receive together: a page of
+// stored events, or a live cycle's matching events.
 type eventSink interface {
-	event(e *repository.Event) error
+	// replayed sends a page of stored events, all matching the stream's filters, in sequence order.
+	replayed(events []repository.Event) error
+	// live sends the events of c at the picked positions of c.Events (all matching, in order), or every
+	// event of c when picked is nil: then the stream receives the same messages as every other stream that
+	// filters nothing, and c holds them encoded once for all. picked is only valid during the call.
+	live(c *publishedCycle, picked []int) error
 	// heartbeat says every matching event up to latest was sent; feedTime is the last cycle's
 	// update_timestamp (zero before any cycle).
 	heartbeat(latest int64, feedTime time.Time) error
@@ -67,6 +73,8 @@ type eventStream struct {
 	// checkpoint is the sequence up to which every matching event was sent.
 	checkpoint int64
 	feedTime   time.Time
+	// picked is reused from cycle to cycle: a filtering stream makes no garbage per cycle for its selection.
+	picked []int
 }
 
 func (st *eventStream) run(ctx context.Context, sub *subscription, resume bool) error {
@@ -114,11 +122,11 @@ func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
 			return outOfRangef("the events after sequence %d are no longer retained (the oldest retained is %d): "+
 				"resynchronise and watch without after_sequence", st.checkpoint, oldest)
 		}
-		for i := range events {
-			if err := st.sink.event(&events[i]); err != nil {
+		if len(events) > 0 {
+			if err := st.sink.replayed(events); err != nil {
 				return err
 			}
-			st.checkpoint = events[i].Sequence
+			st.checkpoint = events[len(events)-1].Sequence
 		}
 		if len(events) < st.q.replayPage {
 			st.checkpoint = sub.startSeq
@@ -155,17 +163,31 @@ func (st *eventStream) live(ctx context.Context, sub *subscription) error {
 	}
 }
 
-func (st *eventStream) deliver(c *ingest.Committed) (bool, error) {
+func (st *eventStream) deliver(c *publishedCycle) (bool, error) {
+	events := c.Events
+	// A cycle's events are in sequence order; those at or below the checkpoint were sent already.
+	first := sort.Search(len(events), func(i int) bool { return events[i].Sequence > st.checkpoint })
 	sent := false
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.Sequence <= st.checkpoint || !st.match.match(e) {
-			continue
-		}
-		if err := st.sink.event(e); err != nil {
-			return sent, err
+	switch {
+	case first == len(events):
+	case first == 0 && st.match.all():
+		if err := st.sink.live(c, nil); err != nil {
+			return false, err
 		}
 		sent = true
+	default:
+		st.picked = st.picked[:0]
+		for i := first; i < len(events); i++ {
+			if st.match.match(&events[i]) {
+				st.picked = append(st.picked, i)
+			}
+		}
+		if len(st.picked) > 0 {
+			if err := st.sink.live(c, st.picked); err != nil {
+				return false, err
+			}
+			sent = true
+		}
 	}
 	if c.Cycle.LastSequence != nil {
 		st.checkpoint = max(st.checkpoint, *c.Cycle.LastSequence)
@@ -194,6 +216,9 @@ func newEventMatcher(f repository.EventFilter) eventMatcher {
 	}
 	return eventMatcher{sectors: set(f.SectorIDs), kinds: set(f.Kinds)}
 }
+
+// all says the stream filters nothing.
+func (m eventMatcher) all() bool { return m.sectors == nil && m.kinds == nil }
 
 func (m eventMatcher) match(e *repository.Event) bool {
 	return (m.sectors == nil || m.sectors[e.SectorID]) && (m.kinds == nil || m.kinds[e.Kind])

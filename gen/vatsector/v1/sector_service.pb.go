@@ -891,6 +891,15 @@ type WatchSectorEventsRequest struct {
 	// pruned. OUT_OF_RANGE when events after after_sequence were already pruned from the retained history, or
 	// when after_sequence is greater than the latest committed sequence; INVALID_ARGUMENT when negative.
 	AfterSequence *int64 `protobuf:"varint,3,opt,name=after_sequence,json=afterSequence,proto3,oneof" json:"after_sequence,omitempty"`
+	// Opt in to batches: send events in SectorEventBatch messages (WatchSectorEventsResponse.events) instead of
+	// one SectorEvent per message. Live, the matching events of each committed cycle come as one message; while
+	// replaying (after_sequence), each page of stored events read comes as one message. A batch longer than
+	// 1000 events is split into several messages of at most 1000 events each, all in sequence order (so a
+	// message stays far below the 4 MB receive limit of common gRPC clients). Order, filters, resume, heartbeats
+	// and the absence of gaps and duplicates are the same as without batches; no batch is ever empty. On a
+	// busy stream, one message per cycle instead of one per event costs both ends much less. Unset (false): one
+	// event per message, as before this field existed.
+	BatchEvents   bool `protobuf:"varint,4,opt,name=batch_events,json=batchEvents,proto3" json:"batch_events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -946,15 +955,23 @@ func (x *WatchSectorEventsRequest) GetAfterSequence() int64 {
 	return 0
 }
 
+func (x *WatchSectorEventsRequest) GetBatchEvents() bool {
+	if x != nil {
+		return x.BatchEvents
+	}
+	return false
+}
+
 // WatchSectorEventsResponse is one message of a sector event stream.
 type WatchSectorEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Either an event or a heartbeat.
+	// An event, a batch of events, or a heartbeat.
 	//
 	// Types that are valid to be assigned to Payload:
 	//
 	//	*WatchSectorEventsResponse_Event
 	//	*WatchSectorEventsResponse_Heartbeat
+	//	*WatchSectorEventsResponse_Events
 	Payload       isWatchSectorEventsResponse_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1015,12 +1032,21 @@ func (x *WatchSectorEventsResponse) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *WatchSectorEventsResponse) GetEvents() *SectorEventBatch {
+	if x != nil {
+		if x, ok := x.Payload.(*WatchSectorEventsResponse_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
 type isWatchSectorEventsResponse_Payload interface {
 	isWatchSectorEventsResponse_Payload()
 }
 
 type WatchSectorEventsResponse_Event struct {
-	// A sector event matching the filters.
+	// A sector event matching the filters (streams without batch_events).
 	Event *SectorEvent `protobuf:"bytes,1,opt,name=event,proto3,oneof"`
 }
 
@@ -1029,9 +1055,64 @@ type WatchSectorEventsResponse_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
 }
 
+type WatchSectorEventsResponse_Events struct {
+	// Sector events matching the filters (streams with batch_events): one committed cycle's, or one replayed
+	// page's, or part of one when it held more than 1000.
+	Events *SectorEventBatch `protobuf:"bytes,3,opt,name=events,proto3,oneof"`
+}
+
 func (*WatchSectorEventsResponse_Event) isWatchSectorEventsResponse_Payload() {}
 
 func (*WatchSectorEventsResponse_Heartbeat) isWatchSectorEventsResponse_Payload() {}
+
+func (*WatchSectorEventsResponse_Events) isWatchSectorEventsResponse_Payload() {}
+
+// SectorEventBatch is consecutive events of a stream, sent together.
+type SectorEventBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, in increasing sequence order; never empty, at most 1000. After processing all of them, the
+	// last one's sequence is the resume checkpoint.
+	Events        []*SectorEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectorEventBatch) Reset() {
+	*x = SectorEventBatch{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectorEventBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectorEventBatch) ProtoMessage() {}
+
+func (x *SectorEventBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectorEventBatch.ProtoReflect.Descriptor instead.
+func (*SectorEventBatch) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SectorEventBatch) GetEvents() []*SectorEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
 
 // Heartbeat tells a stream client that the stream is alive and how far it is caught up while no matching
 // event is sent.
@@ -1052,7 +1133,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1145,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1158,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{11}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Heartbeat) GetLatestSequence() int64 {
@@ -1172,17 +1253,21 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tR\tpageToken\"u\n" +
 	"\x18ListSectorEventsResponse\x121\n" +
 	"\x06events\x18\x01 \x03(\v2\x19.vatsector.v1.SectorEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xad\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x01\n" +
 	"\x18WatchSectorEventsRequest\x12\x1d\n" +
 	"\n" +
 	"sector_ids\x18\x01 \x03(\tR\tsectorIds\x123\n" +
 	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindR\x05kinds\x12*\n" +
-	"\x0eafter_sequence\x18\x03 \x01(\x03H\x00R\rafterSequence\x88\x01\x01B\x11\n" +
-	"\x0f_after_sequence\"\x92\x01\n" +
+	"\x0eafter_sequence\x18\x03 \x01(\x03H\x00R\rafterSequence\x88\x01\x01\x12!\n" +
+	"\fbatch_events\x18\x04 \x01(\bR\vbatchEventsB\x11\n" +
+	"\x0f_after_sequence\"\xcc\x01\n" +
 	"\x19WatchSectorEventsResponse\x121\n" +
 	"\x05event\x18\x01 \x01(\v2\x19.vatsector.v1.SectorEventH\x00R\x05event\x127\n" +
-	"\theartbeat\x18\x02 \x01(\v2\x17.vatsector.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload\"\xaa\x01\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x17.vatsector.v1.HeartbeatH\x00R\theartbeat\x128\n" +
+	"\x06events\x18\x03 \x01(\v2\x1e.vatsector.v1.SectorEventBatchH\x00R\x06eventsB\t\n" +
+	"\apayload\"E\n" +
+	"\x10SectorEventBatch\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.vatsector.v1.SectorEventR\x06events\"\xaa\x01\n" +
 	"\tHeartbeat\x12'\n" +
 	"\x0flatest_sequence\x18\x01 \x01(\x03R\x0elatestSequence\x127\n" +
 	"\tfeed_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\x12;\n" +
@@ -1217,7 +1302,7 @@ func file_vatsector_v1_sector_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_sector_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_vatsector_v1_sector_service_proto_goTypes = []any{
 	(SectorSource)(0),                  // 0: vatsector.v1.SectorSource
 	(SectorEventKind)(0),               // 1: vatsector.v1.SectorEventKind
@@ -1232,54 +1317,57 @@ var file_vatsector_v1_sector_service_proto_goTypes = []any{
 	(*ListSectorEventsResponse)(nil),   // 10: vatsector.v1.ListSectorEventsResponse
 	(*WatchSectorEventsRequest)(nil),   // 11: vatsector.v1.WatchSectorEventsRequest
 	(*WatchSectorEventsResponse)(nil),  // 12: vatsector.v1.WatchSectorEventsResponse
-	(*Heartbeat)(nil),                  // 13: vatsector.v1.Heartbeat
-	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
-	(*FlightRef)(nil),                  // 15: vatsector.v1.FlightRef
-	(*TrackPoint)(nil),                 // 16: vatsector.v1.TrackPoint
-	(*ControllerRef)(nil),              // 17: vatsector.v1.ControllerRef
-	(*Point)(nil),                      // 18: vatsector.v1.Point
-	(*durationpb.Duration)(nil),        // 19: google.protobuf.Duration
-	(ExitReason)(0),                    // 20: vatsector.v1.ExitReason
-	(*TimeRange)(nil),                  // 21: vatsector.v1.TimeRange
+	(*SectorEventBatch)(nil),           // 13: vatsector.v1.SectorEventBatch
+	(*Heartbeat)(nil),                  // 14: vatsector.v1.Heartbeat
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
+	(*FlightRef)(nil),                  // 16: vatsector.v1.FlightRef
+	(*TrackPoint)(nil),                 // 17: vatsector.v1.TrackPoint
+	(*ControllerRef)(nil),              // 18: vatsector.v1.ControllerRef
+	(*Point)(nil),                      // 19: vatsector.v1.Point
+	(*durationpb.Duration)(nil),        // 20: google.protobuf.Duration
+	(ExitReason)(0),                    // 21: vatsector.v1.ExitReason
+	(*TimeRange)(nil),                  // 22: vatsector.v1.TimeRange
 }
 var file_vatsector_v1_sector_service_proto_depIdxs = []int32{
 	7,  // 0: vatsector.v1.ListSectorsResponse.sectors:type_name -> vatsector.v1.Sector
 	7,  // 1: vatsector.v1.GetSectorOccupancyResponse.sector:type_name -> vatsector.v1.Sector
 	6,  // 2: vatsector.v1.GetSectorOccupancyResponse.occupants:type_name -> vatsector.v1.SectorOccupant
-	14, // 3: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
-	15, // 4: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
-	14, // 5: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
-	16, // 6: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
+	15, // 3: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
+	16, // 4: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
+	15, // 5: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
+	17, // 6: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
 	0,  // 7: vatsector.v1.Sector.source:type_name -> vatsector.v1.SectorSource
-	17, // 8: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
+	18, // 8: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
 	1,  // 9: vatsector.v1.SectorEvent.kind:type_name -> vatsector.v1.SectorEventKind
-	14, // 10: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	15, // 11: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
-	18, // 12: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
-	19, // 13: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
-	20, // 14: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
-	17, // 15: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
+	15, // 10: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	16, // 11: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
+	19, // 12: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
+	20, // 13: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
+	21, // 14: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
+	18, // 15: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
 	1,  // 16: vatsector.v1.ListSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
-	21, // 17: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
+	22, // 17: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
 	8,  // 18: vatsector.v1.ListSectorEventsResponse.events:type_name -> vatsector.v1.SectorEvent
 	1,  // 19: vatsector.v1.WatchSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
 	8,  // 20: vatsector.v1.WatchSectorEventsResponse.event:type_name -> vatsector.v1.SectorEvent
-	13, // 21: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
-	14, // 22: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
-	14, // 23: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
-	2,  // 24: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
-	4,  // 25: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
-	9,  // 26: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
-	11, // 27: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
-	3,  // 28: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
-	5,  // 29: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
-	10, // 30: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
-	12, // 31: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
-	28, // [28:32] is the sub-list for method output_type
-	24, // [24:28] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	14, // 21: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
+	13, // 22: vatsector.v1.WatchSectorEventsResponse.events:type_name -> vatsector.v1.SectorEventBatch
+	8,  // 23: vatsector.v1.SectorEventBatch.events:type_name -> vatsector.v1.SectorEvent
+	15, // 24: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
+	15, // 25: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
+	2,  // 26: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
+	4,  // 27: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
+	9,  // 28: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
+	11, // 29: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
+	3,  // 30: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
+	5,  // 31: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
+	10, // 32: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
+	12, // 33: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_sector_service_proto_init() }
@@ -1293,6 +1381,7 @@ func file_vatsector_v1_sector_service_proto_init() {
 	file_vatsector_v1_sector_service_proto_msgTypes[10].OneofWrappers = []any{
 		(*WatchSectorEventsResponse_Event)(nil),
 		(*WatchSectorEventsResponse_Heartbeat)(nil),
+		(*WatchSectorEventsResponse_Events)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1300,7 +1389,7 @@ func file_vatsector_v1_sector_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_sector_service_proto_rawDesc), len(file_vatsector_v1_sector_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

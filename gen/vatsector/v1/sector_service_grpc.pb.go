@@ -48,7 +48,9 @@ const (
 // sequences.
 //
 // Resumable stream (WatchSectorEvents): keep a checkpoint, the highest `sequence` you have processed, taken
-// from each SectorEvent and from each Heartbeat's `latest_sequence`. After any disconnection, call
+// from each SectorEvent and from each Heartbeat's `latest_sequence`; with batch_events, from the last event of
+// each SectorEventBatch once you have processed the whole batch (a batch is in sequence order, so its last
+// event's sequence is the checkpoint of the last message processed). After any disconnection, call
 // WatchSectorEvents again with `after_sequence` = checkpoint and the same filters: the server replays the
 // stored events after it and then continues live, with no gap and no duplicate. If the status is OUT_OF_RANGE
 // the checkpoint can no longer be served (those events were pruned from the retained history, or the
@@ -72,8 +74,9 @@ type SectorServiceClient interface {
 	// available.
 	ListSectorEvents(ctx context.Context, in *ListSectorEventsRequest, opts ...grpc.CallOption) (*ListSectorEventsResponse, error)
 	// WatchSectorEvents streams sector events as cycles commit, optionally replaying stored ones first (see
-	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels,
-	// or ends with UNAVAILABLE when the server shuts down.
+	// after_sequence), and sends a Heartbeat while nothing matches. Events come one per message, or grouped by
+	// cycle when the request sets batch_events. The stream runs until the client cancels, or ends with
+	// UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(ctx context.Context, in *WatchSectorEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorEventsResponse], error)
 }
 
@@ -157,7 +160,9 @@ type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSec
 // sequences.
 //
 // Resumable stream (WatchSectorEvents): keep a checkpoint, the highest `sequence` you have processed, taken
-// from each SectorEvent and from each Heartbeat's `latest_sequence`. After any disconnection, call
+// from each SectorEvent and from each Heartbeat's `latest_sequence`; with batch_events, from the last event of
+// each SectorEventBatch once you have processed the whole batch (a batch is in sequence order, so its last
+// event's sequence is the checkpoint of the last message processed). After any disconnection, call
 // WatchSectorEvents again with `after_sequence` = checkpoint and the same filters: the server replays the
 // stored events after it and then continues live, with no gap and no duplicate. If the status is OUT_OF_RANGE
 // the checkpoint can no longer be served (those events were pruned from the retained history, or the
@@ -181,8 +186,9 @@ type SectorServiceServer interface {
 	// available.
 	ListSectorEvents(context.Context, *ListSectorEventsRequest) (*ListSectorEventsResponse, error)
 	// WatchSectorEvents streams sector events as cycles commit, optionally replaying stored ones first (see
-	// after_sequence), and sends a Heartbeat while nothing matches. The stream runs until the client cancels,
-	// or ends with UNAVAILABLE when the server shuts down.
+	// after_sequence), and sends a Heartbeat while nothing matches. Events come one per message, or grouped by
+	// cycle when the request sets batch_events. The stream runs until the client cancels, or ends with
+	// UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(*WatchSectorEventsRequest, grpc.ServerStreamingServer[WatchSectorEventsResponse]) error
 	mustEmbedUnimplementedSectorServiceServer()
 }
