@@ -1,7 +1,9 @@
 // Command streams measures the event streams under load: N concurrent WatchSectorEvents subscribers on loopback
 // while the real ingest loop commits cycles of simulated traffic. It reports the delivery latency from commit
-// to each subscriber, events lost, and the cycle time with and without the subscribers, and writes them into
-// BENCHMARKS.md between the streams markers.
+// to each subscriber, events lost, the messages sent, and the cycle time with and without the subscribers, and
+// writes them into BENCHMARKS.md between the streams markers. Each of --modes is measured in turn: subscribers
+// that ask for batches (batch_events: one message per cycle) or not (one message per event, as clients that
+// predate batches get), and that decode every message whole or read only what the measurement needs.
 //
 //	go run ./bench/streams --pilots 3000 --subscribers 1000 --cycles 20 --out BENCHMARKS.md
 package main
@@ -16,7 +18,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -39,7 +43,8 @@ import (
 type options struct {
 	pilots, subscribers, cycles, warmup, perConn int
 	interval                                     time.Duration
-	pgAdmin, vatspy, out                         string
+	pgAdmin, vatspy, out, cpuProfile             string
+	modes                                        []string
 }
 
 func main() {
@@ -53,12 +58,51 @@ func main() {
 	flag.StringVar(&o.pgAdmin, "pg-admin", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL admin URL; a database is created and dropped")
 	flag.StringVar(&o.vatspy, "vatspy", "../shared/data/airspace/vatspy", "VATSpy folder")
 	flag.StringVar(&o.out, "out", "", "BENCHMARKS.md to write the section into (stdout when empty)")
+	modes := flag.String("modes", "batch,batch-decode,per-event-decode", "how subscribers receive events, each mode measured in turn: batch or per-event, -decode to decode every message whole")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each mode's cycles with subscribers (server, client streams and ingest share the process) to this file, the mode inserted before the extension")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	if err := run(context.Background(), o, log); err != nil {
+	if err := runModes(context.Background(), o, *modes, log); err != nil {
 		fmt.Fprintln(os.Stderr, "streams:", err)
 		os.Exit(1)
 	}
+}
+
+func runModes(ctx context.Context, o options, modes string, log *slog.Logger) error {
+	var err error
+	if o.modes, err = parseModes(modes); err != nil {
+		return err
+	}
+	started := time.Now().UTC()
+	var rows []row
+	for _, m := range o.modes {
+		fmt.Fprintf(os.Stderr, "streams: measuring %s\n", m)
+		r, err := run(ctx, o, mode(m), log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+		rows = append(rows, r)
+	}
+	return report(o, rows, started, runtime.NumCPU())
+}
+
+// startCPUProfile starts the CPU profiler when path is set; stop ends it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // cycleMark is what the publisher saw of a committed cycle.
@@ -136,33 +180,54 @@ func (g *gate) Fetch(ctx context.Context) ([]byte, error) {
 
 func (g *gate) String() string { return g.inner.String() }
 
-func run(ctx context.Context, o options, log *slog.Logger) error {
+// mode is how subscribers ask for and read events: "batch" or "per-event", "-decode" appended when they decode
+// every message whole.
+type mode string
+
+func (m mode) batch() bool  { return strings.HasPrefix(string(m), "batch") }
+func (m mode) decode() bool { return strings.HasSuffix(string(m), "-decode") }
+
+func parseModes(list string) ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(list, ",") {
+		switch m {
+		case "batch", "batch-decode", "per-event", "per-event-decode":
+			out = append(out, m)
+		default:
+			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode)", m)
+		}
+	}
+	return out, nil
+}
+
+// run measures one mode on a fresh database, server and set of subscribers.
+func run(ctx context.Context, o options, m mode, log *slog.Logger) (row, error) {
 	name := fmt.Sprintf("bench_streams_%d", os.Getpid())
 	admin, err := pgx.Connect(ctx, o.pgAdmin)
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
+		return row{}, err
 	}
 	defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	url := strings.Replace(o.pgAdmin, "/test?", "/"+name+"?", 1)
 	store, err := repository.Open(ctx, repository.Config{DatabaseURL: url})
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	defer store.Close()
 	if _, err := store.Migrate(ctx); err != nil {
-		return err
+		return row{}, err
 	}
 	set, err := airspace.LoadVATSpy(o.vatspy)
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	a, err := airspace.New(set)
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	sectors := ingest.NewAirspaceSectors(a)
 
@@ -176,19 +241,19 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	runner, err := ingest.NewRunner(ingest.Config{Source: g, Store: store, Sectors: sectors.Current, Publisher: mk,
 		Logger: log, WriteTimeout: 5 * time.Minute})
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	api, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
 		HeartbeatInterval: 200 * time.Millisecond, PollInterval: 15 * time.Second})
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return row{}, err
 	}
 	if err := api.Ready(ctx); err != nil {
-		return err
+		return row{}, err
 	}
 	go api.Serve(lis)
 	defer func() {
@@ -203,18 +268,28 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	select {
 	case <-g.reached:
 	case err := <-ingestDone:
-		return fmt.Errorf("ingest ended early: %v", err)
+		return row{}, fmt.Errorf("ingest ended early: %v", err)
 	}
 
 	// Phase 2: the subscribers connect, each proving it is subscribed by a first heartbeat, then the feed goes on.
-	subs, err := subscribe(ctx, lis.Addr().String(), o, mk)
+	subs, err := subscribe(ctx, lis.Addr().String(), o, m, mk)
 	if err != nil {
-		return err
+		return row{}, err
+	}
+	// The profile covers what the figures compare: the cycles with subscribers and their delivery.
+	profile := o.cpuProfile
+	if profile != "" {
+		ext := filepath.Ext(profile)
+		profile = strings.TrimSuffix(profile, ext) + "." + string(m) + ext
+	}
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return row{}, err
 	}
 	mk.with.Store(true)
 	close(g.release)
 	if err := <-ingestDone; err != nil {
-		return err
+		return row{}, errors.Join(err, stopProfile())
 	}
 	var lastSeq int64
 	var expected int
@@ -232,14 +307,18 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		case <-deadline:
 		}
 	}
+	if err := stopProfile(); err != nil {
+		return row{}, err
+	}
 	subs.close()
-	return report(o, mk, subs, expected, runtime.NumCPU())
+	return measure(o, m, mk, subs, expected), nil
 }
 
 type subscriber struct {
-	stream    grpc.ServerStreamingClient[vatsectorv1.WatchSectorEventsResponse]
+	recv      func() (received, error)
 	cancel    context.CancelFunc
-	received  atomic.Int64
+	received  atomic.Int64 // events
+	messages  atomic.Int64 // messages carrying events
 	seen      atomic.Int64
 	latencies []time.Duration
 	mu        sync.Mutex
@@ -270,7 +349,7 @@ func (ss subscribers) close() {
 	}
 }
 
-func subscribe(ctx context.Context, addr string, o options, mk *marker) (subscribers, error) {
+func subscribe(ctx context.Context, addr string, o options, m mode, mk *marker) (subscribers, error) {
 	var conns []*grpc.ClientConn
 	var subs subscribers
 	for i := range o.subscribers {
@@ -282,12 +361,17 @@ func subscribe(ctx context.Context, addr string, o options, mk *marker) (subscri
 			conns = append(conns, c)
 		}
 		sctx, cancel := context.WithCancel(ctx)
-		stream, err := vatsectorv1.NewSectorServiceClient(conns[len(conns)-1]).WatchSectorEvents(sctx, &vatsectorv1.WatchSectorEventsRequest{})
+		req := &vatsectorv1.WatchSectorEventsRequest{BatchEvents: m.batch()}
+		open := openSummarizing
+		if m.decode() {
+			open = openDecoding
+		}
+		recv, err := open(sctx, conns[len(conns)-1], req)
 		if err != nil {
 			cancel()
 			return nil, err
 		}
-		s := &subscriber{stream: stream, cancel: cancel, reached: make(chan struct{}), done: make(chan struct{}), ready: make(chan struct{})}
+		s := &subscriber{recv: recv, cancel: cancel, reached: make(chan struct{}), done: make(chan struct{}), ready: make(chan struct{})}
 		go s.loop(mk)
 		subs = append(subs, s)
 	}
@@ -308,7 +392,7 @@ func (s *subscriber) loop(mk *marker) {
 	defer close(s.done)
 	first := true
 	for {
-		resp, err := s.stream.Recv()
+		r, err := s.recv()
 		if err != nil {
 			return
 		}
@@ -316,18 +400,20 @@ func (s *subscriber) loop(mk *marker) {
 			close(s.ready)
 			first = false
 		}
-		ev := resp.GetEvent()
-		if ev == nil {
+		if r.events == 0 {
 			continue
 		}
 		now := time.Now()
-		s.received.Add(1)
-		s.seen.Store(ev.GetSequence())
-		if m := mk.mark(ev.GetCycleId()); m != nil && m.measured && m.last == ev.GetSequence() {
+		s.messages.Add(1)
+		s.received.Add(int64(r.events))
+		// A cycle's last event ends the last message of that cycle, whether messages carry one event or a batch.
+		last := r.lastSequence
+		if m := mk.mark(r.lastCycleID); m != nil && m.measured && m.last == last {
 			s.latencies = append(s.latencies, now.Sub(m.published))
 		}
+		s.seen.Store(last)
 		s.mu.Lock()
-		if t := s.target.Load(); t > 0 && ev.GetSequence() >= t {
+		if t := s.target.Load(); t > 0 && last >= t {
 			select {
 			case <-s.reached:
 			default:
@@ -347,36 +433,63 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[max(0, min(i, len(d)-1))]
 }
 
-func report(o options, mk *marker, subs subscribers, expected int, cpus int) error {
+// row is what one mode measured.
+type row struct {
+	mode                                mode
+	subscribers, cycles, eventsPerCycle int
+	messagesPerCycle, delivered, lost   int64
+	p50, p99, cycleWithout, cycleWith   time.Duration
+}
+
+func (r row) change() float64 {
+	return float64(r.cycleWith-r.cycleWithout) / float64(max(r.cycleWithout, 1)) * 100
+}
+
+func measure(o options, m mode, mk *marker, subs subscribers, expected int) row {
 	var without, with []time.Duration
-	for id, m := range mk.marks {
+	for id, c := range mk.marks {
 		switch {
-		case m.measured:
-			with = append(with, m.total)
+		case c.measured:
+			with = append(with, c.total)
 		case id > int64(o.warmup): // the first cycles fill an empty database: not representative
-			without = append(without, m.total)
+			without = append(without, c.total)
 		}
 	}
 	var lat []time.Duration
-	var received int64
+	var received, messages int64
 	for _, s := range subs {
 		lat = append(lat, s.latencies...)
 		received += s.received.Load()
+		messages += s.messages.Load()
 	}
-	lost := int64(expected)*int64(len(subs)) - received
-	p50w, p50 := percentile(without, 0.5), percentile(with, 0.5)
+	return row{
+		mode: m, subscribers: len(subs), cycles: len(with), eventsPerCycle: expected / max(len(with), 1),
+		messagesPerCycle: messages / int64(max(len(with), 1)), delivered: received,
+		lost: int64(expected)*int64(len(subs)) - received,
+		p50:  percentile(lat, 0.5), p99: percentile(lat, 0.99),
+		cycleWithout: percentile(without, 0.5), cycleWith: percentile(with, 0.5),
+	}
+}
+
+func report(o options, rows []row, started time.Time, cpus int) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "\n- Command: `go run ./bench/streams --pilots %d --subscribers %d --cycles %d --out BENCHMARKS.md`\n", o.pilots, o.subscribers, o.cycles)
-	fmt.Fprintf(&b, "- Date: %s (UTC); %d CPUs; PostgreSQL on loopback; %d client connections of %d streams; a cycle every %v\n",
-		time.Now().UTC().Format("2006-01-02 15:04"), cpus, (len(subs)+o.perConn-1)/o.perConn, o.perConn, o.interval)
-	fmt.Fprintf(&b, "- Delivery latency: from the publish call right after the commit to the moment a subscriber received the cycle's last event (one sample per subscriber per cycle)\n\n")
-	fmt.Fprintf(&b, "| subscribers | cycles measured | events per cycle (mean) | delivery p50 | delivery p99 | events delivered | events lost | cycle p50 without subscribers | cycle p50 with | change |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	change := float64(p50-p50w) / float64(max(p50w, 1)) * 100
-	fmt.Fprintf(&b, "| %d | %d | %d | %.1f ms | %.1f ms | %d | %d | %.1f ms | %.1f ms | %+.0f%% |\n",
-		len(subs), len(with), expected/max(len(with), 1), ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), received, lost,
-		ms(p50w), ms(p50), change)
-	fmt.Fprintf(&b, "\nTargets: p99 delivery ≤ 50 ms after commit (%s), zero lost (%s), cycle p50 within 10%% of without (%s).\n",
-		verdict(percentile(lat, 0.99) <= 50*time.Millisecond), verdict(lost == 0), verdict(change <= 10))
+	fmt.Fprintf(&b, "\n- Command: `go run ./bench/streams --pilots %d --subscribers %d --cycles %d --modes %s --out BENCHMARKS.md`\n",
+		o.pilots, o.subscribers, o.cycles, strings.Join(o.modes, ","))
+	fmt.Fprintf(&b, "- Date: %s → %s (UTC); %d CPUs; PostgreSQL on loopback; %d client connections of %d streams, in the same process as the server; a cycle every %v; each mode on a fresh database, server and set of subscribers, none of which filters\n",
+		started.Format("2006-01-02 15:04"), time.Now().UTC().Format("15:04"), cpus, (o.subscribers+o.perConn-1)/o.perConn, o.perConn, o.interval)
+	fmt.Fprintf(&b, "- Delivery latency: from the publish call right after the commit to the moment a subscriber received the cycle's last event (one sample per subscriber per cycle)\n")
+	fmt.Fprintf(&b, "- Modes: `batch` asks for `batch_events` (one message per cycle, at most 1,000 events each), `per-event` does not (one message per event, as clients that predate batches get). `-decode` subscribers decode every message into the generated Go types, as an application would; the others read from each message only what the measurement needs (how many events, the last one's sequence and cycle id): the 1,000 clients share the server's 2 cores, and decoding 1,000 copies of each batch is their applications' work, not delivery\n\n")
+	fmt.Fprintf(&b, "| mode | subscribers | cycles measured | events per cycle (mean) | messages per cycle (all subscribers) | delivery p50 | delivery p99 | events delivered | events lost | cycle p50 without subscribers | cycle p50 with | change |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.1f ms | %.1f ms | %d | %d | %.1f ms | %.1f ms | %+.0f%% |\n",
+			r.mode, r.subscribers, r.cycles, r.eventsPerCycle, r.messagesPerCycle, ms(r.p50), ms(r.p99), r.delivered, r.lost,
+			ms(r.cycleWithout), ms(r.cycleWith), r.change())
+	}
+	fmt.Fprintf(&b, "\nTargets, per mode: p99 delivery ≤ 50 ms after commit, zero lost, cycle p50 within 10%% of without.\n\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "- %s: p99 %s, lost %s, cycle %s\n", r.mode,
+			verdict(r.p99 <= 50*time.Millisecond), verdict(r.lost == 0), verdict(r.change() <= 10))
+	}
 	if o.out == "" {
 		_, err := io.Copy(os.Stdout, &b)
 		return err
