@@ -11,7 +11,6 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -69,7 +68,7 @@ const (
 // Server is the gRPC server of the API, with gRPC health and reflection.
 type Server struct {
 	grpc   *grpc.Server
-	health *health.Server
+	health *healthService
 	hub    *Hub
 	store  Storage
 	log    *slog.Logger
@@ -127,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q, errs: errs})
 	vatsectorv1.RegisterSectorServiceServer(g, &sectorHandler{q: q, errs: errs})
 	vatsectorv1.RegisterControllerServiceServer(g, &controllerHandler{q: q, errs: errs})
-	h := health.NewServer()
+	h := newHealthService()
 	for _, name := range healthNames() {
 		h.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
@@ -225,12 +224,13 @@ func (s *Server) Serve(lis net.Listener) error {
 func (s *Server) Drain() { s.health.Shutdown() }
 
 // Shutdown stops the server: NOT_SERVING (if Drain was not called), every stream ended with UNAVAILABLE (the
-// hub closes its subscribers), then a graceful stop that lets unary RPCs finish until ctx's deadline, after
+// hub closes its subscribers; health watches end after NOT_SERVING), then a graceful stop that lets unary RPCs finish until ctx's deadline, after
 // which the remaining RPCs are cut. It does not stop ingest or close the store: see the package documentation
 // for the order.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Drain()
 	s.hub.Close()
+	s.health.stopWatches()
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()

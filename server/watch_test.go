@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 )
@@ -219,6 +220,7 @@ func TestWatchIngestion(t *testing.T) {
 }
 
 func TestShutdownEndsStreamsWithUnavailable(t *testing.T) {
+	// Event and ingestion streams, and health watches (which heard NOT_SERVING first, at the drain).
 	eachEnv(t, envOptions{}, func(t *testing.T, e *env) {
 		ctx := streamCtx(t)
 		events, err := e.sectorClient.WatchSectorEvents(ctx, &vatsectorv1.WatchSectorEventsRequest{SectorIds: []string{"NOPE"}})
@@ -229,11 +231,31 @@ func TestShutdownEndsStreamsWithUnavailable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		health, err := healthpb.NewHealthClient(e.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := health.Recv(); err != nil || m.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health watch first sent %v, %v; want SERVING", m, err)
+		}
 		waitSubscribers(t, e.hub, 2)
+		// An open health watch must not hold the graceful stop until this deadline.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := e.srv.Shutdown(sctx); err != nil {
 			t.Fatal(err)
+		}
+		var statuses []healthpb.HealthCheckResponse_ServingStatus
+		for {
+			m, err := health.Recv()
+			if err != nil {
+				wantStatus(t, err, codes.Unavailable, "shutting down")
+				break
+			}
+			statuses = append(statuses, m.GetStatus())
+		}
+		if len(statuses) == 0 || statuses[len(statuses)-1] != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("health watch sent %v before it ended, want NOT_SERVING last", statuses)
 		}
 		for {
 			m, err := events.Recv()
