@@ -36,22 +36,27 @@ func TestMain(m *testing.M) {
 // transport is how a test reaches the server: in memory (bufconn) or over a real TCP socket.
 type transport struct {
 	name   string
-	listen func(t *testing.T) (net.Listener, string, []grpc.DialOption)
+	listen func(t *testing.T) (net.Listener, string, rawDialer)
 }
+
+// rawDialer opens a connection to the server's listener, as gRPC's context dialer does.
+type rawDialer func(ctx context.Context, addr string) (net.Conn, error)
 
 func transports() []transport {
 	return []transport{
-		{"bufconn", func(t *testing.T) (net.Listener, string, []grpc.DialOption) {
+		{"bufconn", func(t *testing.T) (net.Listener, string, rawDialer) {
 			lis := bufconn.Listen(1 << 20)
-			dial := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
-			return lis, "passthrough:///bufnet", []grpc.DialOption{dial}
+			return lis, "passthrough:///bufnet", func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }
 		}},
-		{"tcp", func(t *testing.T) (net.Listener, string, []grpc.DialOption) {
+		{"tcp", func(t *testing.T) (net.Listener, string, rawDialer) {
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
-			return lis, lis.Addr().String(), nil
+			var d net.Dialer
+			return lis, lis.Addr().String(), func(ctx context.Context, addr string) (net.Conn, error) {
+				return d.DialContext(ctx, "tcp", addr)
+			}
 		}},
 	}
 }
@@ -67,6 +72,8 @@ type env struct {
 	// target and dialOpts reach the server, for tests that need a connection of their own.
 	target   string
 	dialOpts []grpc.DialOption
+	// dialRaw opens a bare connection to the server, for tests that wrap it.
+	dialRaw rawDialer
 
 	ingestClient     vatsectorv1.IngestServiceClient
 	flightClient     vatsectorv1.FlightServiceClient
@@ -90,6 +97,7 @@ type envOptions struct {
 	interval   time.Duration
 	registerer prometheus.Registerer
 	dialOpts   []grpc.DialOption
+	keepalive  time.Duration // the server's keepalive time and timeout; default: the server's defaults
 }
 
 // eachEnv runs fn on a fresh server over each transport, each with a fresh database of each dialect holding
@@ -144,6 +152,7 @@ func startEnv(t *testing.T, store *repository.Store, tr transport, opts envOptio
 		Store: storage, Status: status, Sectors: sectors, Hub: e.hub, PollInterval: opts.interval,
 		Logger:            slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HeartbeatInterval: opts.heartbeat, Now: opts.now, Registerer: opts.registerer,
+		KeepaliveTime: opts.keepalive, KeepaliveTimeout: opts.keepalive,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +163,10 @@ func startEnv(t *testing.T, store *repository.Store, tr transport, opts envOptio
 			t.Fatal(err)
 		}
 	}
-	lis, target, dialOpts := tr.listen(t)
+	lis, target, dialRaw := tr.listen(t)
 	go func() { e.serveDone <- srv.Serve(lis) }()
-	e.target, e.dialOpts = target, append(dialOpts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	e.target, e.dialRaw = target, dialRaw
+	e.dialOpts = []grpc.DialOption{grpc.WithContextDialer(dialRaw), grpc.WithTransportCredentials(insecure.NewCredentials())}
 	conn, err := grpc.NewClient(target, append(e.dialOpts, opts.dialOpts...)...)
 	if err != nil {
 		t.Fatal(err)
