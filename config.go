@@ -31,6 +31,8 @@ type config struct {
 	Interval       time.Duration
 	Grace          time.Duration
 	WriteTimeout   time.Duration
+	Instance       string
+	WriterLease    time.Duration
 	QueryTimeout   time.Duration
 	ShutdownGrace  time.Duration
 	// Retention of positions and events; zero keeps them forever.
@@ -125,6 +127,8 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.DurationVar(&c.Interval, "interval", 15*time.Second, "poll interval (the feed regenerates every 15s); replay defaults to 0: as fast as possible")
 	fs.DurationVar(&c.Grace, "grace", ingest.DefaultGrace, "how long a connection may be missing from the feed before it counts as disconnected")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", ingest.DefaultWriteTimeout, "deadline of one cycle's transaction")
+	fs.StringVar(&c.Instance, "instance", "", "this instance's identity as the database's single ingest writer (empty: the host name); another instance waits as a standby, serving the API, until this one stops or its claim is older than --writer-lease")
+	fs.DurationVar(&c.WriterLease, "writer-lease", ingest.DefaultLease, "how long the ingest writer's claim holds after its last committed cycle before a standby may take over")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
 	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
@@ -217,7 +221,7 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 	}{
 		{"interval", c.Interval, 0}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
-		{"sectors-refresh", c.SectorsRefresh, time.Minute},
+		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
 		{"db-conn-max-lifetime", maxLifetime, 0}, {"db-conn-max-idle-time", maxIdleTime, 0},
 	} {

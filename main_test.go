@@ -30,6 +30,7 @@ func TestInvalidConfigurationNamesTheFlag(t *testing.T) {
 		{"missing sector file", []string{"--sectors", "/does/not/exist.geojson"}, nil, "--sectors"},
 		{"bad listen address", []string{"--listen", "50051"}, nil, "--listen"},
 		{"negative interval", []string{"--interval", "-1s"}, nil, "--interval"},
+		{"writer lease too short", []string{"--writer-lease", "10ms"}, nil, "--writer-lease"},
 		{"unparsable duration from the environment", nil, map[string]string{"VATSECTOR_GRACE": "soon"}, "--grace (from VATSECTOR_GRACE)"},
 		{"pool bigger idle than open", []string{"--db-max-open", "2", "--db-max-idle", "3"}, nil, "--db-max-idle"},
 		{"not a PostgreSQL URL", nil, map[string]string{"DATABASE_URL": "mysql://x"}, "--database-url"},

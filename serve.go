@@ -54,6 +54,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	runner, err := ingest.NewRunner(ingest.Config{
 		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
 		WriteTimeout: cfg.WriteTimeout, Publisher: hub, Logger: log, Registerer: reg,
+		Instance: cfg.Instance, Lease: cfg.WriterLease,
 	})
 	if err != nil {
 		return err

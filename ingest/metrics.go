@@ -18,6 +18,7 @@ type metrics struct {
 	rows         *prometheus.CounterVec
 	lastUpdate   prometheus.Gauge
 	checkpoint   prometheus.Histogram
+	writer       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +54,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "SQLite write-ahead log checkpoint after each committed cycle's publish (not part of the cycle).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
+		writer: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vatsector_ingest_writer", Help: "1 while this instance is the database's ingest writer, 0 while it waits (standby) or after it stopped.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint} {
+	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint, m.writer} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

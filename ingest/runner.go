@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -47,7 +48,16 @@ type Config struct {
 	Logger    *slog.Logger
 	// Registerer receives the ingest metrics; nil registers nowhere.
 	Registerer prometheus.Registerer
+	// Instance identifies this process as the database's ingest writer (the host name when empty): an instance
+	// with the same identity takes over at once, another one waits until this one's claim is older than Lease.
+	Instance string
+	// Lease is how long the claim of a writer that stopped committing holds (DefaultLease when zero).
+	Lease time.Duration
 }
+
+// DefaultLease is eight cycles of the feed: long enough that a slow cycle or a short database outage does not
+// hand ingest over, short enough that a standby takes over a dead writer within minutes.
+const DefaultLease = 2 * time.Minute
 
 // DefaultWriteTimeout bounds a cycle's transaction: several cycles' worth of the 15 s cadence would be
 // pointless to wait for, a newer snapshot will be there.
@@ -59,6 +69,8 @@ type Runner struct {
 	log     *slog.Logger
 	metrics *metrics
 	tracker *Tracker
+	// epoch is this instance's writer claim, renewed by every cycle.
+	epoch int64
 
 	mu     sync.Mutex
 	status Status
@@ -74,6 +86,10 @@ type Status struct {
 	// LastError is the last failure of any kind (feed, decode, write), with when it happened.
 	LastError   string
 	LastErrorAt time.Time
+	// Writer is this instance's claim on ingesting into the database; nil while another instance holds it.
+	Writer *repository.Writer
+	// StandbyFor is the other instance's claim while this one waits for it (standby); nil otherwise.
+	StandbyFor *repository.Writer
 	// LastCheckpoint is how long the SQLite log checkpoint after the last cycle's publish took (0 on
 	// PostgreSQL, and before the first).
 	LastCheckpoint time.Duration
@@ -104,6 +120,16 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 3
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Instance == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("ingest: no instance identity and no host name: %w", err)
+		}
+		cfg.Instance = host
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -128,6 +154,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.status.Started = time.Now().UTC()
 	r.mu.Unlock()
+	claimed, err := r.claim(ctx)
+	if err != nil || !claimed {
+		return err
+	}
+	defer r.release()
 	if err := r.load(ctx); err != nil {
 		return err
 	}
@@ -149,6 +180,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		if pending != nil {
 			attempts++
 			if err := r.cycle(ctx, pending); err != nil {
+				if errors.Is(err, repository.ErrSuperseded) {
+					return fmt.Errorf("ingest stopped: %w", err)
+				}
 				if attempts >= r.cfg.Attempts {
 					r.log.Error("snapshot given up", "update_timestamp", pending.snap.General.UpdateTimestamp, "attempts", attempts)
 					pending = nil
@@ -166,6 +200,59 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// claim waits until this instance is the database's ingest writer; false when ctx ended first. While another
+// instance holds the claim, this one is a standby: the API serves what is stored, and it tries again every
+// quarter lease.
+func (r *Runner) claim(ctx context.Context) (bool, error) {
+	waiting := false
+	for {
+		w, err := r.cfg.Store.ClaimWriter(ctx, r.cfg.Instance, r.cfg.Lease, time.Now())
+		switch {
+		case err == nil:
+			r.epoch = w.Epoch
+			r.metrics.writer.Set(1)
+			r.mu.Lock()
+			r.status.Writer, r.status.StandbyFor = &w, nil
+			r.mu.Unlock()
+			r.log.Info("ingest writer", "instance", w.Holder, "epoch", w.Epoch)
+			return true, nil
+		case errors.Is(err, repository.ErrWriterBusy):
+			r.mu.Lock()
+			r.status.StandbyFor = &w
+			r.mu.Unlock()
+			if !waiting {
+				r.log.Warn("standby: another instance is ingesting into this database", "writer", w.Holder,
+					"renewed_at", w.RenewedAt, "lease", r.cfg.Lease)
+				waiting = true
+			}
+		case ctx.Err() != nil:
+			return false, nil
+		default:
+			r.fail("claim", err)
+		}
+		t := time.NewTimer(r.cfg.Lease / 4)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, nil
+		case <-t.C:
+		}
+	}
+}
+
+// release hands the claim back at the end of Run, so a standby need not wait for the lease.
+func (r *Runner) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.WriteTimeout)
+	defer cancel()
+	if err := r.cfg.Store.ReleaseWriter(ctx, r.epoch); err != nil {
+		r.log.Warn("release ingest writer", "err", err)
+	}
+	r.metrics.writer.Set(0)
+	r.mu.Lock()
+	r.status.Writer = nil
+	r.mu.Unlock()
 }
 
 // wait paces the loop; a failed snapshot is retried after at least a second even when replaying.
@@ -263,6 +350,7 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	plan := r.tracker.Diff(f.snap, cls, sectors)
 	diff := time.Since(start) - classify
 
+	plan.Write.WriterEpoch = r.epoch
 	c := &plan.Write.Cycle
 	c.FetchedAt = f.fetchedAt
 	c.DecodeUS, c.ClassifyUS, c.DiffUS = f.decode.Microseconds(), classify.Microseconds(), diff.Microseconds()
@@ -272,6 +360,12 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	res, err := r.cfg.Store.WriteCycle(wctx, &plan.Write)
 	c.WriteUS, c.CommitUS = res.Write.Microseconds(), res.Commit.Microseconds()
 	c.TotalUS = (f.decode + time.Since(start)).Microseconds()
+	if errors.Is(err, repository.ErrSuperseded) {
+		// The database has another writer now, allocating cycle ids from its own state: a failure record
+		// from this one could take the id of its next cycle.
+		r.fail("write", err)
+		return err
+	}
 	if err != nil {
 		msg := err.Error()
 		failed := *c

@@ -31,6 +31,10 @@ type CycleWrite struct {
 	Controllers []Controller
 	// Cycle is the cycle's record; WriteCycle fills in the statement count, write duration and commit time.
 	Cycle Cycle
+	// WriterEpoch is the ingest writer's claim (ClaimWriter): the cycle renews it first, and fails with
+	// ErrSuperseded, writing nothing, if another instance has claimed the database since. Zero writes without
+	// a claim (tests and tools that own the database).
+	WriterEpoch int64
 }
 
 // CycleResult says what a committed cycle cost.
@@ -76,6 +80,11 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 }
 
 func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64, start time.Time) error {
+	if w.WriterEpoch != 0 {
+		if err := renewWriter(tx, w.WriterEpoch, start); err != nil {
+			return err
+		}
+	}
 	for _, t := range s.tables {
 		if err := t.write(tx, w); err != nil {
 			return fmt.Errorf("repository: write %s: %w", t.what, err)

@@ -23,8 +23,8 @@ func TestBothDialectsHaveTheSameSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lite) != 7 {
-		t.Errorf("SQLite has %d tables, want 7: %v", len(lite), lite)
+	if len(lite) != 8 {
+		t.Errorf("SQLite has %d tables, want 8: %v", len(lite), lite)
 	}
 	if fmt.Sprint(lite) != fmt.Sprint(pg) {
 		t.Errorf("schemas differ:\nsqlite:   %v\npostgres: %v", lite, pg)
@@ -268,4 +268,54 @@ func TestPostgreSQLCheckpointIsNotOurs(t *testing.T) {
 	if ran, err := s.Checkpoint(context.Background()); ran || err != nil {
 		t.Errorf("Checkpoint on PostgreSQL = %v, %v; want false, nil", ran, err)
 	}
+}
+
+func TestIngestWriterClaims(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 2, 20, 23, 0, 0, 0, time.UTC)
+		const lease = 2 * time.Minute
+		a, err := s.ClaimWriter(ctx, "a", lease, t0)
+		if err != nil || a.Epoch != 1 || a.Holder != "a" {
+			t.Fatalf("first claim = %+v, %v; want epoch 1 for a", a, err)
+		}
+		// Another identity waits while a renews within the lease.
+		w := cycleOf(1, t0, 3)
+		w.WriterEpoch = a.Epoch
+		if _, err := s.WriteCycle(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		renewed := time.Now()
+		if got, err := s.ClaimWriter(ctx, "b", lease, renewed.Add(lease-time.Second)); !errors.Is(err, repository.ErrWriterBusy) || got.Holder != "a" {
+			t.Fatalf("claim by b within the lease = %+v, %v; want ErrWriterBusy naming a", got, err)
+		}
+		// Once a's lease ran out, b claims, and a's next cycle is fenced off whole.
+		b, err := s.ClaimWriter(ctx, "b", lease, renewed.Add(lease+time.Second))
+		if err != nil || b.Epoch != 2 {
+			t.Fatalf("claim by b after the lease = %+v, %v; want epoch 2", b, err)
+		}
+		w = cycleOf(2, t0.Add(15*time.Second), 3)
+		w.WriterEpoch = a.Epoch
+		if _, err := s.WriteCycle(ctx, w); !errors.Is(err, repository.ErrSuperseded) {
+			t.Fatalf("a's cycle after b claimed: %v, want ErrSuperseded", err)
+		}
+		var cycles int64
+		if err := s.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM ingest_cycles").Scan(&cycles); err != nil {
+			t.Fatal(err)
+		}
+		if cycles != 1 {
+			t.Errorf("%d cycles stored, want 1: the fenced cycle must write nothing", cycles)
+		}
+		// The same identity reclaims at once (a restart); a release lets another identity in at once.
+		again, err := s.ClaimWriter(ctx, "b", lease, renewed.Add(lease+2*time.Second))
+		if err != nil || again.Epoch != 3 {
+			t.Fatalf("b reclaiming = %+v, %v; want epoch 3", again, err)
+		}
+		if err := s.ReleaseWriter(ctx, again.Epoch); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.ClaimWriter(ctx, "c", lease, renewed.Add(lease+3*time.Second)); err != nil || c.Epoch != 4 {
+			t.Fatalf("claim by c after b released = %+v, %v; want epoch 4", c, err)
+		}
+	})
 }

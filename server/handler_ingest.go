@@ -50,6 +50,8 @@ func healthProto(h healthState) vatsectorv1.HealthState {
 		return vatsectorv1.HealthState_HEALTH_STATE_DEGRADED
 	case healthStale:
 		return vatsectorv1.HealthState_HEALTH_STATE_STALE
+	case healthStandby:
+		return vatsectorv1.HealthState_HEALTH_STATE_STANDBY
 	}
 	return vatsectorv1.HealthState_HEALTH_STATE_UNSPECIFIED
 }

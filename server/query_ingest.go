@@ -15,6 +15,7 @@ const (
 	healthOK healthState = iota + 1
 	healthDegraded
 	healthStale
+	healthStandby
 )
 
 // feedPeriod is how often VATSIM regenerates the feed; staleness is measured against it when the poll
@@ -44,6 +45,10 @@ func (q *queryService) ingestionStatus() ingestionStatus {
 // ingestion works but the last cycle failed, a fetch or decode failed recently, or a cycle takes longer than
 // the interval.
 func assessHealth(st ingest.Status, interval time.Duration, now time.Time) (healthState, string) {
+	if w := st.StandbyFor; w != nil {
+		return healthStandby, fmt.Sprintf("instance %q is the ingest writer (claim renewed %s ago); this one serves the stored data and takes over when that claim is released or runs out",
+			w.Holder, round(now.Sub(w.RenewedAt)))
+	}
 	staleAfter := 3 * interval
 	if interval <= 0 {
 		staleAfter = 3 * feedPeriod

@@ -37,6 +37,9 @@ const (
 	// No cycle committed for too long: the stored state is out of date (feed unreachable, feed not updating,
 	// database down...).
 	HealthState_HEALTH_STATE_STALE HealthState = 3
+	// This instance does not ingest: another instance is the database's ingest writer (the reason names it).
+	// This one serves what is stored and takes over if that one stops.
+	HealthState_HEALTH_STATE_STANDBY HealthState = 4
 )
 
 // Enum value maps for HealthState.
@@ -46,12 +49,14 @@ var (
 		1: "HEALTH_STATE_OK",
 		2: "HEALTH_STATE_DEGRADED",
 		3: "HEALTH_STATE_STALE",
+		4: "HEALTH_STATE_STANDBY",
 	}
 	HealthState_value = map[string]int32{
 		"HEALTH_STATE_UNSPECIFIED": 0,
 		"HEALTH_STATE_OK":          1,
 		"HEALTH_STATE_DEGRADED":    2,
 		"HEALTH_STATE_STALE":       3,
+		"HEALTH_STATE_STANDBY":     4,
 	}
 )
 
@@ -1034,12 +1039,13 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\x04idle\x18\x04 \x01(\x05R\x04idle\x12\x1d\n" +
 	"\n" +
 	"wait_count\x18\x05 \x01(\x03R\twaitCount\x12>\n" +
-	"\rwait_duration\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fwaitDuration*s\n" +
+	"\rwait_duration\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fwaitDuration*\x8d\x01\n" +
 	"\vHealthState\x12\x1c\n" +
 	"\x18HEALTH_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fHEALTH_STATE_OK\x10\x01\x12\x19\n" +
 	"\x15HEALTH_STATE_DEGRADED\x10\x02\x12\x16\n" +
-	"\x12HEALTH_STATE_STALE\x10\x032\xd7\x01\n" +
+	"\x12HEALTH_STATE_STALE\x10\x03\x12\x18\n" +
+	"\x14HEALTH_STATE_STANDBY\x10\x042\xd7\x01\n" +
 	"\rIngestService\x12g\n" +
 	"\x12GetIngestionStatus\x12'.vatsector.v1.GetIngestionStatusRequest\x1a(.vatsector.v1.GetIngestionStatusResponse\x12]\n" +
 	"\x0eWatchIngestion\x12#.vatsector.v1.WatchIngestionRequest\x1a$.vatsector.v1.WatchIngestionResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
