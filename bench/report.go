@@ -529,8 +529,8 @@ const methodology = `### How each figure is measured
   commit is COMMIT. On SQLite the write-ahead log is checkpointed after each cycle's publish (the Runner's
   ` + "`Status.LastCheckpoint`" + `, read at the next publish), not inside COMMIT; it is shown in its own column and is
   not part of the total.
-- **Statements per cycle** are counted by the repository's GORM callback (every INSERT batch and the cycle record; BEGIN
-  and COMMIT are not statements).
+- **Statements per cycle** are counted by the repository's GORM callback (the renewal of the ingest writer's claim,
+  every INSERT and the cycle record; BEGIN and COMMIT are not statements).
 - **Round trips per cycle** (PostgreSQL) are measured on the wire: the store connects through a loopback TCP relay in
   the bench that counts every request a client sends after the server last answered on that connection — one
   exchange paying the network latency, however many TCP segments a large INSERT spans. They are read at each publish,
