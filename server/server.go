@@ -55,7 +55,10 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultHeartbeatInterval    = 15 * time.Second // about one feed cycle, as the API promises
+	// DefaultHeartbeatInterval is two feed cycles, as the API promises: a stream that gets events every cycle
+	// never needs one, and with one cycle a stream's heartbeat fell due just as the next cycle's events did,
+	// a burst of one message per stream on top of each cycle.
+	DefaultHeartbeatInterval    = 30 * time.Second
 	DefaultReplayPageSize       = 500
 	DefaultMaxRecvMsgSize       = 1 << 20  // requests are filters: a thousand sector ids fit easily
 	DefaultMaxSendMsgSize       = 32 << 20 // a page of 1000 flights, or a day-long track

@@ -266,10 +266,10 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 	if err != nil {
 		return sample{}, err
 	}
-	// The service sends a heartbeat after about one feed cycle without events (15 s); cycles here come every
-	// --interval, so the heartbeat does too.
+	// The service sends a heartbeat after two feed cycles without events (30 s); cycles here come every
+	// --interval, so the heartbeat comes after two of those.
 	api, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
-		HeartbeatInterval: o.interval, PollInterval: 15 * time.Second})
+		HeartbeatInterval: 2 * o.interval, PollInterval: 15 * time.Second})
 	if err != nil {
 		return sample{}, err
 	}

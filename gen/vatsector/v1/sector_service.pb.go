@@ -1051,7 +1051,7 @@ type WatchSectorEventsResponse_Event struct {
 }
 
 type WatchSectorEventsResponse_Heartbeat struct {
-	// Sent when no event was sent for a while (about one feed cycle).
+	// Sent when no event was sent for a while (about two feed cycles, 30 s).
 	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
 }
 
