@@ -247,18 +247,25 @@ func countStatements(db *gorm.DB, n *atomic.Int64) error {
 // it matched nothing (a new row): two statements for a new flight, one for a known one.
 func (o *oldWay) writePerRow(ctx context.Context, w *repository.CycleWrite) (oldSample, error) {
 	db := o.gorm.WithContext(ctx)
+	return o.timed(w, func() error {
+		return errors.Join(
+			each(w.Flights, func(r *repository.Flight) error { return db.Save(r).Error }),
+			each(w.FlightPlans, func(r *repository.FlightPlan) error { return db.Save(r).Error }),
+			each(w.Positions, func(r *repository.Position) error { return db.Create(r).Error }),
+			each(w.OpenedVisits, func(r *repository.Visit) error { return db.Create(r).Error }),
+			each(w.ClosedVisits, func(r *repository.Visit) error { return db.Save(r).Error }),
+			each(w.Events, func(r *repository.Event) error { return db.Create(r).Error }),
+			each(w.Controllers, func(r *repository.Controller) error { return db.Save(r).Error }),
+			db.Create(&w.Cycle).Error,
+		)
+	})
+}
+
+// timed runs one cycle's write and says what it cost.
+func (o *oldWay) timed(w *repository.CycleWrite, write func() error) (oldSample, error) {
 	before := o.statements.Load()
 	start := time.Now()
-	err := errors.Join(
-		each(w.Flights, func(r *repository.Flight) error { return db.Save(r).Error }),
-		each(w.FlightPlans, func(r *repository.FlightPlan) error { return db.Save(r).Error }),
-		each(w.Positions, func(r *repository.Position) error { return db.Create(r).Error }),
-		each(w.OpenedVisits, func(r *repository.Visit) error { return db.Create(r).Error }),
-		each(w.ClosedVisits, func(r *repository.Visit) error { return db.Save(r).Error }),
-		each(w.Events, func(r *repository.Event) error { return db.Create(r).Error }),
-		each(w.Controllers, func(r *repository.Controller) error { return db.Save(r).Error }),
-		db.Create(&w.Cycle).Error,
-	)
+	err := write()
 	elapsed := time.Since(start)
 	return oldSample{
 		CycleID: w.Cycle.ID, Rows: rowsOfWrite(w), Statements: o.statements.Load() - before,
@@ -272,25 +279,20 @@ func (o *oldWay) writePerRow(ctx context.Context, w *repository.CycleWrite) (old
 func (o *oldWay) writeValues(ctx context.Context, w *repository.CycleWrite) (oldSample, error) {
 	identity := []string{"id", "cid", "callsign", "logon_time", "first_seen"}
 	exit := []string{"exited_at", "exit_latitude", "exit_longitude", "exit_altitude", "exit_reason", "duration_seconds"}
-	before := o.statements.Load()
-	start := time.Now()
-	err := o.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return errors.Join(
-			valuesBatches(tx, w.Flights, "id", allColumnsBut(tx, &repository.Flight{}, identity)),
-			valuesBatches(tx, w.FlightPlans, "flight_id", allColumnsBut(tx, &repository.FlightPlan{}, []string{"flight_id"})),
-			valuesBatches(tx, w.Positions, "", nil),
-			valuesBatches(tx, w.OpenedVisits, "", nil),
-			valuesBatches(tx, w.ClosedVisits, "id", exit),
-			valuesBatches(tx, w.Events, "", nil),
-			valuesBatches(tx, w.Controllers, "id", allColumnsBut(tx, &repository.Controller{}, identity)),
-			tx.Create(&w.Cycle).Error,
-		)
+	return o.timed(w, func() error {
+		return o.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return errors.Join(
+				valuesBatches(tx, w.Flights, "id", allColumnsBut(tx, &repository.Flight{}, identity)),
+				valuesBatches(tx, w.FlightPlans, "flight_id", allColumnsBut(tx, &repository.FlightPlan{}, []string{"flight_id"})),
+				valuesBatches(tx, w.Positions, "", nil),
+				valuesBatches(tx, w.OpenedVisits, "", nil),
+				valuesBatches(tx, w.ClosedVisits, "id", exit),
+				valuesBatches(tx, w.Events, "", nil),
+				valuesBatches(tx, w.Controllers, "id", allColumnsBut(tx, &repository.Controller{}, identity)),
+				tx.Create(&w.Cycle).Error,
+			)
+		})
 	})
-	elapsed := time.Since(start)
-	return oldSample{
-		CycleID: w.Cycle.ID, Rows: rowsOfWrite(w), Statements: o.statements.Load() - before,
-		US: elapsed.Microseconds(),
-	}, err
 }
 
 func valuesBatches[T any](tx *gorm.DB, rows []T, key string, update []string) error {
