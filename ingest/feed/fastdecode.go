@@ -42,38 +42,22 @@ const (
 
 func decodeFast(b []byte, s *Snapshot) error {
 	d := scanner{b: b, intern: new([internSlots]string)}
-	if err := d.openObject(); err != nil {
-		return err
-	}
-	var seen uint32
-	for n := 0; ; {
-		key, more, err := d.nextKey(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var bit uint32
+	err := d.object(func(key []byte) (uint32, error) {
 		switch string(key) {
 		case "general":
-			bit, err = 1<<0, d.general(&s.General)
+			return 1 << 0, d.general(&s.General)
 		case "pilots":
-			bit, err = 1<<1, d.pilots(&s.Pilots)
+			return 1 << 1, d.pilots(&s.Pilots)
 		case "controllers":
-			bit, err = 1<<2, d.controllers(&s.Controllers)
+			return 1 << 2, d.controllers(&s.Controllers)
 		case "atis":
-			bit, err = 1<<3, d.controllers(&s.ATIS)
+			return 1 << 3, d.controllers(&s.ATIS)
 		default:
-			err = d.unknown(key, snapshotKeys)
+			return 0, d.unknown(key, snapshotKeys)
 		}
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 { // encoding/json merges a repeated key into the first value: let it
-			return errBail
-		}
-		seen |= bit
+	})
+	if err != nil {
+		return err
 	}
 	d.ws()
 	if d.i != len(d.b) {
@@ -93,105 +77,67 @@ const (
 )
 
 func (d *scanner) general(g *General) error {
-	if err := d.openObject(); err != nil {
-		return err
-	}
-	var seen uint32
-	for n := 0; ; {
-		key, more, err := d.nextKey(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		var bit uint32
+	return d.object(func(key []byte) (uint32, error) {
 		switch string(key) {
 		case "version":
-			bit, err = 1<<0, d.intField(&g.Version)
+			return 1 << 0, d.intField(&g.Version)
 		case "update":
-			bit, err = 1<<1, d.strField(&g.Update)
+			return 1 << 1, d.strField(&g.Update)
 		case "update_timestamp":
-			bit, err = 1<<2, d.timeField(&g.UpdateTimestamp)
+			return 1 << 2, d.timeField(&g.UpdateTimestamp)
 		case "connected_clients":
-			bit, err = 1<<3, d.intField(&g.ConnectedClients)
+			return 1 << 3, d.intField(&g.ConnectedClients)
 		case "unique_users":
-			bit, err = 1<<4, d.intField(&g.UniqueUsers)
+			return 1 << 4, d.intField(&g.UniqueUsers)
 		default:
-			err = d.unknown(key, generalKeys)
+			return 0, d.unknown(key, generalKeys)
 		}
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 {
-			return errBail
-		}
-		seen |= bit
-	}
+	})
 }
 
 func (d *scanner) pilots(dst *[]Pilot) error { return decodeList(d, dst, 64, d.pilot) }
 
 func (d *scanner) pilot(p *Pilot) error {
-	if err := d.openObject(); err != nil {
-		return err
-	}
-	var seen uint32
-	for n := 0; ; {
-		key, more, err := d.nextKey(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		var bit uint32
+	return d.object(func(key []byte) (uint32, error) {
 		switch string(key) {
 		case "cid":
-			bit, err = 1<<0, d.int64Field(&p.CID)
+			return 1 << 0, d.int64Field(&p.CID)
 		case "name":
-			bit, err = 1<<1, d.strField(&p.Name)
+			return 1 << 1, d.strField(&p.Name)
 		case "callsign":
-			bit, err = 1<<2, d.strField(&p.Callsign)
+			return 1 << 2, d.strField(&p.Callsign)
 		case "server":
-			bit, err = 1<<3, d.strField(&p.Server)
+			return 1 << 3, d.strField(&p.Server)
 		case "pilot_rating":
-			bit, err = 1<<4, d.intField(&p.PilotRating)
+			return 1 << 4, d.intField(&p.PilotRating)
 		case "military_rating":
-			bit, err = 1<<5, d.intPtrField(&p.MilitaryRating)
+			return 1 << 5, d.intPtrField(&p.MilitaryRating)
 		case "latitude":
-			bit, err = 1<<6, d.floatField(&p.Latitude)
+			return 1 << 6, d.floatField(&p.Latitude)
 		case "longitude":
-			bit, err = 1<<7, d.floatField(&p.Longitude)
+			return 1 << 7, d.floatField(&p.Longitude)
 		case "altitude":
-			bit, err = 1<<8, d.intField(&p.Altitude)
+			return 1 << 8, d.intField(&p.Altitude)
 		case "groundspeed":
-			bit, err = 1<<9, d.intField(&p.Groundspeed)
+			return 1 << 9, d.intField(&p.Groundspeed)
 		case "transponder":
-			bit, err = 1<<10, d.strField(&p.Transponder)
+			return 1 << 10, d.strField(&p.Transponder)
 		case "heading":
-			bit, err = 1<<11, d.intField(&p.Heading)
+			return 1 << 11, d.intField(&p.Heading)
 		case "qnh_i_hg":
-			bit, err = 1<<12, d.floatField(&p.QNHInHg)
+			return 1 << 12, d.floatField(&p.QNHInHg)
 		case "qnh_mb":
-			bit, err = 1<<13, d.intField(&p.QNHMb)
+			return 1 << 13, d.intField(&p.QNHMb)
 		case "flight_plan":
-			bit, err = 1<<14, d.flightPlan(&p.FlightPlan)
+			return 1 << 14, d.flightPlan(&p.FlightPlan)
 		case "logon_time":
-			bit, err = 1<<15, d.timeField(&p.LogonTime)
+			return 1 << 15, d.timeField(&p.LogonTime)
 		case "last_updated":
-			bit, err = 1<<16, d.timeField(&p.LastUpdated)
+			return 1 << 16, d.timeField(&p.LastUpdated)
 		default:
-			err = d.unknown(key, pilotKeys)
+			return 0, d.unknown(key, pilotKeys)
 		}
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 {
-			return errBail
-		}
-		seen |= bit
-	}
+	})
 }
 
 func (d *scanner) flightPlan(dst **FlightPlan) error {
@@ -201,63 +147,44 @@ func (d *scanner) flightPlan(dst **FlightPlan) error {
 	}
 	fp := new(FlightPlan)
 	*dst = fp
-	if err := d.openObject(); err != nil {
-		return err
-	}
-	var seen uint32
-	for n := 0; ; {
-		key, more, err := d.nextKey(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		var bit uint32
+	return d.object(func(key []byte) (uint32, error) {
 		switch string(key) {
 		case "flight_rules":
-			bit, err = 1<<0, d.strField(&fp.FlightRules)
+			return 1 << 0, d.strField(&fp.FlightRules)
 		case "aircraft":
-			bit, err = 1<<1, d.strField(&fp.Aircraft)
+			return 1 << 1, d.strField(&fp.Aircraft)
 		case "aircraft_faa":
-			bit, err = 1<<2, d.strField(&fp.AircraftFAA)
+			return 1 << 2, d.strField(&fp.AircraftFAA)
 		case "aircraft_short":
-			bit, err = 1<<3, d.strField(&fp.AircraftShort)
+			return 1 << 3, d.strField(&fp.AircraftShort)
 		case "departure":
-			bit, err = 1<<4, d.strField(&fp.Departure)
+			return 1 << 4, d.strField(&fp.Departure)
 		case "arrival":
-			bit, err = 1<<5, d.strField(&fp.Arrival)
+			return 1 << 5, d.strField(&fp.Arrival)
 		case "alternate":
-			bit, err = 1<<6, d.strField(&fp.Alternate)
+			return 1 << 6, d.strField(&fp.Alternate)
 		case "cruise_tas":
-			bit, err = 1<<7, d.strField(&fp.CruiseTAS)
+			return 1 << 7, d.strField(&fp.CruiseTAS)
 		case "altitude":
-			bit, err = 1<<8, d.strField(&fp.Altitude)
+			return 1 << 8, d.strField(&fp.Altitude)
 		case "deptime":
-			bit, err = 1<<9, d.strField(&fp.DepTime)
+			return 1 << 9, d.strField(&fp.DepTime)
 		case "enroute_time":
-			bit, err = 1<<10, d.strField(&fp.EnrouteTime)
+			return 1 << 10, d.strField(&fp.EnrouteTime)
 		case "fuel_time":
-			bit, err = 1<<11, d.strField(&fp.FuelTime)
+			return 1 << 11, d.strField(&fp.FuelTime)
 		case "remarks":
-			bit, err = 1<<12, d.strField(&fp.Remarks)
+			return 1 << 12, d.strField(&fp.Remarks)
 		case "route":
-			bit, err = 1<<13, d.strField(&fp.Route)
+			return 1 << 13, d.strField(&fp.Route)
 		case "revision_id":
-			bit, err = 1<<14, d.intPtrField(&fp.RevisionID)
+			return 1 << 14, d.intPtrField(&fp.RevisionID)
 		case "assigned_transponder":
-			bit, err = 1<<15, d.strField(&fp.AssignedTransponder)
+			return 1 << 15, d.strField(&fp.AssignedTransponder)
 		default:
-			err = d.unknown(key, flightPlanKeys)
+			return 0, d.unknown(key, flightPlanKeys)
 		}
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 {
-			return errBail
-		}
-		seen |= bit
-	}
+	})
 }
 
 func (d *scanner) controllers(dst *[]Controller) error { return decodeList(d, dst, 16, d.controller) }
@@ -289,55 +216,36 @@ func decodeList[T any](d *scanner, dst *[]T, capHint int, elem func(*T) error) e
 }
 
 func (d *scanner) controller(c *Controller) error {
-	if err := d.openObject(); err != nil {
-		return err
-	}
-	var seen uint32
-	for n := 0; ; {
-		key, more, err := d.nextKey(&n)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		var bit uint32
+	return d.object(func(key []byte) (uint32, error) {
 		switch string(key) {
 		case "cid":
-			bit, err = 1<<0, d.int64Field(&c.CID)
+			return 1 << 0, d.int64Field(&c.CID)
 		case "name":
-			bit, err = 1<<1, d.strField(&c.Name)
+			return 1 << 1, d.strField(&c.Name)
 		case "callsign":
-			bit, err = 1<<2, d.strField(&c.Callsign)
+			return 1 << 2, d.strField(&c.Callsign)
 		case "frequency":
-			bit, err = 1<<3, d.strField(&c.Frequency)
+			return 1 << 3, d.strField(&c.Frequency)
 		case "facility":
-			bit, err = 1<<4, d.intField(&c.Facility)
+			return 1 << 4, d.intField(&c.Facility)
 		case "rating":
-			bit, err = 1<<5, d.intField(&c.Rating)
+			return 1 << 5, d.intField(&c.Rating)
 		case "server":
-			bit, err = 1<<6, d.strField(&c.Server)
+			return 1 << 6, d.strField(&c.Server)
 		case "visual_range":
-			bit, err = 1<<7, d.intField(&c.VisualRange)
+			return 1 << 7, d.intField(&c.VisualRange)
 		case "atis_code":
-			bit, err = 1<<8, d.strPtrField(&c.ATISCode)
+			return 1 << 8, d.strPtrField(&c.ATISCode)
 		case "text_atis":
-			bit, err = 1<<9, d.strSliceField(&c.TextATIS)
+			return 1 << 9, d.strSliceField(&c.TextATIS)
 		case "last_updated":
-			bit, err = 1<<10, d.timeField(&c.LastUpdated)
+			return 1 << 10, d.timeField(&c.LastUpdated)
 		case "logon_time":
-			bit, err = 1<<11, d.timeField(&c.LogonTime)
+			return 1 << 11, d.timeField(&c.LogonTime)
 		default:
-			err = d.unknown(key, controllerKeys)
+			return 0, d.unknown(key, controllerKeys)
 		}
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 {
-			return errBail
-		}
-		seen |= bit
-	}
+	})
 }
 
 // ws skips JSON whitespace.
@@ -359,6 +267,33 @@ func (d *scanner) null() bool {
 		return true
 	}
 	return false
+}
+
+// object decodes the members of an object in the input. field decodes the value of one member and returns the
+// member's bit (each known key has its own; 0 for a key it skipped). A key seen twice bails to encoding/json,
+// which merges a repeated key into the first value.
+func (d *scanner) object(field func(key []byte) (uint32, error)) error {
+	if err := d.openObject(); err != nil {
+		return err
+	}
+	var seen uint32
+	for n := 0; ; {
+		key, more, err := d.nextKey(&n)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		bit, err := field(key)
+		if err != nil {
+			return err
+		}
+		if seen&bit != 0 {
+			return errBail
+		}
+		seen |= bit
+	}
 }
 
 func (d *scanner) openObject() error {
