@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func TestHarnessCounts(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			admin := "postgres://postgres@" + dbtest.PostgresAddr() + "/test?sslmode=disable"
 			if d == migrations.Postgres {
-				requirePostgres(t)
+				dbtest.RequirePostgres(t)
 			}
 			const pilots, cycles = 200, 5
 			sp := spec{
@@ -126,18 +125,4 @@ func checkCounts(t *testing.T, res *result) {
 	} else if len(res.Values) != 0 {
 		t.Errorf("SQLite wrote %d cycles with VALUES lists, want none (PostgreSQL only)", len(res.Values))
 	}
-}
-
-// requirePostgres skips when no PostgreSQL answers, unless CI=true, where it fails: CI must run both dialects.
-func requirePostgres(t *testing.T) {
-	t.Helper()
-	addr := dbtest.PostgresAddr()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required in CI but not reachable at %s: %v", addr, err)
-		}
-		t.Skipf("PostgreSQL not reachable at %s (%v): skipping; start it or set PGTEST_ADDR", addr, err)
-	}
-	_ = c.Close()
 }

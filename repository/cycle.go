@@ -149,16 +149,16 @@ func (t *tableWrite) write(tx *gorm.DB, w *CycleWrite) error {
 func (s *Store) prepareTableWrites() error {
 	// Upserts overwrite every column but the key and what identifies the connection or never changes after
 	// the first sighting.
-	allBut := func(model any, keep ...string) (conflict, error) {
+	allBut := func(model any, key string, immutable ...string) (conflict, error) {
 		cols, err := columns(s.db, model)
 		if err != nil {
 			return conflict{}, err
 		}
-		skip := map[string]bool{}
-		for _, c := range keep {
+		skip := map[string]bool{key: true}
+		for _, c := range immutable {
 			skip[c] = true
 		}
-		on := conflict{key: keep[0]}
+		on := conflict{key: key}
 		for _, c := range cols {
 			if !skip[c] {
 				on.update = append(on.update, c)

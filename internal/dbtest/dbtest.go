@@ -80,7 +80,9 @@ func closeChecked(t testing.TB, s *repository.Store) {
 	}
 }
 
-func postgresURL(t testing.TB) string {
+// RequirePostgres skips the test when no PostgreSQL answers at PostgresAddr, unless CI=true, where it fails:
+// CI must run both dialects.
+func RequirePostgres(t testing.TB) {
 	t.Helper()
 	addr := PostgresAddr()
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -91,7 +93,12 @@ func postgresURL(t testing.TB) string {
 		t.Skipf("PostgreSQL not reachable at %s (%v): skipping; start it or set PGTEST_ADDR", addr, err)
 	}
 	_ = conn.Close()
-	host, port, _ := net.SplitHostPort(addr)
+}
+
+func postgresURL(t testing.TB) string {
+	t.Helper()
+	RequirePostgres(t)
+	host, port, _ := net.SplitHostPort(PostgresAddr())
 	conf := pgtestdb.Custom(t, pgtestdb.Config{
 		DriverName: "pgx", Host: host, Port: port, User: "postgres", Database: "test", Options: "sslmode=disable",
 	}, migrator{})
