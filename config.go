@@ -31,10 +31,14 @@ type config struct {
 	Interval       time.Duration
 	Grace          time.Duration
 	WriteTimeout   time.Duration
-	Instance       string
-	WriterLease    time.Duration
-	QueryTimeout   time.Duration
-	ShutdownGrace  time.Duration
+	// Backlog is how much of the feed is kept while the database cannot be written; FutureTolerance how far past
+	// the clock a snapshot's feed time may be.
+	Backlog         time.Duration
+	FutureTolerance time.Duration
+	Instance        string
+	WriterLease     time.Duration
+	QueryTimeout    time.Duration
+	ShutdownGrace   time.Duration
 	// Retention of positions and events; zero keeps them forever.
 	PositionsRetention time.Duration
 	EventsRetention    time.Duration
@@ -127,6 +131,8 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.DurationVar(&c.Interval, "interval", 15*time.Second, "poll interval (the feed regenerates every 15s); replay defaults to 0: as fast as possible")
 	fs.DurationVar(&c.Grace, "grace", ingest.DefaultGrace, "how long a connection may be missing from the feed before it counts as disconnected")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", ingest.DefaultWriteTimeout, "deadline of one cycle's transaction")
+	fs.DurationVar(&c.Backlog, "backlog", time.Duration(ingest.DefaultBacklog)*ingest.FeedCadence, "how much of the feed (at its 15s cadence) to keep, in order, while the database cannot be written; an outage shorter than this loses nothing, past it the oldest snapshots are dropped and logged")
+	fs.DurationVar(&c.FutureTolerance, "future-tolerance", ingest.DefaultFutureTolerance, "how far past this machine's clock a snapshot's update_timestamp may be; a snapshot dated further ahead is refused")
 	fs.StringVar(&c.Instance, "instance", "", "this instance's identity as the database's single ingest writer (empty: the host name); another instance waits as a standby, serving the API, until this one stops or its claim is older than --writer-lease")
 	fs.DurationVar(&c.WriterLease, "writer-lease", ingest.DefaultLease, "how long the ingest writer's claim holds after its last committed cycle before a standby may take over")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
@@ -223,6 +229,7 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
+		{"backlog", c.Backlog, ingest.FeedCadence}, {"future-tolerance", c.FutureTolerance, time.Second},
 		{"db-conn-max-lifetime", maxLifetime, 0}, {"db-conn-max-idle-time", maxIdleTime, 0},
 	} {
 		if d.v < d.min {

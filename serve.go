@@ -40,7 +40,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("database ready", "dialect", store.Dialect(), "migrations_applied", len(applied))
-	reg.MustRegister(collectors.NewDBStatsCollector(store.SQL(), "vatsector"))
+	reg.MustRegister(collectors.NewDBStatsCollector(store.SQL(), "vatsector"),
+		collectors.NewDBStatsCollector(store.IngestSQL(), "vatsector_ingest"))
 
 	sectors, refresh, err := loadSectors(ctx, cfg, log)
 	if err != nil {
@@ -54,7 +55,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	runner, err := ingest.NewRunner(ingest.Config{
 		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
 		WriteTimeout: cfg.WriteTimeout, Publisher: hub, Logger: log, Registerer: reg,
-		Instance: cfg.Instance, Lease: cfg.WriterLease,
+		Instance: cfg.Instance, Lease: cfg.WriterLease, FutureTolerance: cfg.FutureTolerance,
+		Backlog: int((cfg.Backlog + ingest.FeedCadence - 1) / ingest.FeedCadence),
 	})
 	if err != nil {
 		return err
@@ -91,10 +93,16 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	}
 	g.Go(func() error {
 		prune(gctx, store, cfg, log, func() time.Time {
-			if c := runner.Status().LastCommitted; c != nil {
-				return c.UpdateTimestamp
+			c := runner.Status().LastCommitted
+			if c == nil {
+				return time.Time{}
 			}
-			return time.Time{}
+			// A feed time past the clock (committed before such snapshots were refused) would delete the
+			// history retention is meant to keep.
+			if now := time.Now().UTC(); c.UpdateTimestamp.After(now) {
+				return now
+			}
+			return c.UpdateTimestamp
 		})
 		return nil
 	})

@@ -19,6 +19,10 @@ type metrics struct {
 	lastUpdate   prometheus.Gauge
 	checkpoint   prometheus.Histogram
 	writer       prometheus.Gauge
+	backlog      prometheus.Gauge
+	refused      prometheus.Counter
+	dropped      prometheus.Counter
+	givenUp      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -57,11 +61,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		writer: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vatsector_ingest_writer", Help: "1 while this instance is the database's ingest writer, 0 while it waits (standby) or after it stopped.",
 		}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vatsector_ingest_backlog", Help: "Snapshots fetched and waiting to be written (the database is failing).",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_refused_total", Help: "Snapshots refused because their update_timestamp is too far past the clock.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_dropped_total", Help: "Snapshots lost because the backlog was full.",
+		}),
+		givenUp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vatsector_ingest_given_up_total", Help: "Snapshots given up after the database refused them repeatedly while answering.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint, m.writer} {
+	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint, m.writer, m.backlog, m.refused, m.dropped, m.givenUp} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

@@ -57,16 +57,25 @@ func controllerRow(c *feed.Controller, kind string) repository.Controller {
 // sameController reports whether a stored controller row needs no rewrite. Pointers are compared by value.
 func sameController(a, b *repository.Controller) bool {
 	if !equalPtr(a.ATISCode, b.ATISCode) || !equalPtr(a.TextATIS, b.TextATIS) ||
-		!a.LastUpdated.Equal(b.LastUpdated) || (a.DisconnectedAt == nil) != (b.DisconnectedAt == nil) {
+		!a.LastUpdated.Equal(b.LastUpdated) || (a.DisconnectedAt == nil) != (b.DisconnectedAt == nil) ||
+		!equalTime(a.LastSeen, b.LastSeen) {
 		return false
 	}
 	x, y := *a, *b
+	x.LastSeen, y.LastSeen = nil, nil
 	x.ATISCode, x.TextATIS, y.ATISCode, y.TextATIS = nil, nil, nil, nil
 	x.LastUpdated, y.LastUpdated = time.Time{}, time.Time{}
 	x.DisconnectedAt, y.DisconnectedAt = nil, nil
 	x.LogonTime, y.LogonTime = time.Time{}, time.Time{}
 	x.FirstSeen, y.FirstSeen = time.Time{}, time.Time{}
 	return x == y
+}
+
+func equalTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 func equalPtr[T comparable](a, b *T) bool {

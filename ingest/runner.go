@@ -42,8 +42,18 @@ type Config struct {
 	Grace time.Duration
 	// WriteTimeout bounds a cycle's transaction (DefaultWriteTimeout when zero).
 	WriteTimeout time.Duration
-	// Attempts is how often one snapshot is tried before it is given up (3 when zero).
-	Attempts  int
+	// Attempts is how often one snapshot is tried, while the database answers, before it is given up (3 when
+	// zero). Tries while the database is unreachable do not count: the snapshot waits in the backlog.
+	Attempts int
+	// Backlog is how many snapshots are kept, in order, while they cannot be written (DefaultBacklog when zero).
+	// Past it the oldest is dropped, and logged, unless the source waits for its reader (a replay): then
+	// fetching pauses instead.
+	Backlog int
+	// FutureTolerance is how far past the clock a snapshot's update_timestamp may be before it is refused
+	// (DefaultFutureTolerance when zero).
+	FutureTolerance time.Duration
+	// Now is the clock that judges feed times (time.Now when nil).
+	Now       func() time.Time
 	Publisher Publisher
 	Logger    *slog.Logger
 	// Registerer receives the ingest metrics; nil registers nowhere.
@@ -58,6 +68,24 @@ type Config struct {
 // DefaultLease is eight cycles of the feed: long enough that a slow cycle or a short database outage does not
 // hand ingest over, short enough that a standby takes over a dead writer within minutes.
 const DefaultLease = 2 * time.Minute
+
+// DefaultBacklog is ten minutes of the feed's 15 s cadence: a database failover or restart takes less.
+const DefaultBacklog = 40
+
+// FeedCadence is how often the VATSIM feed regenerates, whatever the poll interval.
+const FeedCadence = 15 * time.Second
+
+// DefaultFutureTolerance is how far a feed time may run ahead of this machine's clock. The feed is stamped
+// when generated and fetched seconds later, so a real snapshot is never ahead by more than the two clocks'
+// disagreement; one dated further ahead (a mirror's broken clock, a test file) would, once committed, make every
+// real snapshot after it look old.
+const DefaultFutureTolerance = 2 * time.Minute
+
+// Paced is implemented by sources that wait for their reader (a replay): while the backlog is full the
+// runner stops fetching from them, where a live feed would move on, and loses nothing.
+type Paced interface {
+	Paced() bool
+}
 
 // DefaultWriteTimeout bounds a cycle's transaction: several cycles' worth of the 15 s cadence would be
 // pointless to wait for, a newer snapshot will be there.
@@ -74,6 +102,11 @@ type Runner struct {
 
 	mu     sync.Mutex
 	status Status
+	// backlog holds the snapshots fetched but not yet committed, oldest first; used by the loop only.
+	backlog []*fetched
+	// reload says the tracked state must be read from the database before the next write: a cycle failed, and
+	// only the database knows whether its commit happened.
+	reload bool
 }
 
 // Status is what the ingestion status serves.
@@ -93,6 +126,13 @@ type Status struct {
 	// LastCheckpoint is how long the SQLite log checkpoint after the last cycle's publish took (0 on
 	// PostgreSQL, and before the first).
 	LastCheckpoint time.Duration
+	// Backlog is how many snapshots wait to be written (the database is failing), Oldest the feed time of the
+	// first of them.
+	Backlog       int
+	BacklogOldest time.Time
+	// FutureFeedTime is set when the database's last committed cycle is dated past the clock (a snapshot with a
+	// wrong date was committed before such snapshots were refused): newer snapshots are ingested all the same.
+	FutureFeedTime time.Time
 	Totals         Totals
 	Started        time.Time
 }
@@ -100,6 +140,11 @@ type Status struct {
 // Totals count since start.
 type Totals struct {
 	Cycles, Skipped, Failures, FeedErrors, DecodeErrors int64
+	// Refused counts snapshots dated too far past the clock; Dropped, snapshots lost because the backlog was
+	// full; GivenUp, snapshots that the database refused Attempts times while it answered.
+	Refused, Dropped, GivenUp int64
+	// RejectedEntries and DuplicateEntries count the entries of ingested snapshots that were left out.
+	RejectedEntries, DuplicateEntries int64
 }
 
 // NewRunner checks the configuration; Run loads the state and loops.
@@ -119,6 +164,15 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 3
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = DefaultBacklog
+	}
+	if cfg.FutureTolerance <= 0 {
+		cfg.FutureTolerance = DefaultFutureTolerance
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
@@ -162,43 +216,121 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.load(ctx); err != nil {
 		return err
 	}
-	var pending *fetched
-	attempts := 0
+	paced := false
+	if p, ok := r.cfg.Source.(Paced); ok {
+		paced = p.Paced()
+	}
+	exhausted := false
 	for {
-		if pending == nil {
+		if !exhausted && (len(r.backlog) < r.cfg.Backlog || !paced) {
 			f, err := r.fetch(ctx)
 			switch {
 			case errors.Is(err, io.EOF):
-				r.log.Info("feed exhausted", "source", r.cfg.Source.String())
-				return nil
+				exhausted = true
+				r.log.Info("feed exhausted", "source", r.cfg.Source.String(), "backlog", len(r.backlog))
 			case ctx.Err() != nil:
+				r.abandon()
 				return nil
-			case err == nil:
-				pending, attempts = f, 0
+			case f != nil:
+				r.enqueue(f)
 			}
 		}
-		if pending != nil {
-			attempts++
-			if err := r.cycle(ctx, pending); err != nil {
-				if errors.Is(err, repository.ErrSuperseded) {
-					return fmt.Errorf("ingest stopped: %w", err)
-				}
-				if attempts >= r.cfg.Attempts {
-					r.log.Error("snapshot given up", "update_timestamp", pending.snap.General.UpdateTimestamp, "attempts", attempts)
-					pending = nil
-				}
-				// The database is the truth after a failure: normally the same state (the transaction rolled
-				// back), but a commit whose acknowledgement was lost would otherwise be written twice.
-				if err := r.load(ctx); err != nil {
-					r.log.Error("reload state after failed cycle", "err", err)
-				}
-			} else {
-				pending = nil
-			}
+		if err := r.drain(ctx); err != nil {
+			return err
 		}
-		if !r.wait(ctx, pending != nil) {
+		if exhausted && len(r.backlog) == 0 {
 			return nil
 		}
+		if !r.wait(ctx, len(r.backlog) > 0) {
+			r.abandon()
+			return nil
+		}
+	}
+}
+
+// enqueue adds a fetched snapshot to the backlog, dropping the oldest when it is full. A paced source is never
+// asked for more while the backlog is full, so only a live feed, which moves on anyway, loses one here.
+func (r *Runner) enqueue(f *fetched) {
+	if len(r.backlog) >= r.cfg.Backlog {
+		lost := r.backlog[0]
+		r.backlog = r.backlog[1:]
+		r.log.Error("backlog full: snapshot dropped, never to be written", "update_timestamp",
+			lost.snap.General.UpdateTimestamp, "pilots", len(lost.snap.Pilots), "backlog", r.cfg.Backlog)
+		r.metrics.dropped.Inc()
+		r.mu.Lock()
+		r.status.Totals.Dropped++
+		r.mu.Unlock()
+	}
+	r.backlog = append(r.backlog, f)
+	r.noteBacklog()
+}
+
+// drain writes the backlog in order until it is empty or a cycle fails. Only an error that must stop ingest
+// is returned.
+func (r *Runner) drain(ctx context.Context) error {
+	for len(r.backlog) > 0 && ctx.Err() == nil {
+		if r.reload {
+			if err := r.load(ctx); err != nil {
+				r.fail("reload state", err)
+				return nil
+			}
+			r.reload = false
+			// A commit whose acknowledgement was lost is in the database: its snapshot is done.
+			for len(r.backlog) > 0 && !feedTime(r.backlog[0].snap.General.UpdateTimestamp).After(r.tracker.LastTimestamp()) {
+				r.log.Info("snapshot found committed after a failure", "update_timestamp", r.backlog[0].snap.General.UpdateTimestamp)
+				r.backlog = r.backlog[1:]
+			}
+			r.noteBacklog()
+			continue
+		}
+		f := r.backlog[0]
+		err := r.cycle(ctx, f)
+		if err == nil {
+			r.backlog = r.backlog[1:]
+			r.noteBacklog()
+			continue
+		}
+		if errors.Is(err, repository.ErrSuperseded) {
+			return fmt.Errorf("ingest stopped: %w", err)
+		}
+		r.reload = true
+		// A database that answers but refuses the snapshot will refuse it again: after Attempts it is given up,
+		// so one poisoned snapshot cannot hold back the ones behind it. One that does not answer is down, and
+		// the snapshot waits for it however long the backlog allows.
+		if perr := r.cfg.Store.Ping(ctx); perr == nil {
+			f.attempts++
+		}
+		if f.attempts >= r.cfg.Attempts {
+			r.log.Error("snapshot given up: the database refused it", "update_timestamp",
+				f.snap.General.UpdateTimestamp, "attempts", f.attempts, "err", err)
+			r.metrics.givenUp.Inc()
+			r.mu.Lock()
+			r.status.Totals.GivenUp++
+			r.mu.Unlock()
+			r.backlog = r.backlog[1:]
+			r.noteBacklog()
+		}
+		return nil
+	}
+	return nil
+}
+
+// abandon reports the snapshots a stop leaves unwritten: a restart fetches the live feed anew, so they are lost
+// unless the source (a replay) serves them again.
+func (r *Runner) abandon() {
+	if n := len(r.backlog); n > 0 {
+		r.log.Warn("stopping with snapshots not written", "count", n,
+			"first", r.backlog[0].snap.General.UpdateTimestamp, "last", r.backlog[n-1].snap.General.UpdateTimestamp)
+	}
+}
+
+func (r *Runner) noteBacklog() {
+	r.metrics.backlog.Set(float64(len(r.backlog)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Backlog, r.status.BacklogOldest = len(r.backlog), time.Time{}
+	if len(r.backlog) > 0 {
+		r.status.BacklogOldest = feedTime(r.backlog[0].snap.General.UpdateTimestamp)
 	}
 }
 
@@ -280,8 +412,27 @@ func (r *Runner) load(ctx context.Context) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	r.tracker = NewTracker(st, r.cfg.Grace)
+	var future time.Time
+	if c := st.LastCycle; c != nil && c.UpdateTimestamp.After(r.cfg.Now().Add(r.cfg.FutureTolerance)) {
+		// Committed before such snapshots were refused. Left as the reference, it would make every real
+		// snapshot look already ingested, for as long as the clock takes to catch up with it.
+		future = c.UpdateTimestamp
+		valid, err := r.cfg.Store.LastCommittedBefore(ctx, r.cfg.Now().Add(r.cfg.FutureTolerance))
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		var resume time.Time
+		if valid != nil {
+			resume = valid.UpdateTimestamp
+		}
+		r.tracker.last = resume
+		r.log.Error("the database's last committed cycle is dated in the future; ingesting newer snapshots than "+
+			"the last one dated before the clock", "future_update_timestamp", future, "cycle", c.ID,
+			"resume_after", resume, "clock", r.cfg.Now().UTC())
+	}
 	r.mu.Lock()
 	r.status.LastCommitted = st.LastCycle
+	r.status.FutureFeedTime = future
 	r.mu.Unlock()
 	flights, controllers := r.tracker.Online()
 	r.log.Info("state loaded", "flights", flights, "controllers", controllers, "open_visits", len(st.OpenVisits),
@@ -294,6 +445,8 @@ type fetched struct {
 	snap      *feed.Snapshot
 	fetchedAt time.Time
 	decode    time.Duration
+	// attempts counts the failed writes while the database answered.
+	attempts int
 }
 
 // fetch returns the next new snapshot, or nil when there is none (already ingested, or a failure that was
@@ -310,7 +463,7 @@ func (r *Runner) fetch(ctx context.Context) (*fetched, error) {
 		return nil, err
 	}
 	// Between regenerations the live feed serves the same snapshot again: its header says so without a decode.
-	if g, err := feed.ReadGeneral(bytes.NewReader(data)); err == nil && r.ingested(g.UpdateTimestamp) {
+	if g, err := feed.ReadGeneral(bytes.NewReader(data)); err == nil && (r.ingested(g.UpdateTimestamp) || r.future(g.UpdateTimestamp)) {
 		return nil, nil
 	}
 	start := time.Now()
@@ -321,16 +474,39 @@ func (r *Runner) fetch(ctx context.Context) (*fetched, error) {
 		r.metrics.decodeErrors.Inc()
 		return nil, err
 	}
-	if r.ingested(snap.General.UpdateTimestamp) {
+	if r.ingested(snap.General.UpdateTimestamp) || r.future(snap.General.UpdateTimestamp) {
 		return nil, nil
 	}
 	return &fetched{snap: snap, fetchedAt: fetchedAt, decode: decode}, nil
 }
 
-// ingested reports, and counts, a snapshot whose update_timestamp was already ingested.
+// future reports, counts and logs a snapshot dated too far past the clock: it is refused.
+func (r *Runner) future(updateTimestamp time.Time) bool {
+	now := r.cfg.Now()
+	if !updateTimestamp.After(now.Add(r.cfg.FutureTolerance)) {
+		return false
+	}
+	r.mu.Lock()
+	r.status.Totals.Refused++
+	r.status.LastError = fmt.Sprintf("feed: snapshot refused: update_timestamp %s is %s past the clock (tolerance %s)",
+		updateTimestamp.UTC().Format(time.RFC3339Nano), updateTimestamp.Sub(now).Round(time.Second), r.cfg.FutureTolerance)
+	r.status.LastErrorAt = now.UTC()
+	r.mu.Unlock()
+	r.metrics.refused.Inc()
+	r.log.Warn("snapshot refused: dated past the clock", "update_timestamp", updateTimestamp.UTC(),
+		"ahead", updateTimestamp.Sub(now).Round(time.Second), "tolerance", r.cfg.FutureTolerance)
+	return true
+}
+
+// ingested reports, and counts, a snapshot whose update_timestamp was already ingested, or is waiting in the
+// backlog to be.
 func (r *Runner) ingested(updateTimestamp time.Time) bool {
 	ts := feedTime(updateTimestamp)
-	if ts.After(r.tracker.LastTimestamp()) {
+	last := r.tracker.LastTimestamp()
+	if n := len(r.backlog); n > 0 {
+		last = feedTime(r.backlog[n-1].snap.General.UpdateTimestamp)
+	}
+	if ts.After(last) {
 		return false
 	}
 	r.mu.Lock()
@@ -372,6 +548,10 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 		failed.Error, failed.FirstSequence, failed.LastSequence, failed.CommittedAt = &msg, nil, nil, nil
 		if rerr := r.cfg.Store.RecordFailedCycle(wctx, &failed); rerr != nil {
 			r.log.Error("record failed cycle", "err", rerr)
+		} else {
+			// The record took the cycle's id; the next plan must not reuse it, even when the state cannot be
+			// reloaded before the next try.
+			r.tracker.ReserveCycle(failed.ID)
 		}
 		r.fail("write", err)
 		r.metrics.cycles.WithLabelValues("failed").Inc()
@@ -389,6 +569,8 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	last := *c
 	r.status.Last, r.status.LastCommitted = &last, &last
 	r.status.Totals.Cycles++
+	r.status.Totals.DuplicateEntries += int64(c.DuplicateEntries)
+	r.status.Totals.RejectedEntries += int64(c.RejectedEntries)
 	r.mu.Unlock()
 	r.log.Info("cycle committed", "update_timestamp", c.UpdateTimestamp, "pilots", c.Pilots,
 		"events", c.EventsWritten, "visits_opened", c.VisitsOpened, "visits_closed", c.VisitsClosed,

@@ -65,6 +65,9 @@ type Tracker struct {
 	flights     map[connKey]*flightState
 	departed    map[connKey]*flightState
 	controllers map[connKey]*controllerState
+	// departedControllers are the controllers' counterpart of departed: a connection the feed shows again
+	// after its disconnection continues its row.
+	departedControllers map[connKey]*controllerState
 	// staffed maps a staffed sector to the controller shown as staffing it.
 	staffed map[string]*controllerState
 	ids     repository.MaxIDs
@@ -82,6 +85,8 @@ func NewTracker(st *repository.State, grace time.Duration) *Tracker {
 		departed:    map[connKey]*flightState{},
 		controllers: map[connKey]*controllerState{},
 		staffed:     map[string]*controllerState{},
+
+		departedControllers: map[connKey]*controllerState{},
 	}
 	if st == nil {
 		return t
@@ -97,7 +102,9 @@ func NewTracker(st *repository.State, grace time.Duration) *Tracker {
 		t.flights[keyOf(f.CID, f.Callsign, f.LogonTime)] = fs
 	}
 	for _, f := range st.Departed {
-		t.departed[keyOf(f.CID, f.Callsign, f.LogonTime)] = &flightState{row: f}
+		fs := &flightState{row: f}
+		byID[f.ID] = fs
+		t.departed[keyOf(f.CID, f.Callsign, f.LogonTime)] = fs
 	}
 	for i := range st.FlightPlans {
 		if fs := byID[st.FlightPlans[i].FlightID]; fs != nil {
@@ -113,14 +120,23 @@ func NewTracker(st *repository.State, grace time.Duration) *Tracker {
 		slices.SortFunc(fs.visits, func(a, b repository.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
 	}
 	for _, c := range st.Controllers {
-		// The feed time a controller was last seen is not stored (its row is written only when it changes);
-		// it was online at the last committed cycle, or it would have been disconnected then.
+		// A controller's row carries its last-seen time only while it is missing (diffControllers); without
+		// one, the last committed snapshot showed it.
 		cs := &controllerState{row: c, lastSeen: t.last, sectors: strings.Fields(c.Sectors)}
+		if c.LastSeen != nil {
+			cs.lastSeen = *c.LastSeen
+		}
 		t.controllers[keyOf(c.CID, c.Callsign, c.LogonTime)] = cs
+	}
+	for _, c := range st.DepartedControllers {
+		t.departedControllers[keyOf(c.CID, c.Callsign, c.LogonTime)] = &controllerState{row: c, lastSeen: *c.DisconnectedAt}
 	}
 	t.staffed = staffing(t.controllers)
 	return t
 }
+
+// ReserveCycle keeps id from being allocated to a cycle: a failed cycle's record took it.
+func (t *Tracker) ReserveCycle(id int64) { t.ids.Cycle = max(t.ids.Cycle, id) }
 
 // LastTimestamp is the update_timestamp of the last committed cycle (zero before the first).
 func (t *Tracker) LastTimestamp() time.Time { return t.last }
@@ -155,6 +171,9 @@ type Plan struct {
 	// departed are the flights this cycle disconnects; returned are departed flights the feed shows again.
 	departed map[connKey]*flightState
 	returned []connKey
+	// the same for controllers
+	departedControllers map[connKey]*controllerState
+	returnedControllers []connKey
 }
 
 // Timestamp is the snapshot's update_timestamp.
@@ -170,6 +189,8 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		departed:    map[connKey]*flightState{},
 		controllers: make(map[connKey]*controllerState, len(snap.Controllers)+len(snap.ATIS)),
 		ids:         t.ids,
+
+		departedControllers: map[connKey]*controllerState{},
 	}
 	p.ids.Cycle++
 	w := &p.Write
@@ -255,6 +276,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		VisitsClosed:       len(w.ClosedVisits),
 		EventsWritten:      len(w.Events),
 		ControllersWritten: len(w.Controllers),
+		DuplicateEntries:   snap.Duplicates,
 	}
 	if n := len(w.Events); n > 0 {
 		first, last := w.Events[0].Sequence, w.Events[n-1].Sequence
@@ -339,6 +361,11 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 		}
 		prev := t.controllers[key]
 		if prev == nil {
+			if prev = t.departedControllers[key]; prev != nil {
+				p.returnedControllers = append(p.returnedControllers, key)
+			}
+		}
+		if prev == nil {
 			p.ids.Controller++
 			row.ID, row.FirstSeen = p.ids.Controller, ts
 		} else {
@@ -363,14 +390,23 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 	}
 	slices.SortFunc(missing, func(a, b *controllerState) int { return cmp.Compare(a.row.ID, b.row.ID) })
 	for _, cs := range missing {
+		at := cs.lastSeen
 		if ts.Sub(cs.lastSeen) <= t.grace {
+			// The first cycle it is missing stores when it was last seen, so that a restart within the grace
+			// period disconnects it when this run would have (one row per controller that goes missing).
+			if cs.row.LastSeen == nil {
+				next := *cs
+				next.row.LastSeen = &at
+				w.Controllers = append(w.Controllers, next.row)
+				cs = &next
+			}
 			p.controllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)] = cs
 			continue
 		}
-		row := cs.row
-		at := cs.lastSeen
-		row.DisconnectedAt = &at
-		w.Controllers = append(w.Controllers, row)
+		gone := &controllerState{row: cs.row, lastSeen: at}
+		gone.row.LastSeen, gone.row.DisconnectedAt = &at, &at
+		w.Controllers = append(w.Controllers, gone.row)
+		p.departedControllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)] = gone
 	}
 
 	p.staffed = staffing(p.controllers)
@@ -428,6 +464,17 @@ func (t *Tracker) Apply(p *Plan) {
 	for key, fs := range t.departed {
 		if p.timestamp.Sub(*fs.row.DisconnectedAt) > departedRetention {
 			delete(t.departed, key)
+		}
+	}
+	for _, key := range p.returnedControllers {
+		delete(t.departedControllers, key)
+	}
+	for key, cs := range p.departedControllers {
+		t.departedControllers[key] = cs
+	}
+	for key, cs := range t.departedControllers {
+		if p.timestamp.Sub(*cs.row.DisconnectedAt) > departedRetention {
+			delete(t.departedControllers, key)
 		}
 	}
 }

@@ -291,6 +291,10 @@ func TestOneConnectionPoolNeverLeaks(t *testing.T) {
 		if p := store.PoolStats(); p.InUse != 0 || p.MaxOpenConnections != 1 {
 			t.Errorf("pool after %d cycles: %+v", cycles, p)
 		}
+		// Ingest's own pool: every cycle found its connection idle, none waited, none is left in use.
+		if p := store.IngestPoolStats(); p.InUse != 0 || p.WaitCount != 0 || p.MaxOpenConnections != repository.IngestPoolSize {
+			t.Errorf("ingest pool after %d cycles: %+v, want nothing in use and no wait", cycles, p)
+		}
 		// SQLite's log is checkpointed after each publish, on the same single connection; PostgreSQL's is not ours.
 		if sqlite := store.Dialect() == migrations.SQLite; sqlite != (st.LastCheckpoint > 0) {
 			t.Errorf("%s: last checkpoint took %v", store.Dialect(), st.LastCheckpoint)

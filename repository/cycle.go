@@ -54,7 +54,7 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 	var n atomic.Int64
 	ctx = withStatementCounter(ctx, &n)
 	start := time.Now()
-	tx := s.db.WithContext(ctx).Begin()
+	tx := s.ingest.WithContext(ctx).Begin()
 	if tx.Error != nil {
 		return res, fmt.Errorf("repository: begin cycle: %w", tx.Error)
 	}
@@ -64,6 +64,9 @@ func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, err
 			tx.Rollback()
 		}
 	}()
+	if err := s.relyOn(ctx, tx); err != nil {
+		return res, err
+	}
 	if err := s.writeCycle(tx, w, &n, start); err != nil {
 		return res, err
 	}
@@ -109,8 +112,36 @@ func (s *Store) RecordFailedCycle(ctx context.Context, c *Cycle) error {
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
+	err := s.ingest.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.relyOn(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Create(c).Error
+	})
+	if err != nil {
 		return fmt.Errorf("repository: record failed cycle: %w", err)
+	}
+	return nil
+}
+
+// relyOn sets, for the transaction only, the session settings ingest's transactions rely on, whatever the
+// database or role defaults say: a statement_timeout, lock_timeout or idle_in_transaction_session_timeout set
+// with ALTER DATABASE lives on in every pooled session opened meanwhile (for up to ConnMaxLifetime, 30 min),
+// and failed every cycle until those sessions were recycled. The transaction's own deadline (WriteTimeout)
+// becomes its statement timeout, so the server stops a statement that the client has given up on. It is one
+// statement, and per transaction rather than per session, so it holds behind PgBouncer in transaction mode too.
+func (s *Store) relyOn(ctx context.Context, tx *gorm.DB) error {
+	if s.dialect != migrations.Postgres {
+		return nil
+	}
+	timeout := "0"
+	if d, ok := ctx.Deadline(); ok {
+		timeout = fmt.Sprintf("%dms", max(1, time.Until(d).Milliseconds()))
+	}
+	err := tx.Exec(`SELECT set_config('statement_timeout', ?, true), set_config('lock_timeout', '0', true),
+		set_config('idle_in_transaction_session_timeout', '0', true)`, timeout).Error
+	if err != nil {
+		return fmt.Errorf("repository: session settings: %w", err)
 	}
 	return nil
 }

@@ -98,22 +98,26 @@ const (
 // Controller is one controller, observer or ATIS connection with its latest state. Sectors lists the ids of the
 // sectors it staffs, space-separated.
 type Controller struct {
-	ID             int64 `gorm:"primaryKey;autoIncrement:false"`
-	CID            int64 `gorm:"column:cid"`
-	Callsign       string
-	LogonTime      time.Time
-	Kind           string
-	Name           string
-	Frequency      string
-	Facility       int
-	Rating         int
-	Server         string
-	VisualRange    int
-	ATISCode       *string `gorm:"column:atis_code"`
-	TextATIS       *string `gorm:"column:text_atis"`
-	Sectors        string
-	LastUpdated    time.Time
-	FirstSeen      time.Time
+	ID          int64 `gorm:"primaryKey;autoIncrement:false"`
+	CID         int64 `gorm:"column:cid"`
+	Callsign    string
+	LogonTime   time.Time
+	Kind        string
+	Name        string
+	Frequency   string
+	Facility    int
+	Rating      int
+	Server      string
+	VisualRange int
+	ATISCode    *string `gorm:"column:atis_code"`
+	TextATIS    *string `gorm:"column:text_atis"`
+	Sectors     string
+	LastUpdated time.Time
+	FirstSeen   time.Time
+	// LastSeen is the feed time of the last snapshot that showed the connection, once the newest committed one
+	// does not (missing within the grace period, or disconnected); nil while the newest shows it. It is what a
+	// restart needs to disconnect the controller exactly when an uninterrupted run would.
+	LastSeen       *time.Time
 	DisconnectedAt *time.Time
 }
 
@@ -162,16 +166,20 @@ type Cycle struct {
 	VisitsClosed       int
 	EventsWritten      int
 	ControllersWritten int
-	FirstSequence      *int64
-	LastSequence       *int64
-	Statements         int
-	DecodeUS           int64 `gorm:"column:decode_us"`
-	ClassifyUS         int64 `gorm:"column:classify_us"`
-	DiffUS             int64 `gorm:"column:diff_us"`
-	WriteUS            int64 `gorm:"column:write_us"`
-	CommitUS           int64 `gorm:"column:commit_us"`
-	TotalUS            int64 `gorm:"column:total_us"`
-	Error              *string
+	// DuplicateEntries and RejectedEntries count the snapshot's entries that were not ingested: repeated
+	// connection keys, and values that no column of either database holds.
+	DuplicateEntries int
+	RejectedEntries  int
+	FirstSequence    *int64
+	LastSequence     *int64
+	Statements       int
+	DecodeUS         int64 `gorm:"column:decode_us"`
+	ClassifyUS       int64 `gorm:"column:classify_us"`
+	DiffUS           int64 `gorm:"column:diff_us"`
+	WriteUS          int64 `gorm:"column:write_us"`
+	CommitUS         int64 `gorm:"column:commit_us"`
+	TotalUS          int64 `gorm:"column:total_us"`
+	Error            *string
 }
 
 func (Cycle) TableName() string { return "ingest_cycles" }

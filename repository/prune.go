@@ -18,7 +18,7 @@ func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Ti
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var p Pruned
-	db := s.db.WithContext(ctx)
+	db := s.ingest.WithContext(ctx)
 	if !positionsBefore.IsZero() {
 		res := db.Where("observed_at < ?", positionsBefore.UTC()).Delete(&Position{})
 		if res.Error != nil {

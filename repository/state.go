@@ -15,9 +15,11 @@ type State struct {
 	Flights []Flight // not disconnected
 	// Departed are flights disconnected shortly before the last committed cycle: the feed may show one again.
 	Departed    []Flight
-	FlightPlans []FlightPlan // of those flights
+	FlightPlans []FlightPlan // of those flights and of the departed ones
 	OpenVisits  []Visit
 	Controllers []Controller // not disconnected
+	// DepartedControllers are the controllers' counterpart of Departed.
+	DepartedControllers []Controller
 	// LastCycle is the last committed cycle; nil on a fresh database.
 	LastCycle *Cycle
 	MaxIDs    MaxIDs
@@ -34,13 +36,12 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*S
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	st := &State{}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.ingest.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.relyOn(ctx, tx); err != nil {
+			return err
+		}
 		if err := tx.Where("disconnected_at IS NULL").Order("id").Find(&st.Flights).Error; err != nil {
 			return fmt.Errorf("flights: %w", err)
-		}
-		if err := tx.Where("flight_id IN (?)", tx.Model(&Flight{}).Select("id").Where("disconnected_at IS NULL")).
-			Order("flight_id").Find(&st.FlightPlans).Error; err != nil {
-			return fmt.Errorf("flight plans: %w", err)
 		}
 		if err := tx.Where("exited_at IS NULL").Order("id").Find(&st.OpenVisits).Error; err != nil {
 			return fmt.Errorf("open visits: %w", err)
@@ -57,11 +58,20 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*S
 		}
 		var lastSequence int64
 		defer func() { st.MaxIDs.Sequence = max(st.MaxIDs.Sequence, lastSequence) }()
+		// A departed flight keeps its plan in memory: one that returns must not have it rewritten.
+		tracked := tx.Model(&Flight{}).Select("id").Where("disconnected_at IS NULL")
 		if st.LastCycle != nil {
 			since := st.LastCycle.UpdateTimestamp.Add(-departedWithin)
 			if err := tx.Where("disconnected_at >= ?", since).Order("id").Find(&st.Departed).Error; err != nil {
 				return fmt.Errorf("departed flights: %w", err)
 			}
+			tracked = tracked.Or("disconnected_at >= ?", since)
+			if err := tx.Where("disconnected_at >= ?", since).Order("id").Find(&st.DepartedControllers).Error; err != nil {
+				return fmt.Errorf("departed controllers: %w", err)
+			}
+		}
+		if err := tx.Where("flight_id IN (?)", tracked).Order("flight_id").Find(&st.FlightPlans).Error; err != nil {
+			return fmt.Errorf("flight plans: %w", err)
 		}
 		// Events may all have been pruned: the cycle records still know the last sequence handed out, so a
 		// sequence is never reused.
@@ -108,11 +118,38 @@ func normalizeTimes(st *State) {
 	for i := range st.OpenVisits {
 		st.OpenVisits[i].EnteredAt = st.OpenVisits[i].EnteredAt.UTC()
 	}
-	for i := range st.Controllers {
-		c := &st.Controllers[i]
-		c.LogonTime, c.LastUpdated, c.FirstSeen = c.LogonTime.UTC(), c.LastUpdated.UTC(), c.FirstSeen.UTC()
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	for _, list := range [][]Controller{st.Controllers, st.DepartedControllers} {
+		for i := range list {
+			c := &list[i]
+			c.LogonTime, c.LastUpdated, c.FirstSeen = c.LogonTime.UTC(), c.LastUpdated.UTC(), c.FirstSeen.UTC()
+			c.LastSeen, c.DisconnectedAt = utc(c.LastSeen), utc(c.DisconnectedAt)
+		}
 	}
 	if st.LastCycle != nil {
 		st.LastCycle.UpdateTimestamp = st.LastCycle.UpdateTimestamp.UTC()
 	}
+}
+
+// LastCommittedBefore returns the newest committed cycle whose feed time is not after t, nil if there is none.
+func (s *Store) LastCommittedBefore(ctx context.Context, t time.Time) (*Cycle, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var c Cycle
+	err := s.ingest.WithContext(ctx).Where("error IS NULL AND update_timestamp <= ?", t.UTC()).
+		Order("update_timestamp DESC").Take(&c).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("repository: last cycle before %s: %w", t.UTC().Format(time.RFC3339), err)
+	}
+	c.UpdateTimestamp = c.UpdateTimestamp.UTC()
+	return &c, nil
 }

@@ -62,8 +62,12 @@ const DefaultQueryTimeout = 10 * time.Second
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
+	// db and sqlDB serve the API's reads; ingest and ingestSQL are ingest's own pool (IngestPool), so no read
+	// load can make a cycle wait for a connection.
 	db           *gorm.DB
 	sqlDB        *sql.DB
+	ingest       *gorm.DB
+	ingestSQL    *sql.DB
 	dialect      migrations.Dialect
 	queryTimeout time.Duration
 	// maxParams is the most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
@@ -85,14 +89,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.queryTimeout <= 0 {
 		s.queryTimeout = DefaultQueryTimeout
 	}
-	var dialector gorm.Dialector
+	var dialector func() gorm.Dialector
 	if cfg.DatabaseURL != "" {
 		s.dialect, s.maxParams = migrations.Postgres, 65535
 		dsn, err := postgresDSN(cfg.DatabaseURL)
 		if err != nil {
 			return nil, err
 		}
-		dialector = postgres.New(postgres.Config{DSN: dsn})
+		dialector = func() gorm.Dialector { return postgres.New(postgres.Config{DSN: dsn}) }
 	} else {
 		s.dialect, s.maxParams = migrations.SQLite, 32766
 		if cfg.SQLitePath == "" {
@@ -101,28 +105,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o755); err != nil {
 			return nil, fmt.Errorf("repository: create folder for %s: %w", cfg.SQLitePath, err)
 		}
-		dialector = sqlite.Open(sqliteDSN(cfg.SQLitePath))
+		dsn := sqliteDSN(cfg.SQLitePath)
+		dialector = func() gorm.Dialector { return sqlite.Open(dsn) }
 	}
-	db, err := gorm.Open(dialector, &gorm.Config{
-		// Every write already runs in the transaction the cycle opens; GORM's own per-statement transaction
-		// would add two round trips to each.
-		SkipDefaultTransaction: true,
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             time.Second,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-			// Statement errors are returned to and logged by the caller with context; GORM would log the whole
-			// batched SQL text, tens of kilobytes per line.
-			LogLevel: logger.Silent,
-		}),
-		NowFunc: func() time.Time { return time.Now().UTC() },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("repository: open %s: %w", s.dialect, redact(err, cfg.DatabaseURL))
+	var err error
+	if s.db, s.sqlDB, err = s.openPool(dialector(), cfg); err != nil {
+		return nil, err
 	}
-	s.db = db
-	if s.sqlDB, err = db.DB(); err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+	if s.ingest, s.ingestSQL, err = s.openPool(dialector(), cfg); err != nil {
+		_ = s.sqlDB.Close()
+		return nil, err
 	}
 	pool := cfg.Pool
 	def := DefaultPool(s.dialect)
@@ -142,17 +134,53 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.sqlDB.SetMaxIdleConns(pool.MaxIdle)
 	s.sqlDB.SetConnMaxLifetime(pool.MaxLifetime)
 	s.sqlDB.SetConnMaxIdleTime(pool.MaxIdleTime)
-	if err := registerStatementCounter(db, &s.statements); err != nil {
-		return nil, err
-	}
+	// Ingest runs one cycle at a time and the hourly prune beside it: two connections, both kept open, so a
+	// cycle never waits for a connection nor pays for a new one. Recycled like the read pool, for failovers.
+	s.ingestSQL.SetMaxOpenConns(IngestPoolSize)
+	s.ingestSQL.SetMaxIdleConns(IngestPoolSize)
+	s.ingestSQL.SetConnMaxLifetime(pool.MaxLifetime)
 	if err := s.prepareTableWrites(); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
-		_ = s.sqlDB.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// IngestPoolSize is the size of ingest's own pool: the cycle's connection and one for pruning beside it.
+const IngestPoolSize = 2
+
+// openPool opens one GORM handle with its own database/sql pool.
+func (s *Store) openPool(dialector gorm.Dialector, cfg Config) (*gorm.DB, *sql.DB, error) {
+	db, err := gorm.Open(dialector, &gorm.Config{
+		// Every write already runs in the transaction the cycle opens; GORM's own per-statement transaction
+		// would add two round trips to each.
+		SkipDefaultTransaction: true,
+		Logger: logger.NewSlogLogger(s.log, logger.Config{
+			SlowThreshold:             time.Second,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+			// Statement errors are returned to and logged by the caller with context; GORM would log the whole
+			// batched SQL text, tens of kilobytes per line.
+			LogLevel: logger.Silent,
+		}),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("repository: open %s: %w", s.dialect, redact(err, cfg.DatabaseURL))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, fmt.Errorf("repository: %w", err)
+	}
+	if err := registerStatementCounter(db, &s.statements); err != nil {
+		_ = sqlDB.Close()
+		return nil, nil, err
+	}
+	return db, sqlDB, nil
 }
 
 // Ping checks that the database answers.
@@ -165,8 +193,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+// Close closes both pools.
+func (s *Store) Close() error { return errors.Join(s.sqlDB.Close(), s.ingestSQL.Close()) }
 
 // Checkpoint copies SQLite's write-ahead log into the database file, as far as readers allow (PASSIVE: it waits
 // for no one), so the log is reused instead of growing. It reports whether it ran: PostgreSQL checkpoints on its
@@ -177,7 +205,7 @@ func (s *Store) Checkpoint(ctx context.Context) (bool, error) {
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	if _, err := s.sqlDB.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+	if _, err := s.ingestSQL.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 		return true, fmt.Errorf("repository: checkpoint: %w", err)
 	}
 	return true, nil
@@ -186,11 +214,17 @@ func (s *Store) Checkpoint(ctx context.Context) (bool, error) {
 // Dialect says which database this is.
 func (s *Store) Dialect() migrations.Dialect { return s.dialect }
 
-// PoolStats returns the pool's live figures.
+// PoolStats returns the read pool's live figures.
 func (s *Store) PoolStats() sql.DBStats { return s.sqlDB.Stats() }
 
-// SQL exposes the pool for metrics collectors and tests.
+// IngestPoolStats returns the figures of ingest's own pool.
+func (s *Store) IngestPoolStats() sql.DBStats { return s.ingestSQL.Stats() }
+
+// SQL exposes the read pool for metrics collectors and tests.
 func (s *Store) SQL() *sql.DB { return s.sqlDB }
+
+// IngestSQL exposes ingest's pool for metrics collectors and tests.
+func (s *Store) IngestSQL() *sql.DB { return s.ingestSQL }
 
 // Statements is the number of statements executed since Open.
 func (s *Store) Statements() int64 { return s.statements.Load() }

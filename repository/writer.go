@@ -55,7 +55,7 @@ func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Durat
 	defer cancel()
 	var claimed []writerRow
 	nowMS := now.UnixMilli()
-	err := s.db.WithContext(ctx).Raw(`
+	err := s.ingest.WithContext(ctx).Raw(`
 		INSERT INTO ingest_writer (id, epoch, holder, claimed_ms, renewed_ms) VALUES (1, 1, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET epoch = ingest_writer.epoch + 1, holder = excluded.holder,
 			claimed_ms = excluded.claimed_ms, renewed_ms = excluded.renewed_ms
@@ -69,7 +69,7 @@ func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Durat
 		return claimed[0].writer(), nil
 	}
 	var current writerRow
-	if err := s.db.WithContext(ctx).Take(&current, 1).Error; err != nil {
+	if err := s.ingest.WithContext(ctx).Take(&current, 1).Error; err != nil {
 		return Writer{}, fmt.Errorf("repository: read writer: %w", err)
 	}
 	return current.writer(), ErrWriterBusy
@@ -80,7 +80,7 @@ func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Durat
 func (s *Store) ReleaseWriter(ctx context.Context, epoch int64) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Model(&writerRow{}).Where("id = 1 AND epoch = ?", epoch).
+	err := s.ingest.WithContext(ctx).Model(&writerRow{}).Where("id = 1 AND epoch = ?", epoch).
 		Update("renewed_ms", 0).Error
 	if err != nil {
 		return fmt.Errorf("repository: release writer: %w", err)

@@ -168,3 +168,7 @@ func (r *Replay) String() string {
 	defer r.mu.Unlock()
 	return fmt.Sprintf("replay %s (%d/%d)", r.dir, r.next, len(r.files))
 }
+
+// Paced reports that a replay waits for its reader: a snapshot it has not handed out yet is never lost, so
+// the ingest loop stops fetching while it cannot write, instead of dropping snapshots.
+func (r *Replay) Paced() bool { return true }

@@ -75,6 +75,9 @@ func closeChecked(t testing.TB, s *repository.Store) {
 	if st := s.PoolStats(); st.InUse != 0 {
 		t.Errorf("pool leak: %d connections still in use after the test (open %d)", st.InUse, st.OpenConnections)
 	}
+	if st := s.IngestPoolStats(); st.InUse != 0 {
+		t.Errorf("ingest pool leak: %d connections still in use after the test (open %d)", st.InUse, st.OpenConnections)
+	}
 	if err := s.Close(); err != nil {
 		t.Errorf("close store: %v", err)
 	}
