@@ -290,7 +290,8 @@ func cycleProto(c *repository.Cycle) *vatsectorv1.Cycle {
 			Decode: micros(c.DecodeUS), Classify: micros(c.ClassifyUS), Diff: micros(c.DiffUS),
 			Write: micros(c.WriteUS), Total: micros(c.TotalUS),
 		},
-		Feed:       &vatsectorv1.CycleFeedCounts{Pilots: int32(c.Pilots), Controllers: int32(c.Controllers), Atis: int32(c.ATIS)},
+		Feed: &vatsectorv1.CycleFeedCounts{Pilots: int32(c.Pilots), Controllers: int32(c.Controllers), Atis: int32(c.ATIS),
+			DuplicateEntries: int32(c.DuplicateEntries), RejectedEntries: int32(c.RejectedEntries)},
 		Rows:       &vatsectorv1.CycleRowCounts{},
 		Statements: int32(c.Statements),
 	}

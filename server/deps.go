@@ -16,6 +16,7 @@ import (
 type Storage interface {
 	Ping(ctx context.Context) error
 	PoolStats() sql.DBStats
+	IngestPoolStats() sql.DBStats
 	ListFlights(ctx context.Context, f repository.FlightFilter, after *repository.Key, limit int) ([]repository.FlightSummary, error)
 	FlightByID(ctx context.Context, id int64, track bool) (*repository.FlightDetail, error)
 	OnlineFlightByCallsign(ctx context.Context, callsign string, track bool) (*repository.FlightDetail, error)

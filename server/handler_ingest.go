@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"database/sql"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -28,18 +30,33 @@ func (h *ingestHandler) GetIngestionStatus(context.Context, *vatsectorv1.GetInge
 		Totals: &vatsectorv1.IngestionTotals{
 			StartedAt: ts(st.status.Started), CyclesCommitted: t.Cycles, DuplicatesSkipped: t.Skipped,
 			// Fetch and decode failures end a cycle as surely as a write failure does.
-			CyclesFailed: t.Failures + t.FeedErrors + t.DecodeErrors,
+			CyclesFailed: t.Failures + t.FeedErrors + t.DecodeErrors, SnapshotsRefused: t.Refused, SnapshotsDropped: t.Dropped,
+			SnapshotsGivenUp: t.GivenUp, FeedErrors: t.FeedErrors, DecodeErrors: t.DecodeErrors,
+			EntriesRejected: t.RejectedEntries, EntriesDuplicate: t.DuplicateEntries,
 		},
-		Health:       &vatsectorv1.IngestionHealth{State: healthProto(st.health), Reason: st.reason},
-		FeedSource:   st.status.Source,
-		PollInterval: durationpb.New(st.interval),
-		DatabasePool: &vatsectorv1.DatabasePoolStats{
-			MaxOpenConnections: int32(st.pool.MaxOpenConnections), OpenConnections: int32(st.pool.OpenConnections),
-			InUse: int32(st.pool.InUse), Idle: int32(st.pool.Idle), WaitCount: st.pool.WaitCount,
-			WaitDuration: durationpb.New(st.pool.WaitDuration),
-		},
-		ServerTime: timestamppb.New(st.now),
+		Health:         &vatsectorv1.IngestionHealth{State: healthProto(st.health), Reason: st.reason},
+		FeedSource:     st.status.Source,
+		PollInterval:   durationpb.New(st.interval),
+		DatabasePool:   poolProto(st.pool),
+		IngestPool:     poolProto(st.ingestPool),
+		ServerTime:     timestamppb.New(st.now),
+		Backlog:        backlogProto(st.status),
+		FutureFeedTime: ts(st.status.FutureFeedTime),
 	}, nil
+}
+
+func poolProto(p sql.DBStats) *vatsectorv1.DatabasePoolStats {
+	return &vatsectorv1.DatabasePoolStats{
+		MaxOpenConnections: int32(p.MaxOpenConnections), OpenConnections: int32(p.OpenConnections),
+		InUse: int32(p.InUse), Idle: int32(p.Idle), WaitCount: p.WaitCount, WaitDuration: durationpb.New(p.WaitDuration),
+	}
+}
+
+func backlogProto(st ingest.Status) *vatsectorv1.IngestionBacklog {
+	if st.Backlog == 0 {
+		return nil
+	}
+	return &vatsectorv1.IngestionBacklog{Snapshots: int32(st.Backlog), OldestUpdateTimestamp: ts(st.BacklogOldest)}
 }
 
 func healthProto(h healthState) vatsectorv1.HealthState {

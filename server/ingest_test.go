@@ -73,7 +73,9 @@ func TestGetIngestionStatus(t *testing.T) {
 		t.Run("report", func(t *testing.T) {
 			e.status.set(ingest.Status{
 				Source: "replay testdata (1/2)", Started: ago(time.Hour), LastCommitted: committed(20*time.Second, 5*time.Second),
-				Last: failed(), Totals: ingest.Totals{Cycles: 10, Skipped: 3, Failures: 1, FeedErrors: 2, DecodeErrors: 4},
+				Last: failed(), Totals: ingest.Totals{Cycles: 10, Skipped: 3, Failures: 1, FeedErrors: 2, DecodeErrors: 4,
+					Refused: 5, Dropped: 6, GivenUp: 7, RejectedEntries: 8, DuplicateEntries: 9},
+				Backlog: 2, BacklogOldest: ago(30 * time.Second),
 			})
 			resp, err := e.ingestClient.GetIngestionStatus(context.Background(), &vatsectorv1.GetIngestionStatusRequest{})
 			if err != nil {
@@ -82,6 +84,16 @@ func TestGetIngestionStatus(t *testing.T) {
 			tot := resp.GetTotals()
 			if tot.GetCyclesCommitted() != 10 || tot.GetDuplicatesSkipped() != 3 || tot.GetCyclesFailed() != 7 || !tot.GetStartedAt().AsTime().Equal(ago(time.Hour)) {
 				t.Errorf("totals %v, want 10 committed, 3 skipped, 7 failed (write, feed and decode), started an hour ago", tot)
+			}
+			if tot.GetFeedErrors() != 2 || tot.GetDecodeErrors() != 4 || tot.GetSnapshotsRefused() != 5 || tot.GetSnapshotsDropped() != 6 ||
+				tot.GetSnapshotsGivenUp() != 7 || tot.GetEntriesRejected() != 8 || tot.GetEntriesDuplicate() != 9 {
+				t.Errorf("totals %v: want each kind of loss counted apart", tot)
+			}
+			if b := resp.GetBacklog(); b.GetSnapshots() != 2 || !b.GetOldestUpdateTimestamp().AsTime().Equal(ago(30*time.Second)) {
+				t.Errorf("backlog %v, want 2 snapshots from 30 s ago", b)
+			}
+			if p := resp.GetIngestPool(); p.GetMaxOpenConnections() != int32(repository.IngestPoolSize) {
+				t.Errorf("ingest pool %v, want its %d connections", p, repository.IngestPoolSize)
 			}
 			if resp.GetFeedSource() != "replay testdata (1/2)" || resp.GetPollInterval().AsDuration() != 15*time.Second ||
 				!resp.GetServerTime().AsTime().Equal(now) {

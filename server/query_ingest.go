@@ -24,19 +24,22 @@ const feedPeriod = 15 * time.Second
 
 // ingestionStatus is what GetIngestionStatus reports.
 type ingestionStatus struct {
-	status   ingest.Status
-	health   healthState
-	reason   string
-	pool     sql.DBStats
-	interval time.Duration
-	now      time.Time
+	status ingest.Status
+	health healthState
+	reason string
+	pool   sql.DBStats
+	// ingestPool is ingest's own pool; zero when the store has none.
+	ingestPool sql.DBStats
+	interval   time.Duration
+	now        time.Time
 }
 
 func (q *queryService) ingestionStatus() ingestionStatus {
 	st := q.status.Status()
 	now := q.now()
 	health, reason := assessHealth(st, q.pollInterval, now)
-	return ingestionStatus{status: st, health: health, reason: reason, pool: q.store.PoolStats(), interval: q.pollInterval, now: now}
+	return ingestionStatus{status: st, health: health, reason: reason, pool: q.store.PoolStats(),
+		ingestPool: q.store.IngestPoolStats(), interval: q.pollInterval, now: now}
 }
 
 // assessHealth says whether the stored state keeps up with the feed. STALE: nothing was committed for more

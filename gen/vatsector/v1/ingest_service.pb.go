@@ -144,9 +144,18 @@ type GetIngestionStatusResponse struct {
 	// Live figures of the database connection pool, read when the request is served.
 	DatabasePool *DatabasePoolStats `protobuf:"bytes,7,opt,name=database_pool,json=databasePool,proto3" json:"database_pool,omitempty"`
 	// Server time when this status was assembled (to compare with the cycles' feed times).
-	ServerTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ServerTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// Live figures of ingest's own connection pool: the cycle's connection never waits behind API reads, so
+	// its wait_count stays 0 whatever the query load.
+	IngestPool *DatabasePoolStats `protobuf:"bytes,9,opt,name=ingest_pool,json=ingestPool,proto3" json:"ingest_pool,omitempty"`
+	// Snapshots fetched but not yet written, oldest first, while the database fails: they are written in order
+	// when it is back. Unset when nothing waits.
+	Backlog *IngestionBacklog `protobuf:"bytes,10,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	// Set when the database's last committed cycle is dated past the server's clock (a snapshot with a wrong
+	// date, committed by an earlier version): newer real snapshots are ingested all the same.
+	FutureFeedTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=future_feed_time,json=futureFeedTime,proto3" json:"future_feed_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetIngestionStatusResponse) Reset() {
@@ -235,6 +244,82 @@ func (x *GetIngestionStatusResponse) GetServerTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetIngestionStatusResponse) GetIngestPool() *DatabasePoolStats {
+	if x != nil {
+		return x.IngestPool
+	}
+	return nil
+}
+
+func (x *GetIngestionStatusResponse) GetBacklog() *IngestionBacklog {
+	if x != nil {
+		return x.Backlog
+	}
+	return nil
+}
+
+func (x *GetIngestionStatusResponse) GetFutureFeedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FutureFeedTime
+	}
+	return nil
+}
+
+// IngestionBacklog is what waits to be written.
+type IngestionBacklog struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Snapshots waiting.
+	Snapshots int32 `protobuf:"varint,1,opt,name=snapshots,proto3" json:"snapshots,omitempty"`
+	// The feed time of the oldest of them.
+	OldestUpdateTimestamp *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=oldest_update_timestamp,json=oldestUpdateTimestamp,proto3" json:"oldest_update_timestamp,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *IngestionBacklog) Reset() {
+	*x = IngestionBacklog{}
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestionBacklog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestionBacklog) ProtoMessage() {}
+
+func (x *IngestionBacklog) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestionBacklog.ProtoReflect.Descriptor instead.
+func (*IngestionBacklog) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *IngestionBacklog) GetSnapshots() int32 {
+	if x != nil {
+		return x.Snapshots
+	}
+	return 0
+}
+
+func (x *IngestionBacklog) GetOldestUpdateTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldestUpdateTimestamp
+	}
+	return nil
+}
+
 // WatchIngestionRequest opens an ingestion stream.
 type WatchIngestionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -247,7 +332,7 @@ type WatchIngestionRequest struct {
 
 func (x *WatchIngestionRequest) Reset() {
 	*x = WatchIngestionRequest{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +344,7 @@ func (x *WatchIngestionRequest) String() string {
 func (*WatchIngestionRequest) ProtoMessage() {}
 
 func (x *WatchIngestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +357,7 @@ func (x *WatchIngestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIngestionRequest.ProtoReflect.Descriptor instead.
 func (*WatchIngestionRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *WatchIngestionRequest) GetIncludeLast() bool {
@@ -293,7 +378,7 @@ type WatchIngestionResponse struct {
 
 func (x *WatchIngestionResponse) Reset() {
 	*x = WatchIngestionResponse{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +390,7 @@ func (x *WatchIngestionResponse) String() string {
 func (*WatchIngestionResponse) ProtoMessage() {}
 
 func (x *WatchIngestionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +403,7 @@ func (x *WatchIngestionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIngestionResponse.ProtoReflect.Descriptor instead.
 func (*WatchIngestionResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{3}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WatchIngestionResponse) GetCycle() *Cycle {
@@ -366,7 +451,7 @@ type Cycle struct {
 
 func (x *Cycle) Reset() {
 	*x = Cycle{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +463,7 @@ func (x *Cycle) String() string {
 func (*Cycle) ProtoMessage() {}
 
 func (x *Cycle) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +476,7 @@ func (x *Cycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cycle.ProtoReflect.Descriptor instead.
 func (*Cycle) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Cycle) GetId() int64 {
@@ -500,7 +585,7 @@ type CyclePhaseDurations struct {
 
 func (x *CyclePhaseDurations) Reset() {
 	*x = CyclePhaseDurations{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +597,7 @@ func (x *CyclePhaseDurations) String() string {
 func (*CyclePhaseDurations) ProtoMessage() {}
 
 func (x *CyclePhaseDurations) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +610,7 @@ func (x *CyclePhaseDurations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CyclePhaseDurations.ProtoReflect.Descriptor instead.
 func (*CyclePhaseDurations) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CyclePhaseDurations) GetDecode() *durationpb.Duration {
@@ -581,13 +666,16 @@ type CycleFeedCounts struct {
 	Atis int32 `protobuf:"varint,3,opt,name=atis,proto3" json:"atis,omitempty"`
 	// Entries dropped because another entry of the same list had the same connection key.
 	DuplicateEntries int32 `protobuf:"varint,4,opt,name=duplicate_entries,json=duplicateEntries,proto3" json:"duplicate_entries,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Entries dropped because a value could not be stored as it is by either database (U+0000 in a string, a
+	// number beyond its column); the server's log names each with its list, index and callsign.
+	RejectedEntries int32 `protobuf:"varint,5,opt,name=rejected_entries,json=rejectedEntries,proto3" json:"rejected_entries,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CycleFeedCounts) Reset() {
 	*x = CycleFeedCounts{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +687,7 @@ func (x *CycleFeedCounts) String() string {
 func (*CycleFeedCounts) ProtoMessage() {}
 
 func (x *CycleFeedCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +700,7 @@ func (x *CycleFeedCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CycleFeedCounts.ProtoReflect.Descriptor instead.
 func (*CycleFeedCounts) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{6}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CycleFeedCounts) GetPilots() int32 {
@@ -643,6 +731,13 @@ func (x *CycleFeedCounts) GetDuplicateEntries() int32 {
 	return 0
 }
 
+func (x *CycleFeedCounts) GetRejectedEntries() int32 {
+	if x != nil {
+		return x.RejectedEntries
+	}
+	return 0
+}
+
 // CycleRowCounts is how many rows a cycle wrote per table.
 type CycleRowCounts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -666,7 +761,7 @@ type CycleRowCounts struct {
 
 func (x *CycleRowCounts) Reset() {
 	*x = CycleRowCounts{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +773,7 @@ func (x *CycleRowCounts) String() string {
 func (*CycleRowCounts) ProtoMessage() {}
 
 func (x *CycleRowCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +786,7 @@ func (x *CycleRowCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CycleRowCounts.ProtoReflect.Descriptor instead.
 func (*CycleRowCounts) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{7}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CycleRowCounts) GetFlights() int32 {
@@ -752,15 +847,31 @@ type IngestionTotals struct {
 	CyclesCommitted int64 `protobuf:"varint,2,opt,name=cycles_committed,json=cyclesCommitted,proto3" json:"cycles_committed,omitempty"`
 	// Fetches skipped because their `update_timestamp` had already been ingested.
 	DuplicatesSkipped int64 `protobuf:"varint,3,opt,name=duplicates_skipped,json=duplicatesSkipped,proto3" json:"duplicates_skipped,omitempty"`
-	// Cycles that failed (fetch, decode or write error); nothing of them was stored.
-	CyclesFailed  int64 `protobuf:"varint,4,opt,name=cycles_failed,json=cyclesFailed,proto3" json:"cycles_failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Cycles that failed: a fetch or decode error (feed_errors, decode_errors), or a write whose transaction was
+	// rolled back. Of a failed write none of the cycle's rows is stored, only the failed cycle's own record (its
+	// id and error, as last_cycle shows it); its snapshot waits in the backlog and is tried again.
+	CyclesFailed int64 `protobuf:"varint,4,opt,name=cycles_failed,json=cyclesFailed,proto3" json:"cycles_failed,omitempty"`
+	// Snapshots refused because their update_timestamp was further past the server's clock than it tolerates.
+	SnapshotsRefused int64 `protobuf:"varint,5,opt,name=snapshots_refused,json=snapshotsRefused,proto3" json:"snapshots_refused,omitempty"`
+	// Snapshots lost because the backlog of snapshots waiting for the database was full (the log names each).
+	SnapshotsDropped int64 `protobuf:"varint,6,opt,name=snapshots_dropped,json=snapshotsDropped,proto3" json:"snapshots_dropped,omitempty"`
+	// Snapshots given up because the database answered and refused them on every attempt (the log says why).
+	SnapshotsGivenUp int64 `protobuf:"varint,7,opt,name=snapshots_given_up,json=snapshotsGivenUp,proto3" json:"snapshots_given_up,omitempty"`
+	// Fetches that failed after their retries.
+	FeedErrors int64 `protobuf:"varint,8,opt,name=feed_errors,json=feedErrors,proto3" json:"feed_errors,omitempty"`
+	// Snapshots that could not be decoded.
+	DecodeErrors int64 `protobuf:"varint,9,opt,name=decode_errors,json=decodeErrors,proto3" json:"decode_errors,omitempty"`
+	// Entries of ingested snapshots left out because a value could not be stored as it is (the log names each).
+	EntriesRejected int64 `protobuf:"varint,10,opt,name=entries_rejected,json=entriesRejected,proto3" json:"entries_rejected,omitempty"`
+	// Entries of ingested snapshots left out because their connection was already in the same list.
+	EntriesDuplicate int64 `protobuf:"varint,11,opt,name=entries_duplicate,json=entriesDuplicate,proto3" json:"entries_duplicate,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *IngestionTotals) Reset() {
 	*x = IngestionTotals{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +883,7 @@ func (x *IngestionTotals) String() string {
 func (*IngestionTotals) ProtoMessage() {}
 
 func (x *IngestionTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +896,7 @@ func (x *IngestionTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionTotals.ProtoReflect.Descriptor instead.
 func (*IngestionTotals) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{8}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IngestionTotals) GetStartedAt() *timestamppb.Timestamp {
@@ -816,6 +927,55 @@ func (x *IngestionTotals) GetCyclesFailed() int64 {
 	return 0
 }
 
+func (x *IngestionTotals) GetSnapshotsRefused() int64 {
+	if x != nil {
+		return x.SnapshotsRefused
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetSnapshotsDropped() int64 {
+	if x != nil {
+		return x.SnapshotsDropped
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetSnapshotsGivenUp() int64 {
+	if x != nil {
+		return x.SnapshotsGivenUp
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetFeedErrors() int64 {
+	if x != nil {
+		return x.FeedErrors
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetDecodeErrors() int64 {
+	if x != nil {
+		return x.DecodeErrors
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetEntriesRejected() int64 {
+	if x != nil {
+		return x.EntriesRejected
+	}
+	return 0
+}
+
+func (x *IngestionTotals) GetEntriesDuplicate() int64 {
+	if x != nil {
+		return x.EntriesDuplicate
+	}
+	return 0
+}
+
 // IngestionHealth is the ingestion health with its explanation.
 type IngestionHealth struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -829,7 +989,7 @@ type IngestionHealth struct {
 
 func (x *IngestionHealth) Reset() {
 	*x = IngestionHealth{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +1001,7 @@ func (x *IngestionHealth) String() string {
 func (*IngestionHealth) ProtoMessage() {}
 
 func (x *IngestionHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +1014,7 @@ func (x *IngestionHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionHealth.ProtoReflect.Descriptor instead.
 func (*IngestionHealth) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{9}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IngestionHealth) GetState() HealthState {
@@ -892,7 +1052,7 @@ type DatabasePoolStats struct {
 
 func (x *DatabasePoolStats) Reset() {
 	*x = DatabasePoolStats{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1064,7 @@ func (x *DatabasePoolStats) String() string {
 func (*DatabasePoolStats) ProtoMessage() {}
 
 func (x *DatabasePoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1077,7 @@ func (x *DatabasePoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatabasePoolStats.ProtoReflect.Descriptor instead.
 func (*DatabasePoolStats) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{10}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DatabasePoolStats) GetMaxOpenConnections() int32 {
@@ -967,7 +1127,7 @@ var File_vatsector_v1_ingest_service_proto protoreflect.FileDescriptor
 const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\n" +
 	"!vatsector/v1/ingest_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
-	"\x19GetIngestionStatusRequest\"\xe9\x03\n" +
+	"\x19GetIngestionStatusRequest\"\xab\x05\n" +
 	"\x1aGetIngestionStatusResponse\x122\n" +
 	"\n" +
 	"last_cycle\x18\x01 \x01(\v2\x13.vatsector.v1.CycleR\tlastCycle\x12E\n" +
@@ -979,7 +1139,15 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\rpoll_interval\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fpollInterval\x12D\n" +
 	"\rdatabase_pool\x18\a \x01(\v2\x1f.vatsector.v1.DatabasePoolStatsR\fdatabasePool\x12;\n" +
 	"\vserver_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\":\n" +
+	"serverTime\x12@\n" +
+	"\vingest_pool\x18\t \x01(\v2\x1f.vatsector.v1.DatabasePoolStatsR\n" +
+	"ingestPool\x128\n" +
+	"\abacklog\x18\n" +
+	" \x01(\v2\x1e.vatsector.v1.IngestionBacklogR\abacklog\x12D\n" +
+	"\x10future_feed_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0efutureFeedTime\"\x84\x01\n" +
+	"\x10IngestionBacklog\x12\x1c\n" +
+	"\tsnapshots\x18\x01 \x01(\x05R\tsnapshots\x12R\n" +
+	"\x17oldest_update_timestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x15oldestUpdateTimestamp\":\n" +
 	"\x15WatchIngestionRequest\x12!\n" +
 	"\finclude_last\x18\x01 \x01(\bR\vincludeLast\"C\n" +
 	"\x16WatchIngestionResponse\x12)\n" +
@@ -1009,12 +1177,13 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\x04diff\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04diff\x12/\n" +
 	"\x05write\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05write\x121\n" +
 	"\x06commit\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06commit\x12/\n" +
-	"\x05total\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05total\"\x8c\x01\n" +
+	"\x05total\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05total\"\xb7\x01\n" +
 	"\x0fCycleFeedCounts\x12\x16\n" +
 	"\x06pilots\x18\x01 \x01(\x05R\x06pilots\x12 \n" +
 	"\vcontrollers\x18\x02 \x01(\x05R\vcontrollers\x12\x12\n" +
 	"\x04atis\x18\x03 \x01(\x05R\x04atis\x12+\n" +
-	"\x11duplicate_entries\x18\x04 \x01(\x05R\x10duplicateEntries\"\xef\x01\n" +
+	"\x11duplicate_entries\x18\x04 \x01(\x05R\x10duplicateEntries\x12)\n" +
+	"\x10rejected_entries\x18\x05 \x01(\x05R\x0frejectedEntries\"\xef\x01\n" +
 	"\x0eCycleRowCounts\x12\x18\n" +
 	"\aflights\x18\x01 \x01(\x05R\aflights\x12!\n" +
 	"\fflight_plans\x18\x02 \x01(\x05R\vflightPlans\x12\x1c\n" +
@@ -1022,13 +1191,22 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\rvisits_opened\x18\x04 \x01(\x05R\fvisitsOpened\x12#\n" +
 	"\rvisits_closed\x18\x05 \x01(\x05R\fvisitsClosed\x12\x16\n" +
 	"\x06events\x18\x06 \x01(\x05R\x06events\x12 \n" +
-	"\vcontrollers\x18\a \x01(\x05R\vcontrollers\"\xcb\x01\n" +
+	"\vcontrollers\x18\a \x01(\x05R\vcontrollers\"\xf1\x03\n" +
 	"\x0fIngestionTotals\x129\n" +
 	"\n" +
 	"started_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12)\n" +
 	"\x10cycles_committed\x18\x02 \x01(\x03R\x0fcyclesCommitted\x12-\n" +
 	"\x12duplicates_skipped\x18\x03 \x01(\x03R\x11duplicatesSkipped\x12#\n" +
-	"\rcycles_failed\x18\x04 \x01(\x03R\fcyclesFailed\"Z\n" +
+	"\rcycles_failed\x18\x04 \x01(\x03R\fcyclesFailed\x12+\n" +
+	"\x11snapshots_refused\x18\x05 \x01(\x03R\x10snapshotsRefused\x12+\n" +
+	"\x11snapshots_dropped\x18\x06 \x01(\x03R\x10snapshotsDropped\x12,\n" +
+	"\x12snapshots_given_up\x18\a \x01(\x03R\x10snapshotsGivenUp\x12\x1f\n" +
+	"\vfeed_errors\x18\b \x01(\x03R\n" +
+	"feedErrors\x12#\n" +
+	"\rdecode_errors\x18\t \x01(\x03R\fdecodeErrors\x12)\n" +
+	"\x10entries_rejected\x18\n" +
+	" \x01(\x03R\x0fentriesRejected\x12+\n" +
+	"\x11entries_duplicate\x18\v \x01(\x03R\x10entriesDuplicate\"Z\n" +
 	"\x0fIngestionHealth\x12/\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x19.vatsector.v1.HealthStateR\x05state\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xfa\x01\n" +
@@ -1063,57 +1241,62 @@ func file_vatsector_v1_ingest_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_ingest_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vatsector_v1_ingest_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_vatsector_v1_ingest_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vatsector_v1_ingest_service_proto_goTypes = []any{
 	(HealthState)(0),                   // 0: vatsector.v1.HealthState
 	(*GetIngestionStatusRequest)(nil),  // 1: vatsector.v1.GetIngestionStatusRequest
 	(*GetIngestionStatusResponse)(nil), // 2: vatsector.v1.GetIngestionStatusResponse
-	(*WatchIngestionRequest)(nil),      // 3: vatsector.v1.WatchIngestionRequest
-	(*WatchIngestionResponse)(nil),     // 4: vatsector.v1.WatchIngestionResponse
-	(*Cycle)(nil),                      // 5: vatsector.v1.Cycle
-	(*CyclePhaseDurations)(nil),        // 6: vatsector.v1.CyclePhaseDurations
-	(*CycleFeedCounts)(nil),            // 7: vatsector.v1.CycleFeedCounts
-	(*CycleRowCounts)(nil),             // 8: vatsector.v1.CycleRowCounts
-	(*IngestionTotals)(nil),            // 9: vatsector.v1.IngestionTotals
-	(*IngestionHealth)(nil),            // 10: vatsector.v1.IngestionHealth
-	(*DatabasePoolStats)(nil),          // 11: vatsector.v1.DatabasePoolStats
-	(*durationpb.Duration)(nil),        // 12: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 13: google.protobuf.Timestamp
+	(*IngestionBacklog)(nil),           // 3: vatsector.v1.IngestionBacklog
+	(*WatchIngestionRequest)(nil),      // 4: vatsector.v1.WatchIngestionRequest
+	(*WatchIngestionResponse)(nil),     // 5: vatsector.v1.WatchIngestionResponse
+	(*Cycle)(nil),                      // 6: vatsector.v1.Cycle
+	(*CyclePhaseDurations)(nil),        // 7: vatsector.v1.CyclePhaseDurations
+	(*CycleFeedCounts)(nil),            // 8: vatsector.v1.CycleFeedCounts
+	(*CycleRowCounts)(nil),             // 9: vatsector.v1.CycleRowCounts
+	(*IngestionTotals)(nil),            // 10: vatsector.v1.IngestionTotals
+	(*IngestionHealth)(nil),            // 11: vatsector.v1.IngestionHealth
+	(*DatabasePoolStats)(nil),          // 12: vatsector.v1.DatabasePoolStats
+	(*durationpb.Duration)(nil),        // 13: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
 }
 var file_vatsector_v1_ingest_service_proto_depIdxs = []int32{
-	5,  // 0: vatsector.v1.GetIngestionStatusResponse.last_cycle:type_name -> vatsector.v1.Cycle
-	5,  // 1: vatsector.v1.GetIngestionStatusResponse.last_committed_cycle:type_name -> vatsector.v1.Cycle
-	9,  // 2: vatsector.v1.GetIngestionStatusResponse.totals:type_name -> vatsector.v1.IngestionTotals
-	10, // 3: vatsector.v1.GetIngestionStatusResponse.health:type_name -> vatsector.v1.IngestionHealth
-	12, // 4: vatsector.v1.GetIngestionStatusResponse.poll_interval:type_name -> google.protobuf.Duration
-	11, // 5: vatsector.v1.GetIngestionStatusResponse.database_pool:type_name -> vatsector.v1.DatabasePoolStats
-	13, // 6: vatsector.v1.GetIngestionStatusResponse.server_time:type_name -> google.protobuf.Timestamp
-	5,  // 7: vatsector.v1.WatchIngestionResponse.cycle:type_name -> vatsector.v1.Cycle
-	13, // 8: vatsector.v1.Cycle.update_timestamp:type_name -> google.protobuf.Timestamp
-	13, // 9: vatsector.v1.Cycle.fetched_at:type_name -> google.protobuf.Timestamp
-	13, // 10: vatsector.v1.Cycle.committed_at:type_name -> google.protobuf.Timestamp
-	12, // 11: vatsector.v1.Cycle.lag:type_name -> google.protobuf.Duration
-	6,  // 12: vatsector.v1.Cycle.durations:type_name -> vatsector.v1.CyclePhaseDurations
-	7,  // 13: vatsector.v1.Cycle.feed:type_name -> vatsector.v1.CycleFeedCounts
-	8,  // 14: vatsector.v1.Cycle.rows:type_name -> vatsector.v1.CycleRowCounts
-	12, // 15: vatsector.v1.CyclePhaseDurations.decode:type_name -> google.protobuf.Duration
-	12, // 16: vatsector.v1.CyclePhaseDurations.classify:type_name -> google.protobuf.Duration
-	12, // 17: vatsector.v1.CyclePhaseDurations.diff:type_name -> google.protobuf.Duration
-	12, // 18: vatsector.v1.CyclePhaseDurations.write:type_name -> google.protobuf.Duration
-	12, // 19: vatsector.v1.CyclePhaseDurations.commit:type_name -> google.protobuf.Duration
-	12, // 20: vatsector.v1.CyclePhaseDurations.total:type_name -> google.protobuf.Duration
-	13, // 21: vatsector.v1.IngestionTotals.started_at:type_name -> google.protobuf.Timestamp
-	0,  // 22: vatsector.v1.IngestionHealth.state:type_name -> vatsector.v1.HealthState
-	12, // 23: vatsector.v1.DatabasePoolStats.wait_duration:type_name -> google.protobuf.Duration
-	1,  // 24: vatsector.v1.IngestService.GetIngestionStatus:input_type -> vatsector.v1.GetIngestionStatusRequest
-	3,  // 25: vatsector.v1.IngestService.WatchIngestion:input_type -> vatsector.v1.WatchIngestionRequest
-	2,  // 26: vatsector.v1.IngestService.GetIngestionStatus:output_type -> vatsector.v1.GetIngestionStatusResponse
-	4,  // 27: vatsector.v1.IngestService.WatchIngestion:output_type -> vatsector.v1.WatchIngestionResponse
-	26, // [26:28] is the sub-list for method output_type
-	24, // [24:26] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	6,  // 0: vatsector.v1.GetIngestionStatusResponse.last_cycle:type_name -> vatsector.v1.Cycle
+	6,  // 1: vatsector.v1.GetIngestionStatusResponse.last_committed_cycle:type_name -> vatsector.v1.Cycle
+	10, // 2: vatsector.v1.GetIngestionStatusResponse.totals:type_name -> vatsector.v1.IngestionTotals
+	11, // 3: vatsector.v1.GetIngestionStatusResponse.health:type_name -> vatsector.v1.IngestionHealth
+	13, // 4: vatsector.v1.GetIngestionStatusResponse.poll_interval:type_name -> google.protobuf.Duration
+	12, // 5: vatsector.v1.GetIngestionStatusResponse.database_pool:type_name -> vatsector.v1.DatabasePoolStats
+	14, // 6: vatsector.v1.GetIngestionStatusResponse.server_time:type_name -> google.protobuf.Timestamp
+	12, // 7: vatsector.v1.GetIngestionStatusResponse.ingest_pool:type_name -> vatsector.v1.DatabasePoolStats
+	3,  // 8: vatsector.v1.GetIngestionStatusResponse.backlog:type_name -> vatsector.v1.IngestionBacklog
+	14, // 9: vatsector.v1.GetIngestionStatusResponse.future_feed_time:type_name -> google.protobuf.Timestamp
+	14, // 10: vatsector.v1.IngestionBacklog.oldest_update_timestamp:type_name -> google.protobuf.Timestamp
+	6,  // 11: vatsector.v1.WatchIngestionResponse.cycle:type_name -> vatsector.v1.Cycle
+	14, // 12: vatsector.v1.Cycle.update_timestamp:type_name -> google.protobuf.Timestamp
+	14, // 13: vatsector.v1.Cycle.fetched_at:type_name -> google.protobuf.Timestamp
+	14, // 14: vatsector.v1.Cycle.committed_at:type_name -> google.protobuf.Timestamp
+	13, // 15: vatsector.v1.Cycle.lag:type_name -> google.protobuf.Duration
+	7,  // 16: vatsector.v1.Cycle.durations:type_name -> vatsector.v1.CyclePhaseDurations
+	8,  // 17: vatsector.v1.Cycle.feed:type_name -> vatsector.v1.CycleFeedCounts
+	9,  // 18: vatsector.v1.Cycle.rows:type_name -> vatsector.v1.CycleRowCounts
+	13, // 19: vatsector.v1.CyclePhaseDurations.decode:type_name -> google.protobuf.Duration
+	13, // 20: vatsector.v1.CyclePhaseDurations.classify:type_name -> google.protobuf.Duration
+	13, // 21: vatsector.v1.CyclePhaseDurations.diff:type_name -> google.protobuf.Duration
+	13, // 22: vatsector.v1.CyclePhaseDurations.write:type_name -> google.protobuf.Duration
+	13, // 23: vatsector.v1.CyclePhaseDurations.commit:type_name -> google.protobuf.Duration
+	13, // 24: vatsector.v1.CyclePhaseDurations.total:type_name -> google.protobuf.Duration
+	14, // 25: vatsector.v1.IngestionTotals.started_at:type_name -> google.protobuf.Timestamp
+	0,  // 26: vatsector.v1.IngestionHealth.state:type_name -> vatsector.v1.HealthState
+	13, // 27: vatsector.v1.DatabasePoolStats.wait_duration:type_name -> google.protobuf.Duration
+	1,  // 28: vatsector.v1.IngestService.GetIngestionStatus:input_type -> vatsector.v1.GetIngestionStatusRequest
+	4,  // 29: vatsector.v1.IngestService.WatchIngestion:input_type -> vatsector.v1.WatchIngestionRequest
+	2,  // 30: vatsector.v1.IngestService.GetIngestionStatus:output_type -> vatsector.v1.GetIngestionStatusResponse
+	5,  // 31: vatsector.v1.IngestService.WatchIngestion:output_type -> vatsector.v1.WatchIngestionResponse
+	30, // [30:32] is the sub-list for method output_type
+	28, // [28:30] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_ingest_service_proto_init() }
@@ -1121,14 +1304,14 @@ func file_vatsector_v1_ingest_service_proto_init() {
 	if File_vatsector_v1_ingest_service_proto != nil {
 		return
 	}
-	file_vatsector_v1_ingest_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_vatsector_v1_ingest_service_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_ingest_service_proto_rawDesc), len(file_vatsector_v1_ingest_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
