@@ -124,12 +124,11 @@ func (s *Store) RecordFailedCycle(ctx context.Context, c *Cycle) error {
 	return nil
 }
 
-// relyOn sets, for the transaction only, the session settings ingest's transactions rely on, whatever the
-// database or role defaults say: a statement_timeout, lock_timeout or idle_in_transaction_session_timeout set
-// with ALTER DATABASE lives on in every pooled session opened meanwhile (for up to ConnMaxLifetime, 30 min),
-// and failed every cycle until those sessions were recycled. The transaction's own deadline (WriteTimeout)
-// becomes its statement timeout, so the server stops a statement that the client has given up on. It is one
-// statement, and per transaction rather than per session, so it holds behind PgBouncer in transaction mode too.
+// relyOn sets, for the transaction only, what ingest's transactions rely on, on top of the session's settings
+// (sessionSettings): the transaction's own deadline (WriteTimeout) becomes its statement timeout, so the server
+// stops a statement the client has given up on instead of holding its locks, and no lock wait is cut short.
+// Per transaction, it holds even behind PgBouncer in transaction mode, where session settings land on any
+// server connection. One statement per cycle.
 func (s *Store) relyOn(ctx context.Context, tx *gorm.DB) error {
 	if s.dialect != migrations.Postgres {
 		return nil

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -96,7 +98,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		dialector = func() gorm.Dialector { return postgres.New(postgres.Config{DSN: dsn}) }
+		conn, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("repository: database URL: %w", redact(err, cfg.DatabaseURL))
+		}
+		dialector = func() gorm.Dialector {
+			return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*conn, stdlib.OptionAfterConnect(sessionSettings))})
+		}
 	} else {
 		s.dialect, s.maxParams = migrations.SQLite, 32766
 		if cfg.SQLitePath == "" {
@@ -253,6 +261,21 @@ func sqliteDSN(path string) string {
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
+}
+
+// sessionSettings sets, on each new PostgreSQL session, what the service relies on whatever the database or role
+// defaults say (ALTER DATABASE … SET): statements are bounded by the caller's context, not by a server-side
+// timeout the service does not know about, and a transaction is not cut while its next statement is on the
+// way. Set per session, a default changed and reset while the service runs lasts no longer than the change
+// itself (sessions opened meanwhile lived on in the pool for up to 30 minutes: cycles failed for 90 s after
+// the reset). Ingest's transactions set their own statement timeout on top (relyOn).
+func sessionSettings(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `SELECT set_config('statement_timeout', '0', false), set_config('lock_timeout', '0', false),
+		set_config('idle_in_transaction_session_timeout', '0', false)`)
+	if err != nil {
+		return fmt.Errorf("repository: session settings: %w", err)
+	}
+	return nil
 }
 
 // postgresDSN makes pgx describe each distinct SQL text once per connection and keep the description

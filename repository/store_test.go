@@ -2,9 +2,11 @@ package repository_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,4 +325,56 @@ func TestIngestWriterClaims(t *testing.T) {
 			t.Fatalf("claim by c after b released = %+v, %v; want epoch 4", c, err)
 		}
 	})
+}
+
+// TestDatabaseSettingDoesNotBreakIngest: a statement_timeout set with ALTER DATABASE lives on in every session
+// opened while it is set, and those sessions stay in the pool for up to 30 minutes: cycles failed for 90 s
+// after the setting was reset. Ingest's transactions set what they rely on themselves.
+func TestDatabaseSettingDoesNotBreakIngest(t *testing.T) {
+	url := dbtest.URL(t)
+	ctx := context.Background()
+	s, err := repository.Open(ctx, repository.Config{DatabaseURL: url, QueryTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	admin, err := sql.Open("pgx", "postgres://postgres@"+dbtest.PostgresAddr()+"/test?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var db string
+	if err := s.SQL().QueryRowContext(ctx, "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2023, 8, 7, 23, 29, 29, 0, time.UTC)
+	if _, err := s.WriteCycle(ctx, cycleOf(1, ts, 300)); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`ALTER DATABASE "` + db + `" SET statement_timeout = '1ms'`,
+		`ALTER DATABASE "` + db + `" SET lock_timeout = '1ms'`,
+		`ALTER DATABASE "` + db + `" SET idle_in_transaction_session_timeout = '1ms'`,
+		// New sessions, as the pool opens them over time, get the setting.
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + db + `' AND pid <> pg_backend_pid()`,
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(`ALTER DATABASE "` + db + `" RESET ALL`) })
+	// The terminated sessions fail their next use once; after that every cycle must commit.
+	for i := range int64(6) {
+		w := cycleOf(2+i, ts.Add(time.Duration(i+1)*15*time.Second), 3000)
+		_, err := s.WriteCycle(ctx, w)
+		if err != nil && i >= repository.IngestPoolSize {
+			t.Fatalf("cycle %d under a 1 ms database statement_timeout: %v", 2+i, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "statement timeout") {
+			t.Fatalf("cycle %d failed on the database's statement_timeout: %v", 2+i, err)
+		}
+	}
+	if _, err := s.LoadState(ctx, time.Hour); err != nil {
+		t.Fatalf("load state under a 1 ms database statement_timeout: %v", err)
+	}
 }
