@@ -254,6 +254,6 @@ func newSource(cfg *config, log *slog.Logger) (feed.Source, error) {
 		// The simulation starts now so its snapshots are newer than anything already ingested.
 		return sim.New(sim.Config{Seed: 1, Pilots: cfg.Feed.N, Start: time.Now().UTC()}), nil
 	default:
-		return feed.NewHTTPSource(cfg.Feed.URL, feed.HTTPOptions{Logger: log})
+		return feed.NewHTTPSource(cfg.Feed.URL, cfg.httpOptions(log))
 	}
 }
