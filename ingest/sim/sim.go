@@ -35,16 +35,30 @@ const (
 // Config is fully determined.
 func defaultStart() time.Time { return time.Date(2024, 3, 1, 18, 0, 0, 123456700, time.UTC) }
 
-// Config selects a simulation. Equal Configs produce byte-identical snapshot sequences.
+// Config selects a simulation. Equal Configs without a Clock produce byte-identical snapshot sequences.
 type Config struct {
 	Seed   int64
 	Pilots int           // pilots kept online (ghost connections come on top); <= 0 means DefaultPilots
 	Start  time.Time     // update_timestamp of the first snapshot; zero means 2024-03-01T18:00:00.1234567Z
 	Step   time.Duration // time between snapshots; <= 0 means DefaultStep
 	Cycles int           // snapshots before Fetch returns io.EOF; 0 means endless
+
+	// Clock, when set, keeps the feed time behind it, as the live feed's is behind the wall clock: Next and
+	// Fetch return a new snapshot only once Clock has reached the next Step, and the current one again
+	// (unchanged, same update_timestamp) before; after a pause of several steps the feed time moves on to the
+	// last step boundary the clock passed (the traffic moves one step: there is no burst of snapshots to
+	// catch up). A zero Start, or a Start after the clock, means the clock's time at New. So update_timestamp
+	// never exceeds the clock, whatever the poll interval. The snapshots then depend on when they are asked
+	// for; the traffic itself (who flies where, step by step) still only depends on the rest of Config.
+	Clock func() time.Time
 }
 
 func (c Config) withDefaults() Config {
+	if c.Clock != nil {
+		if now := c.Clock(); c.Start.IsZero() || c.Start.After(now) {
+			c.Start = now
+		}
+	}
 	if c.Pilots <= 0 {
 		c.Pilots = DefaultPilots
 	}
@@ -92,7 +106,8 @@ func (s *Simulator) String() string {
 }
 
 // Next advances the simulation by one step and returns the new snapshot, or io.EOF once Config.Cycles
-// snapshots have been produced. The snapshot and everything it points to are never modified afterwards
+// snapshots have been produced. With a Config.Clock, it returns the latest snapshot again until the clock
+// reaches the next step. The snapshot and everything it points to are never modified afterwards
 // (consecutive snapshots share unchanged flight plans and ATIS texts), so callers may keep it; they must not
 // modify it themselves.
 func (s *Simulator) Next() (*feed.Snapshot, error) {
@@ -106,6 +121,16 @@ func (s *Simulator) next() (*feed.Snapshot, error) {
 		return nil, io.EOF
 	}
 	if s.produced > 0 {
+		if s.cfg.Clock != nil {
+			now := s.cfg.Clock()
+			due := s.w.now.Add(s.cfg.Step)
+			if now.Before(due) {
+				return s.last, nil // the feed has not regenerated yet
+			}
+			if behind := now.Sub(due); behind >= s.cfg.Step {
+				s.w.skip(behind - behind%s.cfg.Step)
+			}
+		}
 		s.w.advance()
 	}
 	s.last, s.extra = s.w.snapshot()
@@ -120,7 +145,7 @@ func (s *Simulator) Snapshot() *feed.Snapshot {
 	return s.last
 }
 
-// Fetch advances by one step and returns the snapshot as vatsim-data.json bytes, laid out like the real feed
+// Fetch advances by one step (see Next) and returns the snapshot as vatsim-data.json bytes, laid out like the real feed
 // (compact, same field order, non-ASCII escaped), including the servers, prefiles and reference lists that
 // feed.Snapshot does not keep. It returns io.EOF after Config.Cycles snapshots, and ctx's error if ctx is done.
 func (s *Simulator) Fetch(ctx context.Context) ([]byte, error) {
