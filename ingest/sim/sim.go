@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -181,39 +179,58 @@ func (s *Simulator) appendJSON(dst []byte) []byte {
 	return dst
 }
 
-// FileName is the name WriteDir gives a snapshot: vatsim-data-<update_timestamp>.json with the timestamp
-// as 2006-01-02T150405Z, the naming of the recorded snapshots in the shared test data.
-func FileName(updateTimestamp time.Time) string {
-	return "vatsim-data-" + updateTimestamp.UTC().Format("2006-01-02T150405Z") + ".json"
+// FileName is the name WriteDir and WriteSnapshots give a snapshot, feed.FileName: the recorder's naming,
+// vatsim-data-<update_timestamp as 2006-01-02T150405Z>.json, which the shared test data uses too.
+func FileName(updateTimestamp time.Time) string { return feed.FileName(updateTimestamp) }
+
+// WriteSnapshots writes count consecutive snapshots of a new simulation (cfg.Cycles is ignored) into dir,
+// created if needed, as fast as they are made, one file each named as the HTTP recorder names them
+// (feed.Recorder, whose atomic writes it uses), so that feed.ReplaySource reads them back in order. It is how
+// replay fixtures are made. cfg.Step must be whole seconds (names carry seconds only, finer steps would
+// collide) and cfg.Clock unset (it would hold the snapshots back to real time). A file of the same name
+// already in dir is an error: mixing two simulations in one folder would replay neither.
+func WriteSnapshots(dir string, cfg Config, count int) error {
+	_, err := writeSnapshots(dir, cfg, count)
+	return err
 }
 
-// WriteDir writes cfg.Cycles consecutive snapshots of a new simulation into dir (created if needed), one
-// file each named by FileName, and returns the paths in order. It is how replay fixtures are made; Cycles
-// must be positive, and Step whole seconds: names carry seconds only, so finer steps would collide.
+// WriteDir is WriteSnapshots of cfg.Cycles snapshots, returning the files' paths in order.
 func WriteDir(dir string, cfg Config) ([]string, error) {
 	if cfg.Cycles <= 0 {
 		return nil, errors.New("sim.WriteDir: Config.Cycles must be positive")
 	}
-	if cfg.Step%time.Second != 0 {
-		return nil, errors.New("sim.WriteDir: Config.Step must be whole seconds, or files would share names")
+	return writeSnapshots(dir, cfg, cfg.Cycles)
+}
+
+func writeSnapshots(dir string, cfg Config, count int) ([]string, error) {
+	switch {
+	case count <= 0:
+		return nil, fmt.Errorf("sim: writing snapshots: count is %d, want at least 1", count)
+	case cfg.Step%time.Second != 0:
+		return nil, fmt.Errorf("sim: writing snapshots: step %v is not whole seconds, so files would share names", cfg.Step)
+	case cfg.Clock != nil:
+		return nil, errors.New("sim: writing snapshots: Config.Clock is set; fixtures are written as fast as possible")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	rec, err := feed.NewRecorder(dir, nil)
+	if err != nil {
 		return nil, err
 	}
+	cfg.Cycles = count
 	s := New(cfg)
-	paths := make([]string, 0, cfg.Cycles)
-	for {
+	paths := make([]string, 0, count)
+	for range count {
 		data, err := s.Fetch(context.Background())
-		if errors.Is(err, io.EOF) {
-			return paths, nil
-		}
 		if err != nil {
 			return paths, err
 		}
-		p := filepath.Join(dir, FileName(s.Snapshot().General.UpdateTimestamp))
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return paths, err
+		path, saved, err := rec.Save(data)
+		if err != nil {
+			return paths, fmt.Errorf("sim: writing snapshots: %w", err)
 		}
-		paths = append(paths, p)
+		if !saved {
+			return paths, fmt.Errorf("sim: writing snapshots: %s is already there (another simulation?)", path)
+		}
+		paths = append(paths, path)
 	}
+	return paths, nil
 }
