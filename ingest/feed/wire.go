@@ -12,7 +12,8 @@ import (
 // the outer struct wins over the embedded one of the same JSON name, case folding included). They exist so
 // that an integer no database column can hold, written 5e9 or beyond int64, drops its entry instead of failing
 // encoding/json on the whole snapshot. The fast decoder bails out on every such number, so only this path
-// meets them.
+// meets them. They cost the reference decoder no allocation (BenchmarkDecodeStd/shared: 2.39 MB and 20,950
+// allocations per decode before and after) and no time measurable above this machine's noise (8-11 ms).
 
 type wireSnapshot struct {
 	General     General          `json:"general"`
