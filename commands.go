@@ -12,6 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -56,17 +57,22 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// record saves snapshots of a feed into a folder, one file per update_timestamp, for replay.
+// record saves snapshots of a feed into a folder, one file per update_timestamp, for replay: polled from the
+// live network or an HTTP mirror, or made by the simulator as fast as it can (--feed sim:N).
 func record(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vatsector record", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "folder to save snapshots into (created if missing); required")
-	feedURL := fs.String("feed", "live", "live, or an http(s):// URL serving status.json or vatsim-data.json")
-	every := fs.Duration("interval", 15*time.Second, "poll interval")
-	count := fs.Int("count", 0, "stop after saving this many snapshots (0: until interrupted)")
+	feedURL := fs.String("feed", "live", "live, an http(s):// URL serving status.json or vatsim-data.json, or sim:N (simulated traffic with N pilots, written as fast as possible; needs --count)")
+	every := fs.Duration("interval", 15*time.Second, "poll interval (live and http feeds)")
+	count := fs.Int("count", 0, "stop after saving this many snapshots (0: until interrupted; sim:N needs one)")
+	start := fs.String("start", "", "sim:N only: update_timestamp of the first snapshot, RFC 3339 (default 2024-03-01T18:00:00.1234567Z)")
+	seed := fs.Int64("seed", 1, "sim:N only: the simulation's seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *dir == "" {
 		return fmt.Errorf("record: --dir is required")
 	}
@@ -74,8 +80,25 @@ func record(ctx context.Context, args []string, getenv func(string) string, stde
 		return fmt.Errorf("record: invalid --count %d", *count)
 	}
 	spec, err := parseFeed(*feedURL)
-	if err != nil || (spec.Kind != "live" && spec.Kind != "http") {
-		return fmt.Errorf("record: invalid --feed %q: want live or an http(s):// URL", *feedURL)
+	if err != nil || (spec.Kind != "live" && spec.Kind != "http" && spec.Kind != "sim") {
+		return fmt.Errorf("record: invalid --feed %q: want live, an http(s):// URL or sim:N", *feedURL)
+	}
+	if spec.Kind == "sim" {
+		cfg := sim.Config{Seed: *seed, Pilots: spec.N}
+		if *start != "" {
+			if cfg.Start, err = time.Parse(time.RFC3339, *start); err != nil {
+				return fmt.Errorf("record: invalid --start %q: want an RFC 3339 time such as 2024-03-01T18:00:00Z", *start)
+			}
+		}
+		if *count == 0 {
+			return fmt.Errorf("record: --feed sim:N needs --count (the simulation never ends)")
+		}
+		return sim.WriteSnapshots(*dir, cfg, *count)
+	}
+	for _, name := range []string{"start", "seed"} {
+		if set[name] {
+			return fmt.Errorf("record: --%s is for --feed sim:N only", name)
+		}
 	}
 	cfg := &config{LogFormat: "text"}
 	log := newLogger(cfg, stderr)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -23,6 +24,8 @@ type config struct {
 	DatabaseURL    string
 	DataDir        string
 	Feed           feedSpec
+	FeedTimeout    time.Duration // per HTTP request of the feed
+	FeedRetries    int           // further attempts per poll after a failed request; 0: none
 	Sectors        []string
 	MapDataURL     string
 	SectorsRefresh time.Duration
@@ -123,6 +126,8 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db; empty uses the embedded SQLite file in --data-dir")
 	fs.StringVar(&c.DataDir, "data-dir", "vatsector-data", "folder for the embedded SQLite database and the downloaded VATSpy cache")
 	fs.StringVar(&feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
+	fs.DurationVar(&c.FeedTimeout, "feed-timeout", defaultFeedTimeout, "deadline of one request to the feed (status.json or a snapshot, body included); live and http(s) feeds")
+	fs.IntVar(&c.FeedRetries, "feed-retries", defaultFeedRetries, "further requests per poll after one failed, with a doubling backoff, trying the next mirror; 0: none")
 	fs.Var(&sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
 	fs.StringVar(&c.MapDataURL, "map-data-url", defaultMapDataURL, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
 	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (downloaded sectors only)")
@@ -225,7 +230,7 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		v    time.Duration
 		min  time.Duration
 	}{
-		{"interval", c.Interval, 0}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
+		{"interval", c.Interval, 0}, {"feed-timeout", c.FeedTimeout, 100 * time.Millisecond}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
@@ -235,6 +240,9 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		if d.v < d.min {
 			bad(d.name, "%v is below the minimum %v", d.v, d.min)
 		}
+	}
+	if c.FeedRetries < 0 || c.FeedRetries > maxFeedRetries {
+		bad("feed-retries", "%d: want 0..%d", c.FeedRetries, maxFeedRetries)
 	}
 	if maxOpen < 0 || maxOpen > 1000 {
 		bad("db-max-open", "%d: want 1..1000 (or 0 for the default)", maxOpen)
@@ -253,6 +261,23 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		return nil, errors.Join(errs...)
 	}
 	return &c, nil
+}
+
+// Feed request defaults are the HTTP source's (named here: parseServeConfig's feed variable hides the package).
+// maxFeedRetries bounds --feed-retries: with the backoff capped at 10 s, more would hold one poll for minutes.
+const (
+	defaultFeedTimeout = feed.DefaultTimeout
+	defaultFeedRetries = feed.DefaultRetries
+	maxFeedRetries     = 20
+)
+
+// httpOptions is the HTTP feed source's configuration.
+func (c *config) httpOptions(log *slog.Logger) feed.HTTPOptions {
+	retries := c.FeedRetries
+	if retries == 0 {
+		retries = -1 // HTTPOptions reads 0 as its default
+	}
+	return feed.HTTPOptions{Timeout: c.FeedTimeout, Retries: retries, Logger: log}
 }
 
 // sqlitePath is the embedded database file.

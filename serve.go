@@ -259,9 +259,11 @@ func newSource(cfg *config, log *slog.Logger) (feed.Source, error) {
 	case "replay":
 		return feed.ReplaySource(cfg.Feed.Dir, feed.ReplayOptions{Logger: log})
 	case "sim":
-		// The simulation starts now so its snapshots are newer than anything already ingested.
-		return sim.New(sim.Config{Seed: 1, Pilots: cfg.Feed.N, Start: time.Now().UTC()}), nil
+		// The simulation starts now so its snapshots are newer than anything already ingested, and follows the
+		// wall clock: polled faster than every 15 s it repeats its snapshot, as the live feed does, instead of
+		// running its feed time ahead of the clock (which ingest then refuses).
+		return sim.New(sim.Config{Seed: 1, Pilots: cfg.Feed.N, Clock: time.Now}), nil
 	default:
-		return feed.NewHTTPSource(cfg.Feed.URL, feed.HTTPOptions{Logger: log})
+		return feed.NewHTTPSource(cfg.Feed.URL, cfg.httpOptions(log))
 	}
 }

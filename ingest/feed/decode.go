@@ -71,6 +71,12 @@ func malformed(reason string, err error) *MalformedError {
 // ATIS lacks a callsign, a positive cid or a logon_time, or a pilot's latitude, longitude or heading is out of
 // range. Half a snapshot would make every absent connection look disconnected, so nothing is salvaged.
 //
+// An entry with a value no database column could hold (U+0000 or invalid UTF-8 in a string, an integer beyond
+// 32 bits where the schema has INTEGER, whether written 3000000000 or 5e9) is dropped alone and listed in
+// Snapshot.Rejected: the snapshot is still good, and a database refusing that one row would lose all of it.
+// A number that is not an integer where one is expected (1500.5, 1e3) still rejects the snapshot, as
+// encoding/json does. Invalid UTF-8 in a string becomes U+FFFD, as encoding/json makes it.
+//
 // Each list is then de-duplicated on the connection key (cid, callsign, logon_time), so that an upsert batch
 // never holds the same key twice: the entry with the latest last_updated is kept, in the position of the
 // key's first occurrence; on a tie the earlier entry wins. Snapshot.Duplicates counts the entries dropped.
@@ -106,17 +112,53 @@ func decodeJSON(data []byte) (*Snapshot, error) {
 	return decodeStd(data)
 }
 
-// decodeStd is the reference decoder: encoding/json, with a located error.
+// decodeStd is the reference decoder: encoding/json, with a located error. It decodes through wireSnapshot,
+// whose integer fields keep what does not fit an int64 (see wireInt); such an entry comes back already in
+// Snapshot.Rejected, for validate.
 func decodeStd(data []byte) (*Snapshot, error) {
-	s := new(Snapshot)
-	if err := json.Unmarshal(data, s); err != nil {
+	var w wireSnapshot
+	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, locate(data, err)
 	}
+	s := &Snapshot{General: w.General}
+	if w.Pilots != nil {
+		s.Pilots = make([]Pilot, len(w.Pilots))
+		for i := range w.Pilots {
+			var reason string
+			s.Pilots[i], reason = w.Pilots[i].pilot()
+			s.preReject("pilots", i, s.Pilots[i].Callsign, reason)
+		}
+	}
+	s.Controllers = s.wireControllers("controllers", w.Controllers)
+	s.ATIS = s.wireControllers("atis", w.ATIS)
 	return s, nil
 }
 
+func (s *Snapshot) wireControllers(list string, w []wireController) []Controller {
+	if w == nil {
+		return nil
+	}
+	out := make([]Controller, len(w))
+	for i := range w {
+		var reason string
+		out[i], reason = w[i].controller()
+		s.preReject(list, i, out[i].Callsign, reason)
+	}
+	return out
+}
+
+func (s *Snapshot) preReject(list string, i int, callsign, reason string) {
+	if reason != "" {
+		s.Rejected = append(s.Rejected, Rejection{List: list, Index: i, Callsign: callsign, Reason: reason})
+	}
+}
+
 // validate checks what the rest of vatsector relies on and normalises times to UTC, so that equal instants
-// compare equal (connection keys, database rows) whatever offset the feed wrote.
+// compare equal (connection keys, database rows) whatever offset the feed wrote. Per entry, in this order: a
+// missing connection key rejects the snapshot (the entry could not even be named); a value no database can
+// store rejects the entry alone (Snapshot.Rejected, the entry is removed from its list); a position or
+// heading out of its range rejects the snapshot. Rejections the decoder found already (s.Rejected on entry,
+// values beyond int64) count as the second kind.
 func (s *Snapshot) validate() error {
 	g := &s.General
 	if g.Version != 3 {
@@ -126,10 +168,26 @@ func (s *Snapshot) validate() error {
 		return &MalformedError{List: "general", Index: -1, Reason: "update_timestamp is missing"}
 	}
 	g.UpdateTimestamp = g.UpdateTimestamp.UTC()
+	found, rejected := s.Rejected, []Rejection(nil)
+	reject := func(list string, i int, callsign, reason string) bool {
+		for _, r := range found { // only entries with numbers beyond int64: almost always none
+			if r.List == list && r.Index == i {
+				reason = r.Reason
+			}
+		}
+		if reason == "" {
+			return false
+		}
+		rejected = append(rejected, Rejection{List: list, Index: i, Callsign: callsign, Reason: reason})
+		return true
+	}
 	for i := range s.Pilots {
 		p := &s.Pilots[i]
 		if err := checkConnection("pilots", i, p.Callsign, p.CID, p.LogonTime); err != nil {
 			return err
+		}
+		if reject("pilots", i, p.Callsign, pilotUnstorable(p)) {
+			continue
 		}
 		bad := func(reason string) error {
 			return &MalformedError{List: "pilots", Index: i, Callsign: p.Callsign, Reason: reason}
@@ -154,9 +212,18 @@ func (s *Snapshot) validate() error {
 			if err := checkConnection(l.name, i, c.Callsign, c.CID, c.LogonTime); err != nil {
 				return err
 			}
+			if reject(l.name, i, c.Callsign, controllerUnstorable(c)) {
+				continue
+			}
 			c.LogonTime = c.LogonTime.UTC()
 			c.LastUpdated = c.LastUpdated.UTC()
 		}
+	}
+	s.Rejected = rejected
+	if len(rejected) > 0 {
+		s.Pilots = dropRejected(s.Pilots, "pilots", rejected)
+		s.Controllers = dropRejected(s.Controllers, "controllers", rejected)
+		s.ATIS = dropRejected(s.ATIS, "atis", rejected)
 	}
 	return nil
 }
@@ -260,13 +327,13 @@ func locate(data []byte, err error) error {
 		}
 		return nil
 	}
-	if e := find("pilots", doc.Pilots, func() any { return new(Pilot) }); e != nil {
+	if e := find("pilots", doc.Pilots, func() any { return new(wirePilot) }); e != nil {
 		return e
 	}
-	if e := find("controllers", doc.Controllers, func() any { return new(Controller) }); e != nil {
+	if e := find("controllers", doc.Controllers, func() any { return new(wireController) }); e != nil {
 		return e
 	}
-	if e := find("atis", doc.ATIS, func() any { return new(Controller) }); e != nil {
+	if e := find("atis", doc.ATIS, func() any { return new(wireController) }); e != nil {
 		return e
 	}
 	return malformed("cannot decode", err)

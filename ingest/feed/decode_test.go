@@ -535,19 +535,35 @@ func TestDecodeFastMatchesStd(t *testing.T) {
 }
 
 // FuzzDecode mutates snapshots to check that whatever the fast path accepts, encoding/json decodes to the same
-// values, and that Decode never panics.
+// values, that Decode and the reference decoder return the same snapshot (rejections included) or the same
+// error, that nothing a database cannot store is kept, and that Decode never panics.
 func FuzzDecode(f *testing.F) {
 	for _, data := range differentialInputs(f) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastMatchesStd(t, data)
-		s, err := Decode(data)
+		s, err := decodeChecked(t, data)
 		if (s == nil) == (err == nil) {
 			t.Fatalf("Decode returned snapshot %v and error %v", s != nil, err)
 		}
-		if err != nil && !errors.Is(err, ErrMalformed) {
-			t.Fatalf("error %v does not match ErrMalformed", err)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not match ErrMalformed", err)
+			}
+			return
+		}
+		for i := range s.Pilots {
+			if reason := pilotUnstorable(&s.Pilots[i]); reason != "" {
+				t.Fatalf("pilot %q kept: %s", s.Pilots[i].Callsign, reason)
+			}
+		}
+		for _, list := range [][]Controller{s.Controllers, s.ATIS} {
+			for i := range list {
+				if reason := controllerUnstorable(&list[i]); reason != "" {
+					t.Fatalf("controller %q kept: %s", list[i].Callsign, reason)
+				}
+			}
 		}
 	})
 }
@@ -616,6 +632,12 @@ func differentialInputs(t testing.TB) map[string][]byte {
 		"negative zero":             withPilot(`"altitude":`, `"altitude":-0,"x":`),
 		"leading zero":              withPilot(`"altitude":`, `"altitude":01,"x":`),
 		"huge integer":              withPilot(`"altitude":`, `"altitude":123456789012345678901234567890,"x":`),
+		"beyond 32 bits":            withPilot(`"altitude":`, `"altitude":3000000000,"x":`),
+		"beyond 32 bits, exponent":  withPilot(`"groundspeed":`, `"groundspeed":5e9,"x":`),
+		"beyond 32 bits, negative":  withPilot(`"qnh_mb":`, `"qnh_mb":-2147483649,"x":`),
+		"beyond 32 bits, ATIS":      []byte(`{"general":{"version":3,"update_timestamp":"2024-02-20T23:19:51Z"},"atis":[{"callsign":"A","cid":1,"logon_time":"2024-02-20T23:19:51Z","visual_range":9e9},{"callsign":"B","cid":2,"logon_time":"2024-02-20T23:19:51Z","visual_range":9000000000}]}`),
+		"U+0000":                    withPilot(`"name":"`, `"name":"\u0000`),
+		"U+0000 in text_atis":       []byte(`{"general":{"version":3,"update_timestamp":"2024-02-20T23:19:51Z"},"atis":[{"callsign":"A","cid":1,"logon_time":"2024-02-20T23:19:51Z","text_atis":["a","\u0000"]}]}`),
 		"18-digit integer":          withPilot(`"cid":`, `"cid":999999999999999999,"x":`),
 		"float overflow":            withPilot(`"latitude":`, `"latitude":1e999,"x":`),
 		"float exponent":            withPilot(`"latitude":`, `"latitude":1.5E+1,"x":`),

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,7 @@ const (
 	DefaultBackoffBase    = 500 * time.Millisecond
 	DefaultBackoffMax     = 10 * time.Second
 	DefaultStatusInterval = time.Hour
+	DefaultMaxRetryAfter  = time.Minute
 )
 
 // maxStatusBytes bounds status.json, which is well under 10 KB.
@@ -40,8 +43,12 @@ type HTTPOptions struct {
 	BackoffBase    time.Duration // first retry waits about this long, doubling up to BackoffMax; default 500 ms
 	BackoffMax     time.Duration // default 10 s
 	StatusInterval time.Duration // how often status.json is read again; default 1 h
-	UserAgent      string        // default "vatsector"
-	Logger         *slog.Logger  // nil: discard
+	// MaxRetryAfter caps how long a Fetch waits for a URL that answered 429 or 503 with Retry-After (seconds
+	// or an HTTP date): it waits at least that long before asking that URL again, and gives up at once when
+	// the server asks for longer; default 1 min.
+	MaxRetryAfter time.Duration
+	UserAgent     string       // default "vatsector"
+	Logger        *slog.Logger // nil: discard
 
 	// For tests: the clock that decides when status.json is due, the wait between retries (it must return
 	// ctx's error if ctx ends first), and the random source in [0, 1) for mirror choice and jitter.
@@ -59,14 +66,15 @@ const (
 	FailTimeout    FailureKind = "timeout"     // the per-request timeout expired
 	FailHTTPStatus FailureKind = "http_status" // a status other than 200
 	FailTooLarge   FailureKind = "too_large"   // the body exceeded MaxBodyBytes (see ErrTooLarge)
-	FailInvalid    FailureKind = "invalid"     // bad gzip, not JSON, not a v3 snapshot, no mirror in status.json
+	FailInvalid    FailureKind = "invalid"     // bad or truncated gzip, not JSON, not a v3 snapshot, no mirror in status.json
 )
 
 // FetchError is one failed request.
 type FetchError struct {
-	Kind FailureKind
-	URL  string // redacted of any password
-	Err  error
+	Kind       FailureKind
+	URL        string // redacted of any password
+	Err        error
+	RetryAfter time.Duration // what a 429 or 503 asked for in Retry-After; 0 without one
 }
 
 func (e *FetchError) Error() string { return fmt.Sprintf("feed: GET %s: %s: %v", e.URL, e.Kind, e.Err) }
@@ -134,6 +142,7 @@ type HTTPSource struct {
 	base     time.Duration
 	max      time.Duration
 	interval time.Duration
+	maxHint  time.Duration // MaxRetryAfter
 	ua       string
 	log      *slog.Logger
 	now      func() time.Time
@@ -144,12 +153,13 @@ type HTTPSource struct {
 	turn  chan struct{} // a one-slot semaphore: unlike a mutex, waiting for it honours ctx
 
 	// Guarded by turn.
-	mirrors    []string  // data URLs, tried in turn from cur
-	cur        int       // current mirror
-	fromStatus bool      // mirrors came from status.json (not the URL itself or the fallback)
-	statusDue  time.Time // when status.json is next read
-	failStreak int       // consecutive data failures since the last success
-	newest     time.Time // latest update_timestamp returned
+	mirrors    []string             // data URLs, tried in turn from cur
+	cur        int                  // current mirror
+	fromStatus bool                 // mirrors came from status.json (not the URL itself or the fallback)
+	statusDue  time.Time            // when status.json is next read
+	failStreak int                  // consecutive data failures since the last success
+	newest     time.Time            // latest update_timestamp returned
+	notBefore  map[string]time.Time // URLs that answered Retry-After: no request to them before then
 }
 
 // NewHTTPSource returns a source for rawURL:
@@ -176,12 +186,15 @@ func NewHTTPSource(rawURL string, opts HTTPOptions) (*HTTPSource, error) {
 		base:     cmpOr(opts.BackoffBase, DefaultBackoffBase),
 		max:      cmpOr(opts.BackoffMax, DefaultBackoffMax),
 		interval: cmpOr(opts.StatusInterval, DefaultStatusInterval),
+		maxHint:  cmpOr(opts.MaxRetryAfter, DefaultMaxRetryAfter),
 		ua:       cmpOr(opts.UserAgent, "vatsector"),
 		log:      opts.Logger,
 		now:      opts.Now,
 		sleep:    opts.Sleep,
 		rand:     opts.Rand,
 		turn:     make(chan struct{}, 1),
+
+		notBefore: map[string]time.Time{},
 	}
 	switch {
 	case s.retries == 0:
@@ -263,7 +276,9 @@ func (s *HTTPSource) Stats() HTTPStats {
 
 // Fetch returns one snapshot's JSON, uncompressed, checked to be a v3 snapshot that is well-formed JSON (field
 // checks are Decode's). It makes up to 1+Retries attempts, waiting a jittered, doubling backoff between them and
-// moving to the next mirror after a mirror fails. It returns ctx's error as soon as ctx ends.
+// moving to the next mirror after a mirror fails. A URL that answered 429 or 503 with Retry-After is not asked
+// again before that time: the next attempt waits for it, or the Fetch gives up at once if it is more than
+// MaxRetryAfter away. It returns ctx's error as soon as ctx ends.
 func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
 	if ctx.Err() != nil { // select below would pick at random between a free turn and a done ctx
 		return nil, context.Cause(ctx)
@@ -277,13 +292,27 @@ func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
 	s.stats.fetches.Add(1)
 	var last error
 	for attempt := 0; attempt <= s.retries; attempt++ {
+		var wait time.Duration
+		if attempt > 0 {
+			wait = s.backoff(attempt)
+		}
+		next := s.nextURL()
+		if err := s.tooLate(next, last); err != nil {
+			return nil, err
+		}
+		wait = max(wait, s.hintLeft(next))
 		if attempt > 0 {
 			s.stats.retries.Add(1)
-			if err := s.sleep(ctx, s.backoff(attempt)); err != nil {
+		}
+		if wait > 0 {
+			if err := s.sleep(ctx, wait); err != nil {
+				if last == nil {
+					return nil, fmt.Errorf("feed: %s: %w", s, err)
+				}
 				return nil, fmt.Errorf("feed: %s: %w (after %v)", s, err, last)
 			}
 		}
-		data, ts, err := s.attempt(ctx)
+		data, ts, err := s.attempt(ctx, next)
 		if err == nil {
 			if ts.Before(s.newest) {
 				// After a failover, a lagging mirror can serve an older snapshot. Refusing it could wedge the
@@ -301,7 +330,55 @@ func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
 		}
 		last = err
 	}
+	var fe *FetchError
+	if errors.As(last, &fe) && fe.RetryAfter > 0 {
+		return nil, fmt.Errorf("feed: %s: %d attempts failed, and no retry is left to wait the %v the last asked for (Retry-After): %w",
+			s, s.retries+1, fe.RetryAfter, last)
+	}
 	return nil, fmt.Errorf("feed: %s: %d attempts failed, last: %w", s, s.retries+1, last)
+}
+
+// statusDueNow reports whether the next attempt starts by reading status.json.
+func (s *HTTPSource) statusDueNow() bool {
+	switch {
+	case s.mode == modeDirect:
+		return false
+	case len(s.mirrors) == 0:
+		return true
+	}
+	// A status.json that asked to be left alone (Retry-After) waits while known mirrors serve.
+	return !s.now().Before(s.statusDue) && s.hintLeft(s.status) == 0
+}
+
+// nextURL is the URL the next attempt requests first.
+func (s *HTTPSource) nextURL() string {
+	if s.statusDueNow() {
+		return s.status
+	}
+	return s.mirrors[s.cur]
+}
+
+// hintLeft is how long u's Retry-After still holds.
+func (s *HTTPSource) hintLeft(u string) time.Duration {
+	t, ok := s.notBefore[u]
+	if !ok {
+		return 0
+	}
+	return max(t.Sub(s.now()), 0)
+}
+
+// tooLate is the error that ends a Fetch when u asked not to be requested for longer than MaxRetryAfter.
+func (s *HTTPSource) tooLate(u string, last error) error {
+	left := s.hintLeft(u)
+	if left <= s.maxHint {
+		return nil
+	}
+	err := fmt.Errorf("feed: %s: %s asked not to be requested again for %v (Retry-After), more than the %v allowed: giving up this fetch",
+		s, redact(u), left.Round(time.Second), s.maxHint)
+	if last != nil {
+		err = fmt.Errorf("%w: %w", err, last)
+	}
+	return err
 }
 
 // backoff is the wait before retry n (n >= 1): base*2^(n-1), capped, with "equal jitter" (between half and all
@@ -315,14 +392,25 @@ func (s *HTTPSource) backoff(n int) time.Duration {
 	return d/2 + time.Duration(s.rand()*float64(d/2))
 }
 
-// attempt is one try: status.json when due, then the current mirror.
-func (s *HTTPSource) attempt(ctx context.Context) ([]byte, time.Time, error) {
-	if s.mode != modeDirect && (len(s.mirrors) == 0 || !s.now().Before(s.statusDue)) {
+// attempt is one try: status.json when due, then the current mirror. waited is the URL whose Retry-After
+// Fetch already waited for; another one's is waited for here (status.json read first, or chose another mirror).
+func (s *HTTPSource) attempt(ctx context.Context, waited string) ([]byte, time.Time, error) {
+	if s.statusDueNow() {
 		if err := s.readStatus(ctx); err != nil && len(s.mirrors) == 0 {
 			return nil, time.Time{}, err
 		}
 	}
 	u := s.mirrors[s.cur]
+	if u != waited {
+		if err := s.tooLate(u, nil); err != nil {
+			return nil, time.Time{}, err
+		}
+		if left := s.hintLeft(u); left > 0 {
+			if err := s.sleep(ctx, left); err != nil {
+				return nil, time.Time{}, err
+			}
+		}
+	}
 	data, g, err := s.getSnapshot(ctx, u)
 	if err == nil {
 		s.failStreak = 0
@@ -460,8 +548,17 @@ func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, er
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-		return nil, s.fail(&FetchError{Kind: FailHTTPStatus, URL: redact(u), Err: fmt.Errorf("HTTP %s", resp.Status)})
+		fe := &FetchError{Kind: FailHTTPStatus, URL: redact(u), Err: fmt.Errorf("HTTP %s", resp.Status)}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			if hint, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok && hint > 0 {
+				fe.RetryAfter = hint
+				fe.Err = fmt.Errorf("HTTP %s, Retry-After %v", resp.Status, hint)
+				s.notBefore[u] = s.now().Add(hint)
+			}
+		}
+		return nil, s.fail(fe)
 	}
+	delete(s.notBefore, u)
 	var force bool
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -510,6 +607,23 @@ func (s *HTTPSource) fail(e *FetchError) error {
 	s.stats.failures[kindIndex(e.Kind)].Add(1)
 	s.log.Warn("feed: request failed", "url", e.URL, "kind", string(e.Kind), "err", e.Err)
 	return e
+}
+
+// parseRetryAfter reads a Retry-After value (RFC 9110): delay-seconds or an HTTP date, relative to now. A date
+// in the past is no wait; anything unreadable is ignored (ok false), leaving the usual backoff.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(v, 10, 63); err == nil || errors.Is(err, strconv.ErrRange) {
+		const most = math.MaxInt64 / int64(time.Second) // beyond, it is forever all the same
+		return time.Duration(min(int64(secs), most)) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 func redact(raw string) string {

@@ -15,6 +15,10 @@ type Snapshot struct {
 	// Duplicates is how many entries Decode dropped because another entry of the same list had the same
 	// connection key (see Decode). Not part of the feed.
 	Duplicates int `json:"-"`
+
+	// Rejected lists the entries Decode dropped because a database could not store one of their values (see
+	// Rejection), in list order (pilots, controllers, atis), then by index. Not part of the feed.
+	Rejected []Rejection `json:"-"`
 }
 
 // General is the snapshot header. UpdateTimestamp identifies the snapshot: a new value is a new ingest cycle.

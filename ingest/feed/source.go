@@ -47,7 +47,8 @@ func readAll(r io.Reader, limit, hint int64) ([]byte, error) {
 // maybeGunzip returns a reader of r's content, decompressing it when it starts with the gzip magic bytes or
 // when forced (a Content-Encoding or a .gz name said so). It also returns whether it decompresses.
 func maybeGunzip(r io.Reader, force bool) (io.Reader, bool, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	src := &endReader{r: r}
+	br := bufio.NewReaderSize(src, 64<<10)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, false, err
@@ -57,39 +58,79 @@ func maybeGunzip(r io.Reader, force bool) (io.Reader, bool, error) {
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, true, fmt.Errorf("%w: %w", errBadGzip, err)
+		return nil, true, gzipError(err, src.clean)
 	}
-	return gzipErrors{zr}, true, nil
+	return gzipErrors{zr, src}, true, nil
 }
 
 // errBadGzip marks a corrupt gzip stream, as opposed to the transport failing under it.
 var errBadGzip = errors.New("bad gzip stream")
 
+// errTruncated marks a gzip stream that the body ended in the middle of (a missing trailer included): the
+// server sent a cut-off file, which retrying the same file will not mend, unlike a dropped connection.
+var errTruncated = errors.New("body truncated: the gzip stream stops before its end")
+
+// endReader remembers whether its reader ended cleanly (io.EOF), so that a gzip stream cut short can be told
+// from a transport failing under it: both reach the gzip reader's caller as io.ErrUnexpectedEOF.
+type endReader struct {
+	r     io.Reader
+	clean bool
+}
+
+func (e *endReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.clean = errors.Is(err, io.EOF)
+	return n, err
+}
+
 // gzipErrors tags the errors of a gzip stream that are about its content.
-type gzipErrors struct{ r io.Reader }
+type gzipErrors struct {
+	r   io.Reader
+	src *endReader
+}
 
 func (g gzipErrors) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
-	var corrupt flate.CorruptInputError
-	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt) {
-		err = fmt.Errorf("%w: %w", errBadGzip, err)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = gzipError(err, g.src.clean)
 	}
 	return n, err
+}
+
+// gzipError tags err when it is about the stream's content: corrupt, or cut short while the body itself ended
+// cleanly (srcEnded). Anything else is left to be classified as the transport's.
+func gzipError(err error, srcEnded bool) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
+		return fmt.Errorf("%w: %w", errBadGzip, err)
+	case srcEnded && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		return fmt.Errorf("%w: %w: %w", errBadGzip, errTruncated, err)
+	}
+	return err
 }
 
 func isCorruptGzip(err error) bool { return errors.Is(err, errBadGzip) }
 
 // gunzipBytes decompresses a whole gzip payload within limit bytes.
 func gunzipBytes(data []byte, limit int64) ([]byte, error) {
+	// The whole stream is in memory: any error is its content's, and an early end is a truncation.
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadGzip, err)
+		return nil, gzipContentError(err)
 	}
 	out, err := readAll(zr, limit, int64(len(data))*8)
 	if err != nil && !errors.Is(err, ErrTooLarge) {
-		err = fmt.Errorf("%w: %w", errBadGzip, err) // the whole stream is in memory: any error is its content's
+		err = gzipContentError(err)
 	}
 	return out, err
+}
+
+func gzipContentError(err error) error {
+	if err = gzipError(err, true); !isCorruptGzip(err) {
+		err = fmt.Errorf("%w: %w", errBadGzip, err)
+	}
+	return err
 }
 
 // ReadGeneral reads the general object of a vatsim-data.json stream without decoding the rest: the feed writes

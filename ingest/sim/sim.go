@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -35,16 +33,30 @@ const (
 // Config is fully determined.
 func defaultStart() time.Time { return time.Date(2024, 3, 1, 18, 0, 0, 123456700, time.UTC) }
 
-// Config selects a simulation. Equal Configs produce byte-identical snapshot sequences.
+// Config selects a simulation. Equal Configs without a Clock produce byte-identical snapshot sequences.
 type Config struct {
 	Seed   int64
 	Pilots int           // pilots kept online (ghost connections come on top); <= 0 means DefaultPilots
 	Start  time.Time     // update_timestamp of the first snapshot; zero means 2024-03-01T18:00:00.1234567Z
 	Step   time.Duration // time between snapshots; <= 0 means DefaultStep
 	Cycles int           // snapshots before Fetch returns io.EOF; 0 means endless
+
+	// Clock, when set, keeps the feed time behind it, as the live feed's is behind the wall clock: Next and
+	// Fetch return a new snapshot only once Clock has reached the next Step, and the current one again
+	// (unchanged, same update_timestamp) before; after a pause of several steps the feed time moves on to the
+	// last step boundary the clock passed (the traffic moves one step: there is no burst of snapshots to
+	// catch up). A zero Start, or a Start after the clock, means the clock's time at New. So update_timestamp
+	// never exceeds the clock, whatever the poll interval. The snapshots then depend on when they are asked
+	// for; the traffic itself (who flies where, step by step) still only depends on the rest of Config.
+	Clock func() time.Time
 }
 
 func (c Config) withDefaults() Config {
+	if c.Clock != nil {
+		if now := c.Clock(); c.Start.IsZero() || c.Start.After(now) {
+			c.Start = now
+		}
+	}
 	if c.Pilots <= 0 {
 		c.Pilots = DefaultPilots
 	}
@@ -92,7 +104,8 @@ func (s *Simulator) String() string {
 }
 
 // Next advances the simulation by one step and returns the new snapshot, or io.EOF once Config.Cycles
-// snapshots have been produced. The snapshot and everything it points to are never modified afterwards
+// snapshots have been produced. With a Config.Clock, it returns the latest snapshot again until the clock
+// reaches the next step. The snapshot and everything it points to are never modified afterwards
 // (consecutive snapshots share unchanged flight plans and ATIS texts), so callers may keep it; they must not
 // modify it themselves.
 func (s *Simulator) Next() (*feed.Snapshot, error) {
@@ -106,6 +119,16 @@ func (s *Simulator) next() (*feed.Snapshot, error) {
 		return nil, io.EOF
 	}
 	if s.produced > 0 {
+		if s.cfg.Clock != nil {
+			now := s.cfg.Clock()
+			due := s.w.now.Add(s.cfg.Step)
+			if now.Before(due) {
+				return s.last, nil // the feed has not regenerated yet
+			}
+			if behind := now.Sub(due); behind >= s.cfg.Step {
+				s.w.skip(behind - behind%s.cfg.Step)
+			}
+		}
 		s.w.advance()
 	}
 	s.last, s.extra = s.w.snapshot()
@@ -120,7 +143,7 @@ func (s *Simulator) Snapshot() *feed.Snapshot {
 	return s.last
 }
 
-// Fetch advances by one step and returns the snapshot as vatsim-data.json bytes, laid out like the real feed
+// Fetch advances by one step (see Next) and returns the snapshot as vatsim-data.json bytes, laid out like the real feed
 // (compact, same field order, non-ASCII escaped), including the servers, prefiles and reference lists that
 // feed.Snapshot does not keep. It returns io.EOF after Config.Cycles snapshots, and ctx's error if ctx is done.
 func (s *Simulator) Fetch(ctx context.Context) ([]byte, error) {
@@ -156,39 +179,58 @@ func (s *Simulator) appendJSON(dst []byte) []byte {
 	return dst
 }
 
-// FileName is the name WriteDir gives a snapshot: vatsim-data-<update_timestamp>.json with the timestamp
-// as 2006-01-02T150405Z, the naming of the recorded snapshots in the shared test data.
-func FileName(updateTimestamp time.Time) string {
-	return "vatsim-data-" + updateTimestamp.UTC().Format("2006-01-02T150405Z") + ".json"
+// FileName is the name WriteDir and WriteSnapshots give a snapshot, feed.FileName: the recorder's naming,
+// vatsim-data-<update_timestamp as 2006-01-02T150405Z>.json, which the shared test data uses too.
+func FileName(updateTimestamp time.Time) string { return feed.FileName(updateTimestamp) }
+
+// WriteSnapshots writes count consecutive snapshots of a new simulation (cfg.Cycles is ignored) into dir,
+// created if needed, as fast as they are made, one file each named as the HTTP recorder names them
+// (feed.Recorder, whose atomic writes it uses), so that feed.ReplaySource reads them back in order. It is how
+// replay fixtures are made. cfg.Step must be whole seconds (names carry seconds only, finer steps would
+// collide) and cfg.Clock unset (it would hold the snapshots back to real time). A file of the same name
+// already in dir is an error: mixing two simulations in one folder would replay neither.
+func WriteSnapshots(dir string, cfg Config, count int) error {
+	_, err := writeSnapshots(dir, cfg, count)
+	return err
 }
 
-// WriteDir writes cfg.Cycles consecutive snapshots of a new simulation into dir (created if needed), one
-// file each named by FileName, and returns the paths in order. It is how replay fixtures are made; Cycles
-// must be positive, and Step whole seconds: names carry seconds only, so finer steps would collide.
+// WriteDir is WriteSnapshots of cfg.Cycles snapshots, returning the files' paths in order.
 func WriteDir(dir string, cfg Config) ([]string, error) {
 	if cfg.Cycles <= 0 {
 		return nil, errors.New("sim.WriteDir: Config.Cycles must be positive")
 	}
-	if cfg.Step%time.Second != 0 {
-		return nil, errors.New("sim.WriteDir: Config.Step must be whole seconds, or files would share names")
+	return writeSnapshots(dir, cfg, cfg.Cycles)
+}
+
+func writeSnapshots(dir string, cfg Config, count int) ([]string, error) {
+	switch {
+	case count <= 0:
+		return nil, fmt.Errorf("sim: writing snapshots: count is %d, want at least 1", count)
+	case cfg.Step%time.Second != 0:
+		return nil, fmt.Errorf("sim: writing snapshots: step %v is not whole seconds, so files would share names", cfg.Step)
+	case cfg.Clock != nil:
+		return nil, errors.New("sim: writing snapshots: Config.Clock is set; fixtures are written as fast as possible")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	rec, err := feed.NewRecorder(dir, nil)
+	if err != nil {
 		return nil, err
 	}
+	cfg.Cycles = count
 	s := New(cfg)
-	paths := make([]string, 0, cfg.Cycles)
-	for {
+	paths := make([]string, 0, count)
+	for range count {
 		data, err := s.Fetch(context.Background())
-		if errors.Is(err, io.EOF) {
-			return paths, nil
-		}
 		if err != nil {
 			return paths, err
 		}
-		p := filepath.Join(dir, FileName(s.Snapshot().General.UpdateTimestamp))
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return paths, err
+		path, saved, err := rec.Save(data)
+		if err != nil {
+			return paths, fmt.Errorf("sim: writing snapshots: %w", err)
 		}
-		paths = append(paths, p)
+		if !saved {
+			return paths, fmt.Errorf("sim: writing snapshots: %s is already there (another simulation?)", path)
+		}
+		paths = append(paths, path)
 	}
+	return paths, nil
 }

@@ -18,6 +18,8 @@ type world struct {
 	dt    float64 // seconds per step
 	cycle int     // index of the current snapshot
 	now   time.Time
+	// skipped is feed time jumped over (Config.Clock after a pause): now is Start + skipped + cycle steps.
+	skipped time.Duration
 
 	ap          []apState
 	cumAll      []float64             // cumulative airport weights
@@ -230,10 +232,14 @@ func (w *world) instant(base time.Time, span time.Duration, seven bool) time.Tim
 
 // advance moves the world one step forward: pilots fly, land and leave, controllers come and go, and new
 // connections replace the ones that left.
+// skip moves the feed time on by d (whole steps) without simulating them: the next advance lands d later.
+// Timers count cycles, so traffic carries on from where it was.
+func (w *world) skip(d time.Duration) { w.skipped += d }
+
 func (w *world) advance() {
 	prev := w.now
 	w.cycle++
-	w.now = w.cfg.Start.Add(time.Duration(w.cycle) * w.cfg.Step)
+	w.now = w.cfg.Start.Add(w.skipped + time.Duration(w.cycle)*w.cfg.Step)
 
 	kept := w.flights[:0]
 	for _, f := range w.flights {
