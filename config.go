@@ -156,7 +156,7 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 Usage:
   vatsector [serve] [flags]        run the service (the default)
   vatsector migrate [up|status]    apply or list database migrations (--database-url, --data-dir)
-  vatsector record [flags]         save live snapshots into a folder for replay (see 'vatsector record -h')
+  vatsector record [flags]         save live or simulated snapshots into a folder for replay (see 'vatsector record -h')
   vatsector healthcheck [--addr]   ask a running service for its gRPC health (for container probes)
 
 Flags (each can also be set by the environment variable shown; a flag wins over its variable):

@@ -125,3 +125,46 @@ func TestSnapshotTheDatabaseRefusesIsGivenUpAndTheRestIngested(t *testing.T) {
 		}
 	})
 }
+
+// TestEntryNoDatabaseStoresIsLeftOutAlike: one pilot with an altitude beyond a 32-bit column, or a name with
+// U+0000, used to fail the whole snapshot's write three times on PostgreSQL (and nothing was ingested while the
+// entry stayed in the feed), while SQLite stored the bytes. Now the entry is left out, counted, and both
+// databases store the same rows: everything else of the snapshot.
+func TestEntryNoDatabaseStoresIsLeftOutAlike(t *testing.T) {
+	sectors := customSectors(t)
+	dirty := func(at time.Time) []byte {
+		ps := pilots(5)
+		ps[1].Altitude = 3_000_000_000
+		ps[3].Name = "Member \x00 1000001"
+		ctl := []feed.Controller{
+			{CID: 7, Name: "Member 7", Callsign: "EGTT_CTR", Frequency: "127.100", Facility: feed.FacilityCenter,
+				Rating: 5, Server: "TEST", VisualRange: 9_000_000_000, LogonTime: t0.Add(-time.Hour), LastUpdated: at},
+			{CID: 8, Name: "Member 8", Callsign: "EGLL_APP", Frequency: "119.725", Facility: feed.FacilityApproach,
+				Rating: 5, Server: "TEST", VisualRange: 150, LogonTime: t0.Add(-time.Hour), LastUpdated: at},
+		}
+		return snapshot(t, at, ps, ctl)
+	}
+	var rows []map[string][]string
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
+		r := runWith(t, ingest.Config{Store: store, Sectors: sectors.Current,
+			Source: &scripted{bodies: [][]byte{dirty(t0), dirty(t0.Add(15 * time.Second))}}})
+		st := r.Status()
+		if st.Totals.Cycles != 2 || st.Totals.Failures != 0 || st.Totals.RejectedEntries != 6 {
+			t.Errorf("totals %+v: want 2 cycles committed, no failure, 3 entries rejected in each", st.Totals)
+		}
+		if got := dump(t, store, "SELECT pilots, controllers, rejected_entries FROM ingest_cycles ORDER BY id"); !slices.Equal(got, []string{"3|1|3", "3|1|3"}) {
+			t.Errorf("cycle records (pilots|controllers|rejected) %v, want 3 pilots, 1 controller and 3 rejected each", got)
+		}
+		if got := dump(t, store, "SELECT callsign FROM flights ORDER BY callsign"); !slices.Equal(got, []string{"N0", "N2", "N4"}) {
+			t.Errorf("flights %v, want the three storable pilots", got)
+		}
+		rows = append(rows, stored(t, store))
+	})
+	if len(rows) == 2 {
+		for table := range rows[0] {
+			if !slices.Equal(rows[0][table], rows[1][table]) {
+				t.Errorf("%s differs between SQLite and PostgreSQL:\n%s", table, firstDiff(rows[0][table], rows[1][table]))
+			}
+		}
+	}
+}

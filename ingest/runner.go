@@ -477,6 +477,11 @@ func (r *Runner) fetch(ctx context.Context) (*fetched, error) {
 	if r.ingested(snap.General.UpdateTimestamp) || r.future(snap.General.UpdateTimestamp) {
 		return nil, nil
 	}
+	// An entry with a value that no database stores as it is was left out; the rest of the snapshot goes in.
+	for _, rej := range snap.Rejected {
+		r.log.Warn("feed entry rejected", "update_timestamp", snap.General.UpdateTimestamp, "list", rej.List,
+			"index", rej.Index, "callsign", rej.Callsign, "reason", rej.Reason)
+	}
 	return &fetched{snap: snap, fetchedAt: fetchedAt, decode: decode}, nil
 }
 

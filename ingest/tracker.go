@@ -277,6 +277,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		EventsWritten:      len(w.Events),
 		ControllersWritten: len(w.Controllers),
 		DuplicateEntries:   snap.Duplicates,
+		RejectedEntries:    len(snap.Rejected),
 	}
 	if n := len(w.Events); n > 0 {
 		first, last := w.Events[0].Sequence, w.Events[n-1].Sequence

@@ -234,3 +234,8 @@ func writeSnapshots(dir string, cfg Config, count int) ([]string, error) {
 	}
 	return paths, nil
 }
+
+// Paced reports whether the simulator waits for its reader: without a clock it hands out its next snapshot
+// whenever asked, so the ingest loop may stop asking while it cannot write and lose nothing; with one it moves
+// on with the clock, like the live feed.
+func (s *Simulator) Paced() bool { return s.cfg.Clock == nil }
