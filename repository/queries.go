@@ -157,7 +157,7 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: list flights: %w", err)
+		return nil, readError("list flights", err)
 	}
 	return out, nil
 }
@@ -216,7 +216,7 @@ func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.D
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("repository: flight: %w", err)
+		return nil, readError("flight", err)
 	}
 	return &d, nil
 }
@@ -304,7 +304,7 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string) (*Occupanc
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: sector occupancy: %w", err)
+		return nil, readError("sector occupancy", err)
 	}
 	return &occ, nil
 }
@@ -333,7 +333,7 @@ func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]Sect
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: sector states: %w", err)
+		return nil, readError("sector states", err)
 	}
 	return out, nil
 }
@@ -345,7 +345,7 @@ func (s *Store) SectorFlightCounts(ctx context.Context, ids []string) (map[strin
 	defer cancel()
 	out, err := flightCounts(s.db.WithContext(ctx), ids)
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("sector flight counts", err)
 	}
 	return out, nil
 }
@@ -410,7 +410,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through in
 	defer cancel()
 	events, err := listEvents(s.db.WithContext(ctx), f, after, through, limit)
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("list events", err)
 	}
 	return events, nil
 }
@@ -435,7 +435,7 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 		return err
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("repository: replay events: %w", err)
+		return nil, 0, readError("replay events", err)
 	}
 	return events, oldest, nil
 }
@@ -474,7 +474,7 @@ func (s *Store) SequenceBounds(ctx context.Context) (oldest, latest int64, err e
 	var b struct{ Oldest, Latest int64 }
 	if err := s.db.WithContext(ctx).Model(&Event{}).
 		Select("COALESCE(MIN(sequence), 0) AS oldest, COALESCE(MAX(sequence), 0) AS latest").Scan(&b).Error; err != nil {
-		return 0, 0, fmt.Errorf("repository: sequence bounds: %w", err)
+		return 0, 0, readError("sequence bounds", err)
 	}
 	return b.Oldest, b.Latest, nil
 }
@@ -499,7 +499,7 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	}
 	var cs []Controller
 	if err := s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers")).Limit(limit).Find(&cs).Error; err != nil {
-		return nil, fmt.Errorf("repository: list controllers: %w", err)
+		return nil, readError("list controllers", err)
 	}
 	for i := range cs {
 		cs[i].normalize()
@@ -513,7 +513,7 @@ func (s *Store) LastCommittedCycle(ctx context.Context) (*Cycle, error) {
 	defer cancel()
 	c, err := lastCommitted(s.db.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("last committed cycle", err)
 	}
 	return c, nil
 }

@@ -103,10 +103,13 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	method, _ := grpc.Method(ctx)
 	id := fmt.Sprintf("%08x", rand.Uint32())
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	// The repository's sentinels first: they classify the drivers' errors (a PostgreSQL statement_timeout
+	// is SQLSTATE 57014, not context.DeadlineExceeded). The request's context has not ended (checked
+	// above), so the database is what was slow or gone, and a retry may succeed.
+	case errors.Is(err, repository.ErrQueryTimeout), errors.Is(err, context.DeadlineExceeded):
 		m.log.WarnContext(ctx, "database query timed out", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database did not answer in time (id %s); retry later", id)
-	case unreachable(err):
+	case errors.Is(err, repository.ErrUnavailable), unreachable(err):
 		m.log.WarnContext(ctx, "database unreachable", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database is unreachable (id %s); retry later", id)
 	}
@@ -115,7 +118,7 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 }
 
 // unreachable tells a database that cannot be reached (worth a retry) from a database that answered with an
-// error (a bug).
+// error (a bug), for errors that did not come through the repository's classification.
 func unreachable(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &netErr)
