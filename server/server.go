@@ -104,6 +104,10 @@ type Server struct {
 	// admit and catchUp are the stream and catch-up bounds, held here for their figures.
 	admit   *admission
 	catchUp *catchUpGate
+	ingest  *ingestHealth
+	// stopBackground ends the ingest health ticker that Ready starts; background is closed when it returned.
+	stopBackground context.CancelFunc
+	background     chan struct{}
 }
 
 // New builds the server; it serves nothing until Serve, and reports NOT_SERVING until Ready.
@@ -174,7 +178,13 @@ func New(cfg Config) (*Server, error) {
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)
 	metrics.InitializeMetrics(g)
-	return &Server{grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp}, nil
+	s := &Server{
+		grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp,
+		ingest: &ingestHealth{health: h, status: cfg.Status, interval: cfg.PollInterval, now: cfg.Now},
+	}
+	refresh := s.ingest.refresh
+	cfg.Hub.published.Store(&refresh)
+	return s, nil
 }
 
 func (cfg *Config) setDefaults() {
@@ -263,7 +273,20 @@ func (s *Server) Ready(ctx context.Context) error {
 	}
 	s.hub.seed(last, latest)
 	for _, name := range healthNames() {
-		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		if name != vatsectorv1.IngestService_ServiceDesc.ServiceName {
+			s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		}
+	}
+	s.ingest.ready.Store(true)
+	s.ingest.refresh()
+	if s.stopBackground == nil {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopBackground, s.background = cancel, make(chan struct{})
+		go func() {
+			defer close(s.background)
+			// A third of the STALE limit: a wedge shows within 4/3 of the limit.
+			s.ingest.run(ctx, staleLimit(s.ingest.interval)/3)
+		}()
 	}
 	return nil
 }
@@ -286,6 +309,10 @@ func (s *Server) Drain() { s.health.Shutdown() }
 // for the order.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Drain()
+	if s.stopBackground != nil {
+		s.stopBackground()
+		<-s.background
+	}
 	s.hub.Close()
 	s.health.stopWatches()
 	stopped := make(chan struct{})
