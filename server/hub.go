@@ -154,7 +154,7 @@ func (h *Hub) subscribe() (*subscription, error) {
 	case !h.ready:
 		return nil, unavailablef("the server is starting; reconnect with backoff")
 	case len(h.subs) >= h.maxSubs:
-		return nil, exhaustedf("too many streams are open (%d); reconnect with backoff", h.maxSubs)
+		return nil, exhaustedRetryf(retryStreamsFull, "too many streams are open (%d): retry in %v", h.maxSubs, retryStreamsFull)
 	}
 	s := &subscription{
 		ch: make(chan *publishedCycle, h.buffer), done: make(chan struct{}),
