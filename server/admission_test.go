@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -301,6 +302,48 @@ func waitCatchUpWaiters(t *testing.T, s *Server, n int) {
 		case <-changed:
 		case <-ctx.Done():
 			t.Fatalf("%d streams wait for a catch-up read, want %d", got, n)
+		}
+	}
+}
+
+// The open streams are exposed by method, and the catch-up gate's figures are registered.
+func TestOpenStreamsAreExposedByMethod(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := startEnv(t, openFixtureStore(t), transports()[0], envOptions{registerer: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := healthpb.NewHealthClient(e.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]float64{}
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+		if f.GetName() != "vatsector_api_open_streams" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					open[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	if open["/grpc.health.v1.Health/Watch"] != 1 {
+		t.Errorf("open streams %v, want one health Watch", open)
+	}
+	for _, n := range []string{"vatsector_api_catchup_waiting", "vatsector_api_catchup_reading"} {
+		if !names[n] {
+			t.Errorf("%s is not registered", n)
 		}
 	}
 }
