@@ -109,13 +109,15 @@ func record(ctx context.Context, args []string, getenv func(string) string, stde
 	return feed.Record(ctx, src, *dir, *every, *count, log)
 }
 
-// healthcheck asks a running service for its overall gRPC health; it exits non-zero unless SERVING.
+// healthcheck asks a running service for its gRPC health, overall or of one service name; it exits non-zero
+// unless SERVING.
 func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vatsector healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "localhost:50051", "gRPC address of the service")
 	timeout := fs.Duration("timeout", 3*time.Second, "deadline of the check")
 	wait := fs.Bool("wait", false, "wait (up to --timeout) for the service to start and report SERVING, instead of checking once")
+	service := fs.String("service", "", `health service name to ask about: "" for the whole server, or e.g. vatsector.v1.IngestService, NOT_SERVING while ingestion is wedged`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,7 +131,7 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	client := healthpb.NewHealthClient(conn)
 	if *wait {
 		// Watch streams every status change; WaitForReady rides out a server that is not listening yet.
-		stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{Service: *service}, grpc.WaitForReady(true))
 		if err != nil {
 			return fmt.Errorf("healthcheck %s: %w", *addr, err)
 		}
@@ -144,7 +146,7 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 		}
 	}
-	resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+	resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: *service})
 	if err != nil {
 		return fmt.Errorf("healthcheck %s: %w", *addr, err)
 	}

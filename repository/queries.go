@@ -55,13 +55,30 @@ type FlightSummary struct {
 	Sectors []string
 }
 
-// FlightDetail is a flight with all its visits and, on request, its track.
+// FlightDetail is a flight with its newest visits and, on request, its newest track points.
 type FlightDetail struct {
 	FlightSummary
 	// Visits are ordered by entered_at, then sector id.
 	Visits []Visit
 	// Track is ordered by observed_at; nil unless asked for.
 	Track []Position
+	// VisitsTruncated and TrackTruncated say older visits or positions exist than those returned.
+	VisitsTruncated, TrackTruncated bool
+}
+
+// DetailLimits bound what a flight's detail holds: a flight online all day has thousands of positions.
+type DetailLimits struct {
+	// Visits is the most visits returned, the newest; it must be positive.
+	Visits int
+	// TrackPoints is the most positions returned, the newest; 0 returns no track.
+	TrackPoints int
+}
+
+// OccupantKey is a position in the order of a sector's occupants; a page starts after it.
+type OccupantKey struct {
+	EnteredAt time.Time
+	Callsign  string
+	VisitID   int64
 }
 
 // Occupant is a flight inside a sector: its open visit and its latest state.
@@ -73,8 +90,10 @@ type Occupant struct {
 
 // Occupancy is a sector's state as of one committed cycle.
 type Occupancy struct {
-	// Occupants are ordered by entered_at, then callsign, then visit id.
+	// Occupants are ordered by entered_at, then callsign, then visit id: one page of them.
 	Occupants []Occupant
+	// Total is the number of flights inside the sector, on every page.
+	Total int
 	// Staffing are the controllers online staffing the sector, ordered by callsign then id.
 	Staffing []Controller
 	// AsOf is the update_timestamp of the last committed cycle; zero before the first.
@@ -157,27 +176,30 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: list flights: %w", err)
+		return nil, readError("list flights", err)
 	}
 	return out, nil
 }
 
-// FlightByID returns a flight, online or not, with its visits and, if track, its positions. ErrNotFound when
-// no flight has the id.
-func (s *Store) FlightByID(ctx context.Context, id int64, track bool) (*FlightDetail, error) {
-	return s.flightDetail(ctx, track, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
+// FlightByID returns a flight, online or not, with its newest visits and positions within lim. ErrNotFound
+// when no flight has the id.
+func (s *Store) FlightByID(ctx context.Context, id int64, lim DetailLimits) (*FlightDetail, error) {
+	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
 }
 
 // OnlineFlightByCallsign returns the online flight with the callsign (case-insensitive); among several (a ghost
 // connection) the latest logon. ErrNotFound when none is online.
-func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, track bool) (*FlightDetail, error) {
-	return s.flightDetail(ctx, track, func(tx *gorm.DB) *gorm.DB {
+func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, lim DetailLimits) (*FlightDetail, error) {
+	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB {
 		return tx.Where("disconnected_at IS NULL AND UPPER(callsign) = ?", strings.ToUpper(callsign)).
 			Order("logon_time DESC, id DESC")
 	})
 }
 
-func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.DB) *gorm.DB) (*FlightDetail, error) {
+func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*gorm.DB) *gorm.DB) (*FlightDetail, error) {
+	if err := checkLimit(lim.Visits); err != nil {
+		return nil, err
+	}
 	var d FlightDetail
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var f Flight
@@ -192,9 +214,15 @@ func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.D
 			return err
 		}
 		d.FlightSummary = sums[0]
-		if err := tx.Where("flight_id = ?", f.ID).Order("entered_at, id").Find(&d.Visits).Error; err != nil {
+		// The newest first, one more than the limit to tell whether older ones exist, then put back in order.
+		if err := tx.Where("flight_id = ?", f.ID).Order("entered_at DESC, id DESC").Limit(lim.Visits + 1).
+			Find(&d.Visits).Error; err != nil {
 			return fmt.Errorf("visits: %w", err)
 		}
+		if len(d.Visits) > lim.Visits {
+			d.Visits, d.VisitsTruncated = d.Visits[:lim.Visits], true
+		}
+		slices.Reverse(d.Visits)
 		for i := range d.Visits {
 			d.Visits[i].normalize()
 		}
@@ -202,10 +230,15 @@ func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.D
 		slices.SortStableFunc(d.Visits, func(a, b Visit) int {
 			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.SectorID, b.SectorID))
 		})
-		if track {
-			if err := tx.Where("flight_id = ?", f.ID).Order("observed_at").Find(&d.Track).Error; err != nil {
+		if lim.TrackPoints > 0 {
+			if err := tx.Where("flight_id = ?", f.ID).Order("observed_at DESC").Limit(lim.TrackPoints + 1).
+				Find(&d.Track).Error; err != nil {
 				return fmt.Errorf("track: %w", err)
 			}
+			if len(d.Track) > lim.TrackPoints {
+				d.Track, d.TrackTruncated = d.Track[:lim.TrackPoints], true
+			}
+			slices.Reverse(d.Track)
 			for i := range d.Track {
 				d.Track[i].ObservedAt = d.Track[i].ObservedAt.UTC()
 			}
@@ -216,7 +249,7 @@ func (s *Store) flightDetail(ctx context.Context, track bool, where func(*gorm.D
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("repository: flight: %w", err)
+		return nil, readError("flight", err)
 	}
 	return &d, nil
 }
@@ -258,18 +291,38 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error
 	return out, nil
 }
 
-// SectorOccupancy returns the flights inside a sector now, its staffing, and the cycle this reflects.
-func (s *Store) SectorOccupancy(ctx context.Context, sectorID string) (*Occupancy, error) {
+// SectorOccupancy returns up to limit flights inside a sector now, after the key (nil: from the start), with
+// the count of all of them, the sector's staffing, and the cycle this reflects.
+func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *OccupantKey, limit int) (*Occupancy, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
 	var occ Occupancy
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		var visits []Visit
-		if err := tx.Where("sector_id = ? AND exited_at IS NULL", sectorID).Find(&visits).Error; err != nil {
+		var total int64
+		if err := tx.Model(&Visit{}).Where("sector_id = ? AND exited_at IS NULL", sectorID).Count(&total).Error; err != nil {
+			return fmt.Errorf("occupant count: %w", err)
+		}
+		occ.Total = int(total)
+		callsign := s.bytewise("f.callsign")
+		q := tx.Table("sector_visits AS v").Select("v.id AS visit_id, v.entered_at, v.flight_id").
+			Joins("JOIN flights AS f ON f.id = v.flight_id").
+			Where("v.sector_id = ? AND v.exited_at IS NULL", sectorID)
+		if after != nil {
+			q = q.Where("(v.entered_at, "+callsign+", v.id) > (?, ?, ?)", after.EnteredAt.UTC(), after.Callsign, after.VisitID)
+		}
+		var rows []struct {
+			VisitID   int64
+			EnteredAt time.Time
+			FlightID  int64
+		}
+		if err := q.Order("v.entered_at, " + callsign + ", v.id").Limit(limit).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("open visits: %w", err)
 		}
-		if len(visits) > 0 {
-			ids := make([]int64, len(visits))
-			for i, v := range visits {
-				ids[i] = v.FlightID
+		if len(rows) > 0 {
+			ids := make([]int64, len(rows))
+			for i, r := range rows {
+				ids[i] = r.FlightID
 			}
 			var flights []Flight
 			if err := tx.Where("id IN ?", ids).Find(&flights).Error; err != nil {
@@ -280,14 +333,10 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string) (*Occupanc
 				f.normalize()
 				byID[f.ID] = f
 			}
-			occ.Occupants = make([]Occupant, 0, len(visits))
-			for _, v := range visits {
-				occ.Occupants = append(occ.Occupants, Occupant{VisitID: v.ID, EnteredAt: v.EnteredAt.UTC(), Flight: byID[v.FlightID]})
+			occ.Occupants = make([]Occupant, 0, len(rows))
+			for _, r := range rows {
+				occ.Occupants = append(occ.Occupants, Occupant{VisitID: r.VisitID, EnteredAt: r.EnteredAt.UTC(), Flight: byID[r.FlightID]})
 			}
-			slices.SortFunc(occ.Occupants, func(a, b Occupant) int {
-				return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.Flight.Callsign, b.Flight.Callsign),
-					cmp.Compare(a.VisitID, b.VisitID))
-			})
 		}
 		staffing, err := s.staffing(tx, []string{sectorID})
 		if err != nil {
@@ -304,7 +353,7 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string) (*Occupanc
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: sector occupancy: %w", err)
+		return nil, readError("sector occupancy", err)
 	}
 	return &occ, nil
 }
@@ -333,7 +382,7 @@ func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]Sect
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("repository: sector states: %w", err)
+		return nil, readError("sector states", err)
 	}
 	return out, nil
 }
@@ -345,7 +394,7 @@ func (s *Store) SectorFlightCounts(ctx context.Context, ids []string) (map[strin
 	defer cancel()
 	out, err := flightCounts(s.db.WithContext(ctx), ids)
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("sector flight counts", err)
 	}
 	return out, nil
 }
@@ -410,7 +459,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through in
 	defer cancel()
 	events, err := listEvents(s.db.WithContext(ctx), f, after, through, limit)
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("list events", err)
 	}
 	return events, nil
 }
@@ -435,7 +484,7 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 		return err
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("repository: replay events: %w", err)
+		return nil, 0, readError("replay events", err)
 	}
 	return events, oldest, nil
 }
@@ -474,7 +523,7 @@ func (s *Store) SequenceBounds(ctx context.Context) (oldest, latest int64, err e
 	var b struct{ Oldest, Latest int64 }
 	if err := s.db.WithContext(ctx).Model(&Event{}).
 		Select("COALESCE(MIN(sequence), 0) AS oldest, COALESCE(MAX(sequence), 0) AS latest").Scan(&b).Error; err != nil {
-		return 0, 0, fmt.Errorf("repository: sequence bounds: %w", err)
+		return 0, 0, readError("sequence bounds", err)
 	}
 	return b.Oldest, b.Latest, nil
 }
@@ -499,7 +548,7 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	}
 	var cs []Controller
 	if err := s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers")).Limit(limit).Find(&cs).Error; err != nil {
-		return nil, fmt.Errorf("repository: list controllers: %w", err)
+		return nil, readError("list controllers", err)
 	}
 	for i := range cs {
 		cs[i].normalize()
@@ -513,7 +562,7 @@ func (s *Store) LastCommittedCycle(ctx context.Context) (*Cycle, error) {
 	defer cancel()
 	c, err := lastCommitted(s.db.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, readError("last committed cycle", err)
 	}
 	return c, nil
 }

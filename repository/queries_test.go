@@ -270,34 +270,34 @@ func TestFlightDetail(t *testing.T) {
 	}{
 		{name: "by id, online, with track", wantID: dlh4, visits: []int64{2, 3}, track: 2,
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.FlightByID(context.Background(), dlh4, true)
+				return s.FlightByID(context.Background(), dlh4, allTrack)
 			}},
 		{name: "by id, without track", wantID: dlh4, visits: []int64{2, 3},
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.FlightByID(context.Background(), dlh4, false)
+				return s.FlightByID(context.Background(), dlh4, noTrack)
 			}},
 		{name: "by id, offline", wantID: aal1, visits: []int64{4}, track: 1,
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.FlightByID(context.Background(), aal1, true)
+				return s.FlightByID(context.Background(), aal1, allTrack)
 			}},
 		{name: "unknown id", missing: true, get: func(s *repository.Store) (*repository.FlightDetail, error) {
-			return s.FlightByID(context.Background(), 999, false)
+			return s.FlightByID(context.Background(), 999, noTrack)
 		}},
 		{name: "by callsign, any case", wantID: baw123, visits: []int64{1},
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.OnlineFlightByCallsign(context.Background(), "baw123", false)
+				return s.OnlineFlightByCallsign(context.Background(), "baw123", noTrack)
 			}},
 		{name: "by callsign, ghost: latest logon", wantID: ual7b, visits: []int64{},
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.OnlineFlightByCallsign(context.Background(), "UAL7", false)
+				return s.OnlineFlightByCallsign(context.Background(), "UAL7", noTrack)
 			}},
 		{name: "by callsign, offline is not found", missing: true,
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.OnlineFlightByCallsign(context.Background(), "AAL1", false)
+				return s.OnlineFlightByCallsign(context.Background(), "AAL1", noTrack)
 			}},
 		{name: "by callsign, prefix is not enough", missing: true,
 			get: func(s *repository.Store) (*repository.FlightDetail, error) {
-				return s.OnlineFlightByCallsign(context.Background(), "BAW", false)
+				return s.OnlineFlightByCallsign(context.Background(), "BAW", noTrack)
 			}},
 	}
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
@@ -334,7 +334,7 @@ func TestFlightDetail(t *testing.T) {
 				}
 			})
 		}
-		d, err := s.FlightByID(context.Background(), aal1, false)
+		d, err := s.FlightByID(context.Background(), aal1, noTrack)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +363,7 @@ func TestSectorOccupancy(t *testing.T) {
 		fixture(t, s)
 		for _, tc := range cases {
 			t.Run(tc.sector, func(t *testing.T) {
-				occ, err := s.SectorOccupancy(context.Background(), tc.sector)
+				occ, err := s.SectorOccupancy(context.Background(), tc.sector, nil, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -388,6 +388,72 @@ func TestSectorOccupancy(t *testing.T) {
 					t.Errorf("as of %v, want the last committed cycle's %v (not the failed one)", occ.AsOf, t0.Add(15*time.Second))
 				}
 			})
+		}
+	})
+}
+
+// Limits of a flight's detail in the tests of the whole fixture: everything, with or without the track.
+var (
+	allTrack = repository.DetailLimits{Visits: 100, TrackPoints: 100}
+	noTrack  = repository.DetailLimits{Visits: 100}
+)
+
+// Pages of occupants follow each other in order, each with the full count.
+func TestSectorOccupancyPages(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		fixture(t, s)
+		var (
+			got   []int64
+			after *repository.OccupantKey
+		)
+		for page := 0; ; page++ {
+			occ, err := s.SectorOccupancy(context.Background(), "EGTT", after, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if occ.Total != 2 {
+				t.Errorf("page %d: total %d, want 2", page, occ.Total)
+			}
+			if len(occ.Occupants) == 0 {
+				break
+			}
+			if page > 3 || len(occ.Occupants) > 1 {
+				t.Fatalf("page %d has %d occupants; pages do not end", page, len(occ.Occupants))
+			}
+			o := occ.Occupants[0]
+			got = append(got, o.Flight.ID)
+			after = &repository.OccupantKey{EnteredAt: o.EnteredAt, Callsign: o.Flight.Callsign, VisitID: o.VisitID}
+		}
+		if want := []int64{baw123, dlh4}; !slices.Equal(got, want) {
+			t.Errorf("occupants %v, want %v once each, in order", got, want)
+		}
+	})
+}
+
+// A bounded detail keeps the newest visits and positions and says it left some out.
+func TestFlightDetailKeepsTheNewest(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		fixture(t, s)
+		full, err := s.FlightByID(context.Background(), dlh4, allTrack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.VisitsTruncated || full.TrackTruncated || len(full.Visits) < 2 || len(full.Track) < 2 {
+			t.Fatalf("full detail: %d visits (cut %v), %d points (cut %v); the fixture needs 2 of each",
+				len(full.Visits), full.VisitsTruncated, len(full.Track), full.TrackTruncated)
+		}
+		cut, err := s.FlightByID(context.Background(), dlh4, repository.DetailLimits{Visits: 1, TrackPoints: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cut.VisitsTruncated || !cut.TrackTruncated || len(cut.Visits) != 1 || len(cut.Track) != 1 {
+			t.Fatalf("cut detail: %d visits (cut %v), %d points (cut %v); want 1 of each, cut",
+				len(cut.Visits), cut.VisitsTruncated, len(cut.Track), cut.TrackTruncated)
+		}
+		if lastV, lastP := full.Visits[len(full.Visits)-1], full.Track[len(full.Track)-1]; cut.Visits[0].ID != lastV.ID ||
+			!cut.Track[0].ObservedAt.Equal(lastP.ObservedAt) {
+			t.Errorf("kept visit %d and point at %v, want the newest: visit %d, point at %v",
+				cut.Visits[0].ID, cut.Track[0].ObservedAt, lastV.ID, lastP.ObservedAt)
 		}
 	})
 }
@@ -636,11 +702,11 @@ func TestQueriesRefuseBadLimitsAndCancelledContexts(t *testing.T) {
 				return err
 			}},
 			{"FlightByID", func(ctx context.Context, _ int) error {
-				_, err := s.FlightByID(ctx, baw123, true)
+				_, err := s.FlightByID(ctx, baw123, allTrack)
 				return err
 			}},
 			{"SectorOccupancy", func(ctx context.Context, _ int) error {
-				_, err := s.SectorOccupancy(ctx, "EGTT")
+				_, err := s.SectorOccupancy(ctx, "EGTT", nil, 100)
 				return err
 			}},
 			{"ListReplayEvents", func(ctx context.Context, n int) error {

@@ -18,9 +18,9 @@ type Storage interface {
 	PoolStats() sql.DBStats
 	IngestPoolStats() sql.DBStats
 	ListFlights(ctx context.Context, f repository.FlightFilter, after *repository.Key, limit int) ([]repository.FlightSummary, error)
-	FlightByID(ctx context.Context, id int64, track bool) (*repository.FlightDetail, error)
-	OnlineFlightByCallsign(ctx context.Context, callsign string, track bool) (*repository.FlightDetail, error)
-	SectorOccupancy(ctx context.Context, sectorID string) (*repository.Occupancy, error)
+	FlightByID(ctx context.Context, id int64, lim repository.DetailLimits) (*repository.FlightDetail, error)
+	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*repository.FlightDetail, error)
+	SectorOccupancy(ctx context.Context, sectorID string, after *repository.OccupantKey, limit int) (*repository.Occupancy, error)
 	SectorStates(ctx context.Context, ids []string) (map[string]repository.SectorState, error)
 	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, error)
 	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, int64, error)

@@ -98,6 +98,7 @@ type envOptions struct {
 	registerer prometheus.Registerer
 	dialOpts   []grpc.DialOption
 	keepalive  time.Duration // the server's keepalive time and timeout; default: the server's defaults
+	config     func(*Config) // adjusts the server's configuration last, e.g. its limits
 }
 
 // eachEnv runs fn on a fresh server over each transport, each with a fresh database of each dialect holding
@@ -148,12 +149,16 @@ func startEnv(t *testing.T, store *repository.Store, tr transport, opts envOptio
 	if opts.heartbeat == 0 {
 		opts.heartbeat = 50 * time.Millisecond
 	}
-	srv, err := New(Config{
+	cfg := Config{
 		Store: storage, Status: status, Sectors: sectors, Hub: e.hub, PollInterval: opts.interval,
 		Logger:            slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HeartbeatInterval: opts.heartbeat, Now: opts.now, Registerer: opts.registerer,
 		KeepaliveTime: opts.keepalive, KeepaliveTimeout: opts.keepalive,
-	})
+	}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vatsector/vatsector/repository"
 )
@@ -36,28 +39,36 @@ const (
 type apiError struct {
 	kind errorKind
 	msg  string
+	// retryAfter, when positive, is sent as a google.rpc.RetryInfo detail: when the client may try again.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.msg }
 
 func invalidf(format string, a ...any) error {
-	return &apiError{kindInvalid, fmt.Sprintf(format, a...)}
+	return &apiError{kind: kindInvalid, msg: fmt.Sprintf(format, a...)}
 }
 
 func notFoundf(format string, a ...any) error {
-	return &apiError{kindNotFound, fmt.Sprintf(format, a...)}
+	return &apiError{kind: kindNotFound, msg: fmt.Sprintf(format, a...)}
 }
 
 func outOfRangef(format string, a ...any) error {
-	return &apiError{kindOutOfRange, fmt.Sprintf(format, a...)}
+	return &apiError{kind: kindOutOfRange, msg: fmt.Sprintf(format, a...)}
 }
 
 func unavailablef(format string, a ...any) error {
-	return &apiError{kindUnavailable, fmt.Sprintf(format, a...)}
+	return &apiError{kind: kindUnavailable, msg: fmt.Sprintf(format, a...)}
 }
 
 func exhaustedf(format string, a ...any) error {
-	return &apiError{kindExhausted, fmt.Sprintf(format, a...)}
+	return &apiError{kind: kindExhausted, msg: fmt.Sprintf(format, a...)}
+}
+
+// exhaustedRetryf is RESOURCE_EXHAUSTED with a retry hint; the message should say the delay too, for clients
+// that do not read details.
+func exhaustedRetryf(after time.Duration, format string, a ...any) error {
+	return &apiError{kind: kindExhausted, msg: fmt.Sprintf(format, a...), retryAfter: after}
 }
 
 func (k errorKind) code() codes.Code {
@@ -90,7 +101,13 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		return status.Error(ae.kind.code(), ae.msg)
+		st := status.New(ae.kind.code(), ae.msg)
+		if ae.retryAfter > 0 {
+			if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(ae.retryAfter)}); derr == nil {
+				st = withRetry
+			}
+		}
+		return st.Err()
 	case errors.Is(err, repository.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
 	case ctx.Err() != nil:
@@ -103,10 +120,13 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	method, _ := grpc.Method(ctx)
 	id := fmt.Sprintf("%08x", rand.Uint32())
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	// The repository's sentinels first: they classify the drivers' errors (a PostgreSQL statement_timeout
+	// is SQLSTATE 57014, not context.DeadlineExceeded). The request's context has not ended (checked
+	// above), so the database is what was slow or gone, and a retry may succeed.
+	case errors.Is(err, repository.ErrQueryTimeout), errors.Is(err, context.DeadlineExceeded):
 		m.log.WarnContext(ctx, "database query timed out", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database did not answer in time (id %s); retry later", id)
-	case unreachable(err):
+	case errors.Is(err, repository.ErrUnavailable), unreachable(err):
 		m.log.WarnContext(ctx, "database unreachable", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database is unreachable (id %s); retry later", id)
 	}
@@ -115,7 +135,7 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 }
 
 // unreachable tells a database that cannot be reached (worth a retry) from a database that answered with an
-// error (a bug).
+// error (a bug), for errors that did not come through the repository's classification.
 func unreachable(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &netErr)

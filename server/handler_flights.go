@@ -31,7 +31,9 @@ func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFl
 }
 
 func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFlightRequest) (*vatsectorv1.GetFlightResponse, error) {
-	d, err := h.q.getFlight(ctx, flightSelector{ID: req.GetId(), Callsign: req.GetCallsign()}, req.GetIncludeTrack())
+	d, err := h.q.getFlight(ctx, flightSelector{ID: req.GetId(), Callsign: req.GetCallsign()}, flightDetailWanted{
+		track: req.GetIncludeTrack(), maxVisits: req.GetMaxVisits(), maxTrackPts: req.GetMaxTrackPoints(),
+	})
 	if err != nil {
 		return nil, h.errs.status(ctx, err)
 	}
@@ -39,6 +41,8 @@ func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFligh
 		Flight: flightProto(&d.FlightSummary),
 		Visits: make([]*vatsectorv1.Visit, len(d.Visits)),
 		Track:  make([]*vatsectorv1.TrackPoint, len(d.Track)),
+		// Only a flight's newest visits and points are returned: say when older ones were left out.
+		VisitsTruncated: d.VisitsTruncated, TrackTruncated: d.TrackTruncated,
 	}
 	for i := range d.Visits {
 		out.Visits[i] = visitProto(&d.Visits[i])

@@ -32,14 +32,15 @@ func (h *sectorHandler) ListSectors(ctx context.Context, req *vatsectorv1.ListSe
 func (h *sectorHandler) GetSectorOccupancy(ctx context.Context, req *vatsectorv1.GetSectorOccupancyRequest) (
 	*vatsectorv1.GetSectorOccupancyResponse, error,
 ) {
-	s, occ, err := h.q.sectorOccupancy(ctx, req.GetSectorId())
+	s, occ, next, err := h.q.sectorOccupancy(ctx, req.GetSectorId(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, h.errs.status(ctx, err)
 	}
 	out := &vatsectorv1.GetSectorOccupancyResponse{
-		Sector:    sectorProto(s, repository.SectorState{Flights: len(occ.Occupants), Staffing: occ.Staffing}),
-		Occupants: make([]*vatsectorv1.SectorOccupant, len(occ.Occupants)),
-		AsOf:      ts(occ.AsOf),
+		Sector:        sectorProto(s, repository.SectorState{Flights: occ.Total, Staffing: occ.Staffing}),
+		Occupants:     make([]*vatsectorv1.SectorOccupant, len(occ.Occupants)),
+		AsOf:          ts(occ.AsOf),
+		NextPageToken: next,
 	}
 	for i := range occ.Occupants {
 		out.Occupants[i] = occupantProto(&occ.Occupants[i])

@@ -3,11 +3,15 @@ package server
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 )
 
 // healthService is grpc-go's health server, except that its Watch streams end when the server shuts down. By
@@ -21,6 +25,45 @@ type healthService struct {
 
 func newHealthService() *healthService {
 	return &healthService{Server: health.NewServer(), stopping: make(chan struct{})}
+}
+
+// ingestHealth keeps the health of IngestService's name up to date with ingestion: NOT_SERVING while it is
+// wedged (ingestWedged), SERVING otherwise. The overall status ("") does not follow it: the API still serves
+// the stored data.
+type ingestHealth struct {
+	health   *healthService
+	status   StatusSource
+	interval time.Duration
+	now      func() time.Time
+	// ready is set by Server.Ready: until then every name is NOT_SERVING.
+	ready atomic.Bool
+}
+
+// refresh sets the status from the ingestion status now.
+func (h *ingestHealth) refresh() {
+	if !h.ready.Load() {
+		return
+	}
+	want := healthpb.HealthCheckResponse_SERVING
+	if ingestWedged(h.status.Status(), h.interval, h.now()) {
+		want = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	// After Drain the health server ignores this and stays NOT_SERVING.
+	h.health.SetServingStatus(vatsectorv1.IngestService_ServiceDesc.ServiceName, want)
+}
+
+// run refreshes every tick until ctx ends: a wedged ingest publishes nothing, so only time can tell.
+func (h *ingestHealth) run(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.refresh()
+		}
+	}
 }
 
 // stopWatches ends every Watch stream, now and from now on, with NOT_SERVING then UNAVAILABLE.

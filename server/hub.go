@@ -39,6 +39,8 @@ type Hub struct {
 	changed chan struct{}
 
 	lagged atomic.Int64
+	// published is called after each Publish, outside the lock (the server refreshes its ingest health).
+	published atomic.Pointer[func()]
 }
 
 // HubConfig bounds a Hub; zero values take the defaults.
@@ -90,6 +92,13 @@ type subscription struct {
 // Publish implements ingest.Publisher: it never blocks, whatever the subscribers do. c must not be modified
 // afterwards; it is shared by every subscriber.
 func (h *Hub) Publish(c *ingest.Committed) {
+	h.publish(c)
+	if fn := h.published.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+func (h *Hub) publish(c *ingest.Committed) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -145,7 +154,7 @@ func (h *Hub) subscribe() (*subscription, error) {
 	case !h.ready:
 		return nil, unavailablef("the server is starting; reconnect with backoff")
 	case len(h.subs) >= h.maxSubs:
-		return nil, exhaustedf("too many streams are open (%d); reconnect with backoff", h.maxSubs)
+		return nil, exhaustedRetryf(retryStreamsFull, "too many streams are open (%d): retry in %v", h.maxSubs, retryStreamsFull)
 	}
 	s := &subscription{
 		ch: make(chan *publishedCycle, h.buffer), done: make(chan struct{}),

@@ -14,14 +14,16 @@ import (
 )
 
 // interceptorChain is the explicit chain of go-grpc-middleware's examples/server, outermost first: metrics see
-// every call with its final code, logging logs it, validation refuses malformed requests before any handler
-// runs, and recovery is last, closest to the handler, so that a panic becomes an INTERNAL status that the
-// interceptors above it still count and log.
-func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.ServerMetrics) (
+// every call with its final code, logging logs it, admission refuses a client over its rate and a stream over
+// the bounds (cheapest first, before the request is even read), validation refuses malformed requests before
+// any handler runs, and recovery is last, closest to the handler, so that a panic becomes an INTERNAL status
+// that the interceptors above it still count and log.
+func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.ServerMetrics, admit *admission) (
 	[]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor,
 ) {
 	logger := slogAdapter(log)
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
+	admitUnary, admitStream := admit.interceptors(errs)
 	validateUnary, validateStream := validationInterceptors(errs)
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		return errs.status(ctx, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
@@ -29,12 +31,14 @@ func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.Serv
 	unary := []grpc.UnaryServerInterceptor{
 		metrics.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(logger, logOpts...),
+		admitUnary,
 		validateUnary,
 		recovery.UnaryServerInterceptor(recoverOpts...),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		metrics.StreamServerInterceptor(),
 		logging.StreamServerInterceptor(logger, logOpts...),
+		admitStream,
 		validateStream,
 		recovery.StreamServerInterceptor(recoverOpts...),
 	}

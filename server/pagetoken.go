@@ -25,9 +25,11 @@ const pageTokenVersion = 1
 type pageToken struct {
 	Version int    `json:"v"`
 	Filter  string `json:"f"`
-	// Key and ID are the last item's (callsign, id), (sector id) or (sequence).
+	// Key and ID are the last item's (callsign, id), (sector id) or (sequence); with At, an occupant's
+	// (entered_at in Unix nanoseconds, callsign, visit id).
 	Key string `json:"k,omitempty"`
 	ID  int64  `json:"i,omitempty"`
+	At  int64  `json:"t,omitempty"`
 }
 
 // Page sizes (AIP-158): 0 is the method's default, above the maximum is lowered to it.
@@ -63,7 +65,13 @@ func fingerprint(method string, parts ...any) string {
 }
 
 func encodePageToken(filter, key string, id int64) string {
-	payload, _ := json.Marshal(pageToken{Version: pageTokenVersion, Filter: filter, Key: key, ID: id})
+	return encodeToken(pageToken{Filter: filter, Key: key, ID: id})
+}
+
+// encodeToken encodes t at the current version.
+func encodeToken(t pageToken) string {
+	t.Version = pageTokenVersion
+	payload, _ := json.Marshal(t)
 	payload = binary.BigEndian.AppendUint32(payload, crc32.ChecksumIEEE(payload))
 	return base64.RawURLEncoding.EncodeToString(payload)
 }

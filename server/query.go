@@ -19,6 +19,8 @@ type queryService struct {
 	pollInterval time.Duration
 	heartbeat    time.Duration
 	replayPage   int
+	// catchUp bounds the streams' stored-event reads running at once; nil: no bound.
+	catchUp *catchUpGate
 }
 
 // canonicalSet sorts and deduplicates a filter set, so the same set in another order is the same filter.

@@ -25,15 +25,38 @@ func (q *queryService) listFlights(ctx context.Context, f repository.FlightFilte
 		})
 }
 
-func (q *queryService) getFlight(ctx context.Context, sel flightSelector, track bool) (*repository.FlightDetail, error) {
+// Bounds of GetFlight's lists (max_visits, max_track_points): a flight online all day has about 5,800
+// positions, one per cycle; the newest thousand are the last four hours.
+const (
+	defaultFlightVisits      = 1000
+	maxFlightVisits          = 10000
+	defaultFlightTrackPoints = 1000
+	maxFlightTrackPoints     = 10000
+)
+
+// flightDetailWanted is what GetFlight returns with the flight: the track only if asked for, and how much.
+type flightDetailWanted struct {
+	track                  bool
+	maxVisits, maxTrackPts int32
+}
+
+func (w flightDetailWanted) limits() repository.DetailLimits {
+	lim := repository.DetailLimits{Visits: pageSize(w.maxVisits, defaultFlightVisits, maxFlightVisits)}
+	if w.track {
+		lim.TrackPoints = pageSize(w.maxTrackPts, defaultFlightTrackPoints, maxFlightTrackPoints)
+	}
+	return lim
+}
+
+func (q *queryService) getFlight(ctx context.Context, sel flightSelector, want flightDetailWanted) (*repository.FlightDetail, error) {
 	var (
 		d   *repository.FlightDetail
 		err error
 	)
 	if sel.ID != 0 {
-		d, err = q.store.FlightByID(ctx, sel.ID, track)
+		d, err = q.store.FlightByID(ctx, sel.ID, want.limits())
 	} else {
-		d, err = q.store.OnlineFlightByCallsign(ctx, sel.Callsign, track)
+		d, err = q.store.OnlineFlightByCallsign(ctx, sel.Callsign, want.limits())
 	}
 	switch {
 	case errors.Is(err, repository.ErrNotFound) && sel.ID != 0:

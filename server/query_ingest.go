@@ -52,24 +52,11 @@ func assessHealth(st ingest.Status, interval time.Duration, now time.Time) (heal
 		return healthStandby, fmt.Sprintf("instance %q is the ingest writer (claim renewed %s ago); this one serves the stored data and takes over when that claim is released or runs out",
 			w.Holder, round(now.Sub(w.RenewedAt)))
 	}
-	staleAfter := 3 * interval
-	if interval <= 0 {
-		staleAfter = 3 * feedPeriod
-	}
+	staleAfter := staleLimit(interval)
 	if st.LastCommitted == nil && st.Started.IsZero() {
 		return healthStale, "ingestion has not started"
 	}
-	since := st.Started
-	if c := st.LastCommitted; c != nil {
-		at := c.UpdateTimestamp
-		if c.CommittedAt != nil {
-			at = *c.CommittedAt
-		}
-		if at.After(since) {
-			since = at
-		}
-	}
-	if age := now.Sub(since); age > staleAfter {
+	if age := commitAge(st, now); age > staleAfter {
 		if st.LastCommitted == nil {
 			return healthStale, fmt.Sprintf("no cycle committed since ingestion started %s ago", round(age))
 		}
@@ -92,6 +79,42 @@ func assessHealth(st ingest.Status, interval time.Duration, now time.Time) (heal
 			round(time.Duration(c.TotalUS)*time.Microsecond), interval)
 	}
 	return healthOK, ""
+}
+
+// staleLimit is how long ingestion may go without a commit before it is STALE: three poll intervals, or three
+// feed periods for a replay as fast as possible.
+func staleLimit(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 3 * feedPeriod
+	}
+	return 3 * interval
+}
+
+// commitAge is the time since the last commit, or since ingestion started when that is later (a restart gets a
+// fair chance); st must have started or committed.
+func commitAge(st ingest.Status, now time.Time) time.Duration {
+	since := st.Started
+	if c := st.LastCommitted; c != nil {
+		at := c.UpdateTimestamp
+		if c.CommittedAt != nil {
+			at = *c.CommittedAt
+		}
+		if at.After(since) {
+			since = at
+		}
+	}
+	return now.Sub(since)
+}
+
+// ingestWedged says this instance ingests but committed nothing for longer than the STALE limit: what the
+// health of IngestService reports as NOT_SERVING, for a container probe to restart the process. A standby
+// waits for the other writer by design, ingestion not started yet has nothing to be wedged on, and a feed that
+// stopped updating (also STALE in GetIngestionStatus) is not mended by a restart: none of those is wedged.
+func ingestWedged(st ingest.Status, interval time.Duration, now time.Time) bool {
+	if st.StandbyFor != nil || (st.LastCommitted == nil && st.Started.IsZero()) {
+		return false
+	}
+	return commitAge(st, now) > staleLimit(interval)
 }
 
 // round keeps messages readable: seconds, or milliseconds below a second.

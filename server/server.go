@@ -49,6 +49,20 @@ type Config struct {
 	// pinging more often is disconnected.
 	KeepaliveMinTime time.Duration
 
+	// MaxOpenStreams bounds the streaming RPCs open at once, of every method, from admission until their
+	// handler returns (DefaultMaxOpenStreams, or the hub's MaxSubscribers when that is larger); more are
+	// RESOURCE_EXHAUSTED with a retry hint.
+	MaxOpenStreams int
+	// MaxStreamsPerClient bounds the streams one client (peer IP address) holds open at once.
+	MaxStreamsPerClient int
+	// ClientRequestRate (calls a second) and ClientRequestBurst are each client's token bucket, shared by
+	// unary calls and stream openings; a call over it is RESOURCE_EXHAUSTED with the delay to retry after.
+	ClientRequestRate  float64
+	ClientRequestBurst int
+	// MaxConcurrentCatchUpReads bounds the stored-event reads that resuming or lagging streams run at once;
+	// the others wait their turn (still counted as open streams), so unary calls always find a connection.
+	MaxConcurrentCatchUpReads int
+
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
 }
@@ -66,6 +80,18 @@ const (
 	DefaultKeepaliveTime        = 30 * time.Second
 	DefaultKeepaliveTimeout     = 10 * time.Second
 	DefaultKeepaliveMinTime     = 10 * time.Second
+	DefaultMaxOpenStreams       = DefaultMaxSubscribers
+	// DefaultMaxStreamsPerClient lets a dashboard host run a stream per panel, and keeps one host from taking
+	// the whole cap: 32 hosts are needed to fill the 1,024.
+	DefaultMaxStreamsPerClient = 32
+	// DefaultClientRequestRate and DefaultClientRequestBurst are generous: a dashboard polling a dozen panels
+	// every few seconds stays far below; only a runaway loop or a flood is refused.
+	DefaultClientRequestRate  = 50
+	DefaultClientRequestBurst = 100
+	// DefaultMaxConcurrentCatchUpReads keeps the API's pool (10 connections by default on PostgreSQL) mostly
+	// free for unary calls: two pages of 500 events read at a time still catch a stream up far faster than a
+	// client takes them in, while 1,000 streams resuming at once had taken every connection (see catchUpGate).
+	DefaultMaxConcurrentCatchUpReads = 2
 )
 
 // Server is the gRPC server of the API, with gRPC health and reflection.
@@ -75,6 +101,13 @@ type Server struct {
 	hub    *Hub
 	store  Storage
 	log    *slog.Logger
+	// admit and catchUp are the stream and catch-up bounds, held here for their figures.
+	admit   *admission
+	catchUp *catchUpGate
+	ingest  *ingestHealth
+	// stopBackground ends the ingest health ticker that Ready starts; background is closed when it returned.
+	stopBackground context.CancelFunc
+	background     chan struct{}
 }
 
 // New builds the server; it serves nothing until Serve, and reports NOT_SERVING until Ready.
@@ -92,17 +125,25 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxSendMsgSize < 0 || cfg.KeepaliveTime < 0 || cfg.KeepaliveTimeout < 0 || cfg.KeepaliveMinTime < 0:
 		return nil, errors.New("server: negative limit in configuration")
 	}
+	if cfg.MaxOpenStreams < 0 || cfg.MaxStreamsPerClient < 0 || cfg.ClientRequestRate < 0 || cfg.ClientRequestBurst < 0 ||
+		cfg.MaxConcurrentCatchUpReads < 0 {
+		return nil, errors.New("server: negative limit in configuration")
+	}
 	cfg.setDefaults()
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	admit := newAdmission(cfg)
+	catchUp := newCatchUpGate(cfg.MaxConcurrentCatchUpReads)
 	if cfg.Registerer != nil {
-		for _, c := range append([]prometheus.Collector{metrics}, hubCollectors(cfg.Hub)...) {
+		collectors := append([]prometheus.Collector{metrics}, hubCollectors(cfg.Hub)...)
+		collectors = append(collectors, admit.collectors()...)
+		for _, c := range append(collectors, catchUp.collectors()...) {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("server: register metrics: %w", err)
 			}
 		}
 	}
 	errs := errorMapper{log: cfg.Logger}
-	unary, stream := interceptorChain(cfg.Logger, errs, metrics)
+	unary, stream := interceptorChain(cfg.Logger, errs, metrics, admit)
 	codec, err := newStreamCodec()
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -124,6 +165,7 @@ func New(cfg Config) (*Server, error) {
 	q := &queryService{
 		store: cfg.Store, sectors: cfg.Sectors, status: cfg.Status, hub: cfg.Hub, now: cfg.Now,
 		pollInterval: cfg.PollInterval, heartbeat: cfg.HeartbeatInterval, replayPage: cfg.ReplayPageSize,
+		catchUp: catchUp,
 	}
 	vatsectorv1.RegisterIngestServiceServer(g, &ingestHandler{q: q, errs: errs})
 	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q, errs: errs})
@@ -136,7 +178,13 @@ func New(cfg Config) (*Server, error) {
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)
 	metrics.InitializeMetrics(g)
-	return &Server{grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger}, nil
+	s := &Server{
+		grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp,
+		ingest: &ingestHealth{health: h, status: cfg.Status, interval: cfg.PollInterval, now: cfg.Now},
+	}
+	refresh := s.ingest.refresh
+	cfg.Hub.published.Store(&refresh)
+	return s, nil
 }
 
 func (cfg *Config) setDefaults() {
@@ -166,6 +214,22 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.MaxConcurrentStreams == 0 {
 		cfg.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if cfg.MaxOpenStreams == 0 {
+		// A hub sized for more subscribers (a load test) is not undercut by the default.
+		cfg.MaxOpenStreams = max(DefaultMaxOpenStreams, cfg.Hub.maxSubs)
+	}
+	if cfg.MaxStreamsPerClient == 0 {
+		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
+	}
+	if cfg.ClientRequestRate == 0 {
+		cfg.ClientRequestRate = DefaultClientRequestRate
+	}
+	if cfg.ClientRequestBurst == 0 {
+		cfg.ClientRequestBurst = DefaultClientRequestBurst
+	}
+	if cfg.MaxConcurrentCatchUpReads == 0 {
+		cfg.MaxConcurrentCatchUpReads = DefaultMaxConcurrentCatchUpReads
 	}
 }
 
@@ -209,7 +273,20 @@ func (s *Server) Ready(ctx context.Context) error {
 	}
 	s.hub.seed(last, latest)
 	for _, name := range healthNames() {
-		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		if name != vatsectorv1.IngestService_ServiceDesc.ServiceName {
+			s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		}
+	}
+	s.ingest.ready.Store(true)
+	s.ingest.refresh()
+	if s.stopBackground == nil {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopBackground, s.background = cancel, make(chan struct{})
+		go func() {
+			defer close(s.background)
+			// A third of the STALE limit: a wedge shows within 4/3 of the limit.
+			s.ingest.run(ctx, staleLimit(s.ingest.interval)/3)
+		}()
 	}
 	return nil
 }
@@ -232,6 +309,10 @@ func (s *Server) Drain() { s.health.Shutdown() }
 // for the order.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Drain()
+	if s.stopBackground != nil {
+		s.stopBackground()
+		<-s.background
+	}
 	s.hub.Close()
 	s.health.stopWatches()
 	stopped := make(chan struct{})

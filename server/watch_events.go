@@ -114,7 +114,15 @@ func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
 			return sub.reason
 		default:
 		}
+		release, err := st.q.catchUp.acquire(ctx, sub.done)
+		if err != nil {
+			if ctx.Err() == nil {
+				return sub.reason
+			}
+			return err
+		}
 		events, oldest, err := st.q.store.ReplayEvents(ctx, st.filter, st.checkpoint, sub.startSeq, st.q.replayPage)
+		release()
 		if err != nil {
 			return err
 		}

@@ -178,6 +178,7 @@ func TestTooManyStreamsAreRefused(t *testing.T) {
 			_, err = second.Recv()
 		}
 		wantStatus(t, err, codes.ResourceExhausted, "too many streams")
+		wantRetryHint(t, err)
 		if m, err := first.Recv(); err != nil || m.GetHeartbeat() == nil {
 			t.Errorf("the first stream: %v, %v; want it still served", m, err)
 		}

@@ -31,8 +31,15 @@
 // Errors use the canonical gRPC status codes: INVALID_ARGUMENT for malformed requests (the message says what is
 // wrong), NOT_FOUND for unknown ids, OUT_OF_RANGE for a stream resume point that is no longer (or never was)
 // available, UNAVAILABLE when the server is starting or shutting down or its database is unreachable or too
-// slow, RESOURCE_EXHAUSTED when too many streams are open (both: retry with backoff). INTERNAL is a fault of
-// the server; its message is "internal error (id ...)", the id under which the server logged the cause.
+// slow, RESOURCE_EXHAUSTED when too many streams are open (on the server, or from your IP address: 32 by
+// default) or your IP address sends more than its rate (50 calls a second, bursts of 100, by default); both:
+// retry with backoff. RESOURCE_EXHAUSTED carries a google.rpc.RetryInfo detail with the delay to wait at
+// least, which its message states too. INTERNAL is a fault of the server; its message is "internal error
+// (id ...)", the id under which the server logged the cause.
+//
+// Sizes: every response is bounded. List methods page (see above); GetSectorOccupancy pages its occupants;
+// GetFlight returns the newest visits and track points within max_visits and max_track_points and says when
+// it left older ones out; stream messages hold at most 1000 events.
 
 package vatsectorv1
 

@@ -202,7 +202,15 @@ type GetFlightRequest struct {
 	//	*GetFlightRequest_Id
 	Selector isGetFlightRequest_Selector `protobuf_oneof:"selector"`
 	// If true, the response includes the flight's position track.
-	IncludeTrack  bool `protobuf:"varint,10,opt,name=include_track,json=includeTrack,proto3" json:"include_track,omitempty"`
+	IncludeTrack bool `protobuf:"varint,10,opt,name=include_track,json=includeTrack,proto3" json:"include_track,omitempty"`
+	// With include_track: the most track points to return, the newest ones (a day-long flight has about 5,800,
+	// one per 15 s cycle). 0 means the default, 1000; values above 10000 are lowered to it; negative is
+	// INVALID_ARGUMENT. GetFlightResponse.track_truncated says when older points were left out.
+	MaxTrackPoints int32 `protobuf:"varint,11,opt,name=max_track_points,json=maxTrackPoints,proto3" json:"max_track_points,omitempty"`
+	// The most visits to return, the newest ones (by entered_at). 0 means the default, 1000; values above
+	// 10000 are lowered to it; negative is INVALID_ARGUMENT. GetFlightResponse.visits_truncated says when older
+	// visits were left out.
+	MaxVisits     int32 `protobuf:"varint,12,opt,name=max_visits,json=maxVisits,proto3" json:"max_visits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,6 +277,20 @@ func (x *GetFlightRequest) GetIncludeTrack() bool {
 	return false
 }
 
+func (x *GetFlightRequest) GetMaxTrackPoints() int32 {
+	if x != nil {
+		return x.MaxTrackPoints
+	}
+	return 0
+}
+
+func (x *GetFlightRequest) GetMaxVisits() int32 {
+	if x != nil {
+		return x.MaxVisits
+	}
+	return 0
+}
+
 type isGetFlightRequest_Selector interface {
 	isGetFlightRequest_Selector()
 }
@@ -294,12 +316,17 @@ type GetFlightResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The flight.
 	Flight *Flight `protobuf:"bytes,1,opt,name=flight,proto3" json:"flight,omitempty"`
-	// Its sector visits, open and closed, ordered by entered_at then sector id.
+	// Its sector visits, open and closed, ordered by entered_at then sector id. The newest max_visits only.
 	Visits []*Visit `protobuf:"bytes,2,rep,name=visits,proto3" json:"visits,omitempty"`
-	// Its position track, ordered by observed_at; empty unless include_track was set.
-	Track         []*TrackPoint `protobuf:"bytes,3,rep,name=track,proto3" json:"track,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Its position track, ordered by observed_at; empty unless include_track was set. The newest
+	// max_track_points only.
+	Track []*TrackPoint `protobuf:"bytes,3,rep,name=track,proto3" json:"track,omitempty"`
+	// True when the flight has older visits than those returned (see max_visits).
+	VisitsTruncated bool `protobuf:"varint,4,opt,name=visits_truncated,json=visitsTruncated,proto3" json:"visits_truncated,omitempty"`
+	// True when the flight has older track points than those returned (see max_track_points).
+	TrackTruncated bool `protobuf:"varint,5,opt,name=track_truncated,json=trackTruncated,proto3" json:"track_truncated,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetFlightResponse) Reset() {
@@ -351,6 +378,20 @@ func (x *GetFlightResponse) GetTrack() []*TrackPoint {
 		return x.Track
 	}
 	return nil
+}
+
+func (x *GetFlightResponse) GetVisitsTruncated() bool {
+	if x != nil {
+		return x.VisitsTruncated
+	}
+	return false
+}
+
+func (x *GetFlightResponse) GetTrackTruncated() bool {
+	if x != nil {
+		return x.TrackTruncated
+	}
+	return false
 }
 
 // Flight is one pilot connection with its latest state.
@@ -974,18 +1015,23 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tR\tpageToken\"m\n" +
 	"\x13ListFlightsResponse\x12.\n" +
 	"\aflights\x18\x01 \x03(\v2\x14.vatsector.v1.FlightR\aflights\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
 	"\x10GetFlightRequest\x12\x1c\n" +
 	"\bcallsign\x18\x01 \x01(\tH\x00R\bcallsign\x12\x10\n" +
 	"\x02id\x18\x02 \x01(\x03H\x00R\x02id\x12#\n" +
 	"\rinclude_track\x18\n" +
-	" \x01(\bR\fincludeTrackB\n" +
+	" \x01(\bR\fincludeTrack\x12(\n" +
+	"\x10max_track_points\x18\v \x01(\x05R\x0emaxTrackPoints\x12\x1d\n" +
 	"\n" +
-	"\bselector\"\x9e\x01\n" +
+	"max_visits\x18\f \x01(\x05R\tmaxVisitsB\n" +
+	"\n" +
+	"\bselector\"\xf2\x01\n" +
 	"\x11GetFlightResponse\x12,\n" +
 	"\x06flight\x18\x01 \x01(\v2\x14.vatsector.v1.FlightR\x06flight\x12+\n" +
 	"\x06visits\x18\x02 \x03(\v2\x13.vatsector.v1.VisitR\x06visits\x12.\n" +
-	"\x05track\x18\x03 \x03(\v2\x18.vatsector.v1.TrackPointR\x05track\"\x86\x05\n" +
+	"\x05track\x18\x03 \x03(\v2\x18.vatsector.v1.TrackPointR\x05track\x12)\n" +
+	"\x10visits_truncated\x18\x04 \x01(\bR\x0fvisitsTruncated\x12'\n" +
+	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"\x86\x05\n" +
 	"\x06Flight\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03cid\x18\x02 \x01(\x03R\x03cid\x12\x1a\n" +

@@ -270,7 +270,12 @@ func (x *ListSectorsResponse) GetNextPageToken() string {
 type GetSectorOccupancyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The sector's id. Required.
-	SectorId      string `protobuf:"bytes,1,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
+	SectorId string `protobuf:"bytes,1,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
+	// Maximum number of occupants to return: default 500, maximum 1000 (a busy FIR held 1,728 flights at
+	// once, a 700 KB answer). The sector's flight_count is always the full count.
+	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, or empty for the first page. Pass the same sector_id.
+	PageToken     string `protobuf:"bytes,101,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -312,15 +317,33 @@ func (x *GetSectorOccupancyRequest) GetSectorId() string {
 	return ""
 }
 
+func (x *GetSectorOccupancyRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetSectorOccupancyRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // GetSectorOccupancyResponse is the flights inside one sector now.
 type GetSectorOccupancyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sector, with its flight count and staffing.
+	// The sector, with its flight count (all its occupants, not only this page's) and staffing.
 	Sector *Sector `protobuf:"bytes,1,opt,name=sector,proto3" json:"sector,omitempty"`
-	// The flights inside the sector (its open visits), ordered by entered_at then callsign.
+	// The flights inside the sector (its open visits), ordered by entered_at then callsign then visit id; one
+	// page of them (see page_size).
 	Occupants []*SectorOccupant `protobuf:"bytes,2,rep,name=occupants,proto3" json:"occupants,omitempty"`
-	// Feed time (update_timestamp) of the committed cycle this answer reflects.
-	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Feed time (update_timestamp) of the committed cycle this answer reflects (this page's: a later page may
+	// reflect a later cycle).
+	AsOf *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Token of the next page of occupants; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +397,13 @@ func (x *GetSectorOccupancyResponse) GetAsOf() *timestamppb.Timestamp {
 		return x.AsOf
 	}
 	return nil
+}
+
+func (x *GetSectorOccupancyResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // SectorOccupant is a flight inside a sector.
@@ -1195,13 +1225,17 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tR\tpageToken\"m\n" +
 	"\x13ListSectorsResponse\x12.\n" +
 	"\asectors\x18\x01 \x03(\v2\x14.vatsector.v1.SectorR\asectors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"8\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"t\n" +
 	"\x19GetSectorOccupancyRequest\x12\x1b\n" +
-	"\tsector_id\x18\x01 \x01(\tR\bsectorId\"\xb7\x01\n" +
+	"\tsector_id\x18\x01 \x01(\tR\bsectorId\x12\x1b\n" +
+	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18e \x01(\tR\tpageToken\"\xdf\x01\n" +
 	"\x1aGetSectorOccupancyResponse\x12,\n" +
 	"\x06sector\x18\x01 \x01(\v2\x14.vatsector.v1.SectorR\x06sector\x12:\n" +
 	"\toccupants\x18\x02 \x03(\v2\x1c.vatsector.v1.SectorOccupantR\toccupants\x12/\n" +
-	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\xcd\x01\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\xcd\x01\n" +
 	"\x0eSectorOccupant\x12/\n" +
 	"\x06flight\x18\x01 \x01(\v2\x17.vatsector.v1.FlightRefR\x06flight\x12\x19\n" +
 	"\bvisit_id\x18\x02 \x01(\x03R\avisitId\x129\n" +

@@ -65,10 +65,10 @@ const (
 // needs be pruned meanwhile).
 type SectorServiceClient interface {
 	// ListSectors lists every loaded sector, ordered by id, with its current flight count and staffing,
-	// paginated.
+	// paginated (500 sectors a page unless page_size says otherwise).
 	ListSectors(ctx context.Context, in *ListSectorsRequest, opts ...grpc.CallOption) (*ListSectorsResponse, error)
-	// GetSectorOccupancy returns the flights inside one sector now (as of the last committed cycle). NOT_FOUND
-	// when the sector is not loaded.
+	// GetSectorOccupancy returns the flights inside one sector now (as of the last committed cycle), paginated.
+	// NOT_FOUND when the sector is not loaded.
 	GetSectorOccupancy(ctx context.Context, in *GetSectorOccupancyRequest, opts ...grpc.CallOption) (*GetSectorOccupancyResponse, error)
 	// ListSectorEvents lists stored sector events in sequence order, paginated. Only retained history is
 	// available.
@@ -177,10 +177,10 @@ type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSec
 // needs be pruned meanwhile).
 type SectorServiceServer interface {
 	// ListSectors lists every loaded sector, ordered by id, with its current flight count and staffing,
-	// paginated.
+	// paginated (500 sectors a page unless page_size says otherwise).
 	ListSectors(context.Context, *ListSectorsRequest) (*ListSectorsResponse, error)
-	// GetSectorOccupancy returns the flights inside one sector now (as of the last committed cycle). NOT_FOUND
-	// when the sector is not loaded.
+	// GetSectorOccupancy returns the flights inside one sector now (as of the last committed cycle), paginated.
+	// NOT_FOUND when the sector is not loaded.
 	GetSectorOccupancy(context.Context, *GetSectorOccupancyRequest) (*GetSectorOccupancyResponse, error)
 	// ListSectorEvents lists stored sector events in sequence order, paginated. Only retained history is
 	// available.

@@ -1,0 +1,155 @@
+package repository_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vatsector/vatsector/internal/dbtest"
+	"github.com/vatsector/vatsector/repository"
+)
+
+// sqliteCoded stands for modernc.org/sqlite's *Error, whose fields are unexported.
+type sqliteCoded int
+
+func (c sqliteCoded) Error() string { return fmt.Sprintf("sqlite error %d", int(c)) }
+func (c sqliteCoded) Code() int     { return int(c) }
+
+func TestClassify(t *testing.T) {
+	pg := func(code string) error {
+		return fmt.Errorf("list events: %w", &pgconn.PgError{Code: code, Message: "x"})
+	}
+	cases := []struct {
+		name string
+		err  error
+		want error // nil: left as it is
+	}{
+		{"statement timeout", pg("57014"), repository.ErrQueryTimeout},
+		{"query deadline", fmt.Errorf("flights: %w", context.DeadlineExceeded), repository.ErrQueryTimeout},
+		{"connection failure", pg("08006"), repository.ErrUnavailable},
+		{"connection does not exist", pg("08003"), repository.ErrUnavailable},
+		{"admin shutdown", pg("57P01"), repository.ErrUnavailable},
+		{"crash shutdown", pg("57P02"), repository.ErrUnavailable},
+		{"cannot connect now", pg("57P03"), repository.ErrUnavailable},
+		{"too many connections", pg("53300"), repository.ErrUnavailable},
+		{"broken pipe", fmt.Errorf("write: %w", syscall.EPIPE), repository.ErrUnavailable},
+		{"connection reset", fmt.Errorf("read: %w", syscall.ECONNRESET), repository.ErrUnavailable},
+		{"unexpected EOF", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), repository.ErrUnavailable},
+		{"EOF", io.EOF, repository.ErrUnavailable},
+		{"connection done", sql.ErrConnDone, repository.ErrUnavailable},
+		{"sqlite busy", sqliteCoded(5), repository.ErrUnavailable},
+		{"sqlite locked (extended code)", sqliteCoded(6 | 1<<8), repository.ErrUnavailable},
+		{"sqlite constraint", sqliteCoded(19), nil},
+		{"syntax error", pg("42601"), nil},
+		{"unique violation", pg("23505"), nil},
+		{"plain error", errors.New("boom"), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := repository.Classify(tc.err)
+			if !errors.Is(got, tc.err) {
+				t.Errorf("Classify(%v) = %v lost the cause", tc.err, got)
+			}
+			for _, sentinel := range []error{repository.ErrQueryTimeout, repository.ErrUnavailable} {
+				if is, want := errors.Is(got, sentinel), sentinel == tc.want; is != want {
+					t.Errorf("Classify(%v) = %v: errors.Is %v is %v, want %v", tc.err, got, sentinel, is, want)
+				}
+			}
+		})
+	}
+	if repository.Classify(nil) != nil {
+		t.Error("Classify(nil) is not nil")
+	}
+}
+
+// openPostgresWith opens a store on a fresh migrated database, with extra DSN parameters, closed at the end.
+func openPostgresWith(t *testing.T, url, params string) *repository.Store {
+	t.Helper()
+	s, err := repository.Open(context.Background(), repository.Config{DatabaseURL: url + params, QueryTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// lockFlights takes an ACCESS EXCLUSIVE lock on flights in a transaction of its own until the test ends, so that
+// a read of flights waits for as long as the test wants it to.
+func lockFlights(t *testing.T, s *repository.Store) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	if _, err := tx.ExecContext(ctx, "LOCK TABLE flights IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A read cut by PostgreSQL's statement_timeout is a timeout, not an unknown error: the read waits on a lock
+// held by another transaction, so the timeout fires whatever the machine's speed.
+func TestReadCutByStatementTimeoutIsQueryTimeout(t *testing.T) {
+	url := dbtest.URL(t)
+	holder := openPostgresWith(t, url, "")
+	lockFlights(t, holder)
+	s := openPostgresWith(t, url, "&statement_timeout=50")
+	ctx := context.Background()
+	_, err := s.ListFlights(ctx, repository.FlightFilter{}, nil, 10)
+	if !errors.Is(err, repository.ErrQueryTimeout) {
+		t.Fatalf("ListFlights: %v, want ErrQueryTimeout", err)
+	}
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "57014" {
+		t.Errorf("the driver's error is not kept in the chain: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the caller's context ended")
+	}
+}
+
+// A read whose connection is terminated by the server (pg_terminate_backend, as at a shutdown) is unavailable.
+func TestReadOnATerminatedConnectionIsUnavailable(t *testing.T) {
+	url := dbtest.URL(t)
+	holder := openPostgresWith(t, url, "")
+	lockFlights(t, holder)
+	s := openPostgresWith(t, url, "")
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ListFlights(context.Background(), repository.FlightFilter{}, nil, 10)
+		done <- err
+	}()
+	// Wait for the read to queue behind the lock, then end its backend.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		var n int
+		err := holder.SQL().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a
+			WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.wait_event_type = 'Lock'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the read ended before it was terminated: %v", err)
+		case <-ctx.Done():
+			t.Fatal("the read never waited on the lock")
+		case <-time.After(10 * time.Millisecond): // polling pg_stat_activity: it has no notification
+		}
+	}
+	err := <-done
+	if !errors.Is(err, repository.ErrUnavailable) {
+		t.Fatalf("ListFlights: %v, want ErrUnavailable", err)
+	}
+}
