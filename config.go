@@ -17,6 +17,7 @@ import (
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/server"
 )
 
 // config is the service's configuration: flags, each with an environment equivalent (flags win).
@@ -42,6 +43,11 @@ type config struct {
 	WriterLease     time.Duration
 	QueryTimeout    time.Duration
 	ShutdownGrace   time.Duration
+	// Per-client bounds of the API (client = peer IP address), and the catch-up reads streams may run at once.
+	StreamsPerClient int
+	ClientRate       float64
+	ClientBurst      int
+	CatchUpReads     int
 	// Retention of positions and events; zero keeps them forever.
 	PositionsRetention time.Duration
 	EventsRetention    time.Duration
@@ -141,6 +147,10 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.StringVar(&c.Instance, "instance", "", "this instance's identity as the database's single ingest writer (empty: the host name); another instance waits as a standby, serving the API, until this one stops or its claim is older than --writer-lease")
 	fs.DurationVar(&c.WriterLease, "writer-lease", ingest.DefaultLease, "how long the ingest writer's claim holds after its last committed cycle before a standby may take over")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
+	fs.IntVar(&c.StreamsPerClient, "max-streams-per-client", server.DefaultMaxStreamsPerClient, "streams one client (peer IP address) may hold open at once; more are RESOURCE_EXHAUSTED with a retry hint")
+	fs.Float64Var(&c.ClientRate, "client-rate", server.DefaultClientRequestRate, "calls a second each client (peer IP address) may make, on average")
+	fs.IntVar(&c.ClientBurst, "client-burst", server.DefaultClientRequestBurst, "calls a client may make at once above --client-rate")
+	fs.IntVar(&c.CatchUpReads, "catchup-reads", server.DefaultMaxConcurrentCatchUpReads, "stored-event reads that resuming or lagging streams may run at once; the rest wait their turn, so the pool stays free for queries")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
 	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
@@ -243,6 +253,17 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 	}
 	if c.FeedRetries < 0 || c.FeedRetries > maxFeedRetries {
 		bad("feed-retries", "%d: want 0..%d", c.FeedRetries, maxFeedRetries)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"max-streams-per-client", c.StreamsPerClient}, {"client-burst", c.ClientBurst}, {"catchup-reads", c.CatchUpReads}} {
+		if n.v < 1 {
+			bad(n.name, "%d: want at least 1", n.v)
+		}
+	}
+	if c.ClientRate <= 0 {
+		bad("client-rate", "%v: want more than 0", c.ClientRate)
 	}
 	if maxOpen < 0 || maxOpen > 1000 {
 		bad("db-max-open", "%d: want 1..1000 (or 0 for the default)", maxOpen)

@@ -41,6 +41,11 @@ func TestInvalidConfigurationNamesTheFlag(t *testing.T) {
 		{"not a PostgreSQL URL", nil, map[string]string{"DATABASE_URL": "mysql://x"}, "--database-url"},
 		{"log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
+		{"backlog under one snapshot", []string{"--backlog", "5s"}, nil, "--backlog"},
+		{"no future tolerance", []string{"--future-tolerance", "0s"}, nil, "--future-tolerance"},
+		{"no stream per client", []string{"--max-streams-per-client", "0"}, nil, "--max-streams-per-client"},
+		{"no request rate", []string{"--client-rate", "0"}, nil, "--client-rate"},
+		{"no catch-up read", nil, map[string]string{"VATSECTOR_CATCHUP_READS": "0"}, "--catchup-reads"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	}
 	api, err := server.New(server.Config{
 		Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log, Registerer: reg,
-		PollInterval: cfg.Interval,
+		PollInterval: cfg.Interval, MaxStreamsPerClient: cfg.StreamsPerClient, ClientRequestRate: cfg.ClientRate,
+		ClientRequestBurst: cfg.ClientBurst, MaxConcurrentCatchUpReads: cfg.CatchUpReads,
 	})
 	if err != nil {
 		return err

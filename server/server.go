@@ -88,7 +88,7 @@ const (
 	// every few seconds stays far below; only a runaway loop or a flood is refused.
 	DefaultClientRequestRate  = 50
 	DefaultClientRequestBurst = 100
-	// DefaultMaxConcurrentCatchUpReads keeps the API's pool (10 connections by default on PostgreSQL) mostly
+	// DefaultMaxConcurrentCatchUpReads keeps the API's pool (8 connections by default on PostgreSQL) mostly
 	// free for unary calls: two pages of 500 events read at a time still catch a stream up far faster than a
 	// client takes them in, while 1,000 streams resuming at once had taken every connection (see catchUpGate).
 	DefaultMaxConcurrentCatchUpReads = 2

@@ -269,7 +269,9 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 	// The service sends a heartbeat after two feed cycles without events (30 s); cycles here come every
 	// --interval, so the heartbeat comes after two of those.
 	api, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
-		HeartbeatInterval: 2 * o.interval, PollInterval: 15 * time.Second})
+		HeartbeatInterval: 2 * o.interval, PollInterval: 15 * time.Second,
+		// Every subscriber connects from loopback: the per-client bounds would treat them as one client.
+		MaxStreamsPerClient: o.subscribers + 16, ClientRequestRate: 1e6, ClientRequestBurst: o.subscribers + 16})
 	if err != nil {
 		return sample{}, err
 	}
