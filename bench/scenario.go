@@ -319,7 +319,7 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 	if err := resetPeakRSS(); err != nil {
 		st.env.log.Warn("cannot reset the peak resident set: it includes loading the airspace", "err", err)
 	}
-	before := st.store.PoolStats()
+	before := st.store.IngestPoolStats()
 	if st.wire != nil {
 		st.wire.mark()
 		st.wire.resetLatencies()
@@ -336,12 +336,12 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 	if err != nil {
 		return nil, err
 	}
-	sampler := startPoolSampler(ctx, st.store.SQL(), sp.SampleEvery)
+	sampler := startPoolSampler(ctx, st.store.IngestSQL(), sp.SampleEvery)
 	st.env.log.Info("ingest", "scenario", sp.Name, "pilots", sp.Pilots, "cycles", sp.Warmup+sp.Cycles)
 	runErr := runner.Run(ctx)
 	res.MaxInUse, res.PoolSamples = sampler.finish()
 	stopProfile()
-	after := st.store.PoolStats()
+	after := st.store.IngestPoolStats()
 	ps, psErr := readProcStatus()
 	if runErr != nil {
 		return nil, fmt.Errorf("run: %w", runErr)
@@ -446,7 +446,7 @@ func (r *recorder) Publish(c *ingest.Committed) {
 			r.checkpoints = append(r.checkpoints, d.Microseconds())
 		}
 	}
-	inUse := r.store.PoolStats().InUse
+	inUse := r.store.IngestPoolStats().InUse
 	rt := int64(-1)
 	if r.wire != nil {
 		cur := r.wire.RoundTrips()

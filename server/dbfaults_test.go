@@ -37,23 +37,19 @@ func holdFlightsLock(t *testing.T, s *repository.Store) {
 	}
 }
 
-// PostgreSQL faults that are not the request's: a statement_timeout (SQLSTATE 57014) while the client's own
-// deadline is far, and a connection terminated by the server (57P01), are both UNAVAILABLE, never INTERNAL.
+// PostgreSQL faults that are not the request's: a statement the server cancels (SQLSTATE 57014, as a
+// statement_timeout does; the service's sessions set none, so pg_cancel_backend brings it about) while the
+// client's own deadline is far, and a connection terminated by the server (57P01), are both UNAVAILABLE, never
+// INTERNAL.
 func TestDatabaseFaultsOnPostgresAreUnavailable(t *testing.T) {
-	cases := []struct {
-		name   string
-		params string
-		// interfere runs while the read waits on the lock; nil lets statement_timeout end it.
-		interfere func(t *testing.T, holder *repository.Store)
-		msg       string
-	}{
-		{name: "statement timeout", params: "&statement_timeout=50", msg: "did not answer in time"},
-		{name: "connection terminated", msg: "unreachable", interfere: func(t *testing.T, holder *repository.Store) {
+	// end runs fn on the backend of the read once it waits on the lock.
+	end := func(fn string) func(t *testing.T, holder *repository.Store) {
+		return func(t *testing.T, holder *repository.Store) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			for {
 				var n int
-				if err := holder.SQL().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a
+				if err := holder.SQL().QueryRowContext(ctx, `SELECT count(`+fn+`(a.pid)) FROM pg_stat_activity a
 					WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.wait_event_type = 'Lock'`).Scan(&n); err != nil {
 					t.Error(err)
 					return
@@ -68,7 +64,17 @@ func TestDatabaseFaultsOnPostgresAreUnavailable(t *testing.T) {
 				case <-time.After(10 * time.Millisecond): // pg_stat_activity has no notification to wait on
 				}
 			}
-		}},
+		}
+	}
+	cases := []struct {
+		name   string
+		params string
+		// interfere runs while the read waits on the lock.
+		interfere func(t *testing.T, holder *repository.Store)
+		msg       string
+	}{
+		{name: "statement cancelled by the server", msg: "did not answer in time", interfere: end("pg_cancel_backend")},
+		{name: "connection terminated", msg: "unreachable", interfere: end("pg_terminate_backend")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
