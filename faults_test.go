@@ -45,11 +45,10 @@ type scriptedFeed struct {
 	served    int // requests of the current step
 	committed map[time.Time]int
 	drained   chan struct{} // closed when the last step is over
-	stopHang  chan struct{}
 }
 
 func newScriptedFeed(t *testing.T, steps []*feedStep) *scriptedFeed {
-	f := &scriptedFeed{t: t, steps: steps, committed: map[time.Time]int{}, drained: make(chan struct{}), stopHang: make(chan struct{})}
+	f := &scriptedFeed{t: t, steps: steps, committed: map[time.Time]int{}, drained: make(chan struct{})}
 	for _, s := range steps {
 		if s.snap != nil {
 			s.body = encodeSnapshot(t, s.snap)
@@ -64,10 +63,8 @@ func newScriptedFeed(t *testing.T, steps []*feedStep) *scriptedFeed {
 		}
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.handle))
-	t.Cleanup(func() {
-		close(f.stopHang)
-		f.srv.Close()
-	})
+	// Close waits for a hanging handler; the service's process, stopped first, ends its request.
+	t.Cleanup(f.srv.Close)
 	if steps[0].enter != nil {
 		steps[0].enter()
 	}
