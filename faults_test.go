@@ -417,7 +417,8 @@ func TestFaultMatrix(t *testing.T) {
 					}
 					f := newScriptedFeed(t, steps)
 					s := startService(t, "service", append(append(serviceFlags(sectors), e.db.flags...),
-						"--feed", f.url(), "--interval", "50ms"), f.observe)
+						// A hanging mirror is given up after 2 s and one retry, not the default 10 s and three.
+						"--feed", f.url(), "--interval", "50ms", "--feed-timeout", "2s", "--feed-retries", "1"), f.observe)
 					select {
 					case <-f.drained:
 					case <-time.After(2 * time.Minute):

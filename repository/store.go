@@ -260,7 +260,9 @@ func sqliteDSN(path string) string {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	// The path is part of a URI: a '?' or '#' in a folder name would otherwise end it, and the database would
+	// silently be opened somewhere else.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
 // sessionSettings sets, on each new PostgreSQL session, what the service relies on whatever the database or role

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -376,5 +377,28 @@ func TestDatabaseSettingDoesNotBreakIngest(t *testing.T) {
 	}
 	if _, err := s.LoadState(ctx, time.Hour); err != nil {
 		t.Fatalf("load state under a 1 ms database statement_timeout: %v", err)
+	}
+}
+
+// TestSQLitePathWithURICharacters: a data folder whose name holds '?' or '#' used to cut the file URI short, and
+// the database was opened, and written, somewhere else.
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	for _, name := range []string{"what?", "run#0", "50% off", "space here"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), name, "vatsector.db")
+			s, err := repository.Open(context.Background(), repository.Config{SQLitePath: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("the database is not where it was asked to be: %v", err)
+			}
+		})
 	}
 }
