@@ -79,7 +79,9 @@ func TestAStandbyTakesOverWhenTheWriterLetsGo(t *testing.T) {
 	sectors := customSectors(t)
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
 		ctx := context.Background()
-		held, err := store.ClaimWriter(ctx, "writer", time.Hour, time.Now())
+		// Renewed, as far as the standby's 40 ms lease can tell, an hour from now: on a loaded machine more than
+		// 40 ms may pass before the standby first tries, and a claim renewed now would have run out by then.
+		held, err := store.ClaimWriter(ctx, "writer", time.Hour, time.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
