@@ -6,6 +6,11 @@
 // predate batches get), and that decode every message whole or read only what the measurement needs.
 //
 //	go run ./bench/streams --pilots 3000 --subscribers 1000 --cycles 20 --out BENCHMARKS.md
+//
+// With --modes catchup it measures instead the API's load against ingest (catchup.go): streams that resume
+// from sequence 0 over and over and a unary load, against the cycle, in a section of BENCHMARKS.md of its own:
+//
+//	go run ./bench/streams --modes catchup --pilots 3000 --subscribers 1000 --unary 32 --cycles 20 --out BENCHMARKS.md
 package main
 
 import (
@@ -28,6 +33,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -42,6 +48,8 @@ import (
 
 type options struct {
 	pilots, subscribers, cycles, warmup, perConn, rounds int
+	history, unary                                       int
+	catchup                                              bool // --modes catchup: the contention benchmark
 	interval                                             time.Duration
 	pgAdmin, vatspy, out, cpuProfile                     string
 	modes                                                []string
@@ -55,15 +63,25 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 5, "cycles before measuring")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the baseline and every mode, interleaved, pooled in the figures")
 	flag.IntVar(&o.perConn, "streams-per-conn", 40, "streams per client connection (the server allows 100)")
+	flag.IntVar(&o.history, "history", 150, "catchup: cycles ingested first with no pause, the stored history every stream catches up on")
+	flag.IntVar(&o.unary, "unary", 32, "catchup: client goroutines calling GetSectorOccupancy, ListFlights and GetIngestionStatus in a loop")
 	flag.DurationVar(&o.interval, "interval", time.Second, "pause between cycles, so streams drain as they would between 15 s cycles")
 	flag.StringVar(&o.pgAdmin, "pg-admin", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL admin URL; a database is created and dropped")
 	flag.StringVar(&o.vatspy, "vatspy", "../shared/data/airspace/vatspy", "VATSpy folder")
 	flag.StringVar(&o.out, "out", "", "BENCHMARKS.md to write the section into (stdout when empty)")
 	subscribersOf := flag.String("subscribers-of", "", "internal: run the subscribers of one mode (--modes) against this address, driven over stdin/stdout")
-	modes := flag.String("modes", "batch,batch-decode,per-event-decode", "how subscribers receive events, each mode measured in turn: batch or per-event, -decode to decode every message whole")
+	modes := flag.String("modes", "batch,batch-decode,per-event-decode", "how subscribers receive events, each mode measured in turn: batch or per-event, -decode to decode every message whole; "+
+		"or catchup alone: streams that resume from sequence 0 over and over, and a unary load, against the cycle (its own section of BENCHMARKS.md)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each mode's cycles with subscribers (server, client streams and ingest share the process) to this file, the mode inserted before the extension")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if *subscribersOf != "" && mode(*modes) == modeCatchUp {
+		if err := runCatchUpProcess(context.Background(), *subscribersOf, o, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "streams catch-up clients:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *subscribersOf != "" {
 		if err := runSubscriberProcess(context.Background(), *subscribersOf, o, mode(*modes), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "streams subscribers:", err)
@@ -82,7 +100,12 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 	if o.modes, err = parseModes(modes); err != nil {
 		return err
 	}
+	o.catchup = o.modes[0] == string(modeCatchUp)
+	if !o.catchup {
+		o.history = 0
+	}
 	started := time.Now().UTC()
+	loadBefore := loadAverage()
 	// The baseline: the same cycles on a fresh database with no subscriber. Later cycles write into fuller
 	// tables than earlier ones, so each mode's cycles are compared with the very same cycles without
 	// subscribers, not with its own earlier cycles. Runs on this machine differ by up to ±10% from one to the
@@ -91,6 +114,7 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 	none := o
 	none.subscribers = 0
 	var baseline []time.Duration
+	var baselines []sample
 	runs := map[string][]sample{}
 	for round := 1; round <= o.rounds; round++ {
 		fmt.Fprintf(os.Stderr, "streams: round %d: the cycles without subscribers\n", round)
@@ -99,6 +123,7 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 			return fmt.Errorf("baseline: %w", err)
 		}
 		baseline = append(baseline, b.cycles...)
+		baselines = append(baselines, b)
 		for _, m := range o.modes {
 			fmt.Fprintf(os.Stderr, "streams: round %d: %s\n", round, m)
 			s, err := run(ctx, o, mode(m), log)
@@ -107,6 +132,9 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 			}
 			runs[m] = append(runs[m], s)
 		}
+	}
+	if o.catchup {
+		return reportCatchUp(ctx, o, baselines, runs[string(modeCatchUp)], started, loadBefore)
 	}
 	var rows []row
 	for _, m := range o.modes {
@@ -140,6 +168,7 @@ type cycleMark struct {
 	last      int64 // last sequence of the cycle, 0 without events
 	events    int
 	total     time.Duration
+	write     time.Duration
 	measured  bool // with subscribers
 }
 
@@ -151,10 +180,13 @@ type marker struct {
 	with  atomic.Bool
 	count atomic.Int64
 	done  chan int64 // cycle ids, for the driver
+	// latest is the last sequence published so far.
+	latest atomic.Int64
 }
 
 func (m *marker) Publish(c *ingest.Committed) {
-	mk := &cycleMark{published: time.Now(), events: len(c.Events), total: time.Duration(c.Cycle.TotalUS) * time.Microsecond, measured: m.with.Load()}
+	mk := &cycleMark{published: time.Now(), events: len(c.Events), total: time.Duration(c.Cycle.TotalUS) * time.Microsecond,
+		write: time.Duration(c.Cycle.WriteUS) * time.Microsecond, measured: m.with.Load()}
 	if c.Cycle.LastSequence != nil {
 		mk.last = *c.Cycle.LastSequence
 	}
@@ -162,6 +194,9 @@ func (m *marker) Publish(c *ingest.Committed) {
 	m.marks[c.Cycle.ID] = mk
 	m.mu.Unlock()
 	m.hub.Publish(c)
+	if mk.last > 0 {
+		m.latest.Store(mk.last)
+	}
 	m.count.Add(1)
 	select {
 	case m.done <- c.Cycle.ID:
@@ -177,6 +212,8 @@ type gate struct {
 	release chan struct{}
 	reached chan struct{}
 	pause   time.Duration
+	// pauseFrom is how many snapshots come first with no pause (the catch-up benchmark's stored history).
+	pauseFrom int
 }
 
 func (g *gate) Fetch(ctx context.Context) ([]byte, error) {
@@ -188,7 +225,7 @@ func (g *gate) Fetch(ctx context.Context) ([]byte, error) {
 			return nil, ctx.Err()
 		}
 	}
-	if g.n > 0 && g.pause > 0 {
+	if g.n > g.pauseFrom && g.pause > 0 {
 		t := time.NewTimer(g.pause)
 		select {
 		case <-t.C:
@@ -214,11 +251,14 @@ func parseModes(list string) ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(list, ",") {
 		switch m {
-		case "batch", "batch-decode", "per-event", "per-event-decode":
+		case "batch", "batch-decode", "per-event", "per-event-decode", string(modeCatchUp):
 			out = append(out, m)
 		default:
-			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode)", m)
+			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode; or catchup alone)", m)
 		}
+	}
+	if slices.Contains(out, string(modeCatchUp)) && len(out) > 1 {
+		return nil, errors.New("--modes: catchup is measured alone (its runs store a history first, which the other modes' baseline has not)")
 	}
 	return out, nil
 }
@@ -254,12 +294,17 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 	}
 	sectors := ingest.NewAirspaceSectors(a)
 
-	hub := server.NewHub(server.HubConfig{MaxSubscribers: o.subscribers + 16})
+	maxSubscribers := o.subscribers + 16
+	if o.catchup {
+		// Streams that caught up reconnect at once: the old one may not have left yet when the new one comes.
+		maxSubscribers = 2*o.subscribers + 16
+	}
+	hub := server.NewHub(server.HubConfig{MaxSubscribers: maxSubscribers})
 	mk := &marker{hub: hub, marks: map[int64]*cycleMark{}, done: make(chan int64, 1)}
-	first := o.warmup + o.cycles
+	first := o.history + o.warmup + o.cycles
 	g := &gate{
 		inner: sim.New(sim.Config{Seed: 1, Pilots: o.pilots, Cycles: first + o.cycles}), after: first,
-		release: make(chan struct{}), reached: make(chan struct{}), pause: o.interval,
+		release: make(chan struct{}), reached: make(chan struct{}), pause: o.interval, pauseFrom: o.history,
 	}
 	runner, err := ingest.NewRunner(ingest.Config{Source: g, Store: store, Sectors: sectors.Current, Publisher: mk,
 		Logger: log, WriteTimeout: 5 * time.Minute})
@@ -268,10 +313,19 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 	}
 	// The service sends a heartbeat after two feed cycles without events (30 s); cycles here come every
 	// --interval, so the heartbeat comes after two of those.
-	api, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
+	cfg := server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
 		HeartbeatInterval: 2 * o.interval, PollInterval: 15 * time.Second,
 		// Every subscriber connects from loopback: the per-client bounds would treat them as one client.
-		MaxStreamsPerClient: o.subscribers + 16, ClientRequestRate: 1e6, ClientRequestBurst: o.subscribers + 16})
+		MaxStreamsPerClient: o.subscribers + 16, ClientRequestRate: 1e6, ClientRequestBurst: o.subscribers + 16}
+	var reg *prometheus.Registry
+	if o.catchup {
+		cfg.MaxStreamsPerClient = maxSubscribers
+		cfg.ClientRequestBurst = 2*o.subscribers + o.unary + 16
+		// The catch-up gauges are read from the server's own metrics.
+		reg = prometheus.NewRegistry()
+		cfg.Registerer = reg
+	}
+	api, err := server.New(cfg)
 	if err != nil {
 		return sample{}, err
 	}
@@ -298,12 +352,16 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 		return sample{}, fmt.Errorf("ingest ended early: %v", err)
 	}
 
+	if o.catchup {
+		return catchUpPhase(ctx, o, m, lis.Addr().String(), store, mk, g, reg, ingestDone)
+	}
+
 	// Phase 2: the subscribers connect, each proving it is subscribed by a first heartbeat, then the feed goes on.
 	// They run in a process of their own, as clients do: the server's runtime (its collector, its scheduler)
 	// carries only the server's goroutines and memory.
 	var fleet *subscriberProcess
 	if o.subscribers > 0 {
-		if fleet, err = startSubscribers(ctx, lis.Addr().String(), o, m); err != nil {
+		if fleet, err = startSubscribers(ctx, lis.Addr().String(), o, m, ""); err != nil {
 			return sample{}, err
 		}
 		defer fleet.kill()
@@ -480,6 +538,8 @@ func (r row) change() float64 {
 // sample is what one run of a mode measured.
 type sample struct {
 	latencies, cycles   []time.Duration // delivery latencies; totals of the measured cycles
+	writes              []time.Duration // write phases of the measured cycles
+	catchUp             *catchUpSample  // --modes catchup
 	subscribers, events int             // events: committed in the measured cycles
 	delivered, messages int64
 }

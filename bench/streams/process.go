@@ -42,13 +42,15 @@ type subscriberProcess struct {
 	stdout *bufio.Reader
 }
 
-func startSubscribers(ctx context.Context, addr string, o options, m mode) (*subscriberProcess, error) {
+// startSubscribers starts the child; first, when not empty, is written to its standard input before it is
+// expected to say ready.
+func startSubscribers(ctx context.Context, addr string, o options, m mode, first string) (*subscriberProcess, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "--subscribers-of", addr, "--subscribers", strconv.Itoa(o.subscribers),
-		"--streams-per-conn", strconv.Itoa(o.perConn), "--modes", string(m))
+		"--streams-per-conn", strconv.Itoa(o.perConn), "--modes", string(m), "--unary", strconv.Itoa(o.unary))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -62,6 +64,12 @@ func startSubscribers(ctx context.Context, addr string, o options, m mode) (*sub
 		return nil, err
 	}
 	p := &subscriberProcess{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	if first != "" {
+		if _, err := fmt.Fprintln(stdin, first); err != nil {
+			p.kill()
+			return nil, err
+		}
+	}
 	line, err := p.stdout.ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		p.kill()

@@ -200,3 +200,34 @@ func eachVarint(b []byte, fn func(protowire.Number, uint64)) error {
 	}
 	return nil
 }
+
+// eachSequence calls fn with the sequence of every event of a WatchSectorEventsResponse in wire form, in
+// order; a heartbeat calls it for nothing.
+func (f wireFields) eachSequence(msg []byte, fn func(int64)) error {
+	seq := func(ev []byte) error {
+		var s int64
+		err := eachVarint(ev, func(num protowire.Number, v uint64) {
+			if num == f.sequence {
+				s = int64(v)
+			}
+		})
+		if err == nil {
+			fn(s)
+		}
+		return err
+	}
+	return eachField(msg, func(num protowire.Number, v []byte) error {
+		switch num {
+		case f.event:
+			return seq(v)
+		case f.batch:
+			return eachField(v, func(num protowire.Number, ev []byte) error {
+				if num == f.batchEvents {
+					return seq(ev)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}
