@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 )

@@ -28,10 +28,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver of the tests' own admin connections
 
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/sim"
 )
 
 var binary struct {

@@ -16,11 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC and metrics. Shutdown
