@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/feed"
+	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -64,10 +65,7 @@ type feedSpec struct {
 	N    int    // sim: pilots
 }
 
-const (
-	defaultLiveFeed   = "https://status.vatsim.net/status.json"
-	defaultMapDataURL = "https://api.vatsim.net/api/map_data/"
-)
+const defaultLiveFeed = "https://status.vatsim.net/status.json"
 
 func parseFeed(v string) (feedSpec, error) {
 	switch {
@@ -135,7 +133,7 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.DurationVar(&c.FeedTimeout, "feed-timeout", defaultFeedTimeout, "deadline of one request to the feed (status.json or a snapshot, body included); live and http(s) feeds")
 	fs.IntVar(&c.FeedRetries, "feed-retries", defaultFeedRetries, "further requests per poll after one failed, with a doubling backoff, trying the next mirror; 0: none")
 	fs.Var(&sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
-	fs.StringVar(&c.MapDataURL, "map-data-url", defaultMapDataURL, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
+	fs.StringVar(&c.MapDataURL, "map-data-url", airspace.DefaultMapDataEndpoint, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
 	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (downloaded sectors only)")
 	fs.StringVar(&c.Listen, "listen", ":50051", "gRPC listen address")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", ":9090", "Prometheus /metrics listen address; empty disables it")

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vatsector/vatsector/internal/atomicfile"
 )
 
 // DefaultMapDataEndpoint is VATSIM's map-data endpoint, which names the current VATSpy Data Project release.
@@ -213,7 +215,7 @@ func (m *MapData) download(ctx context.Context, resp *mapDataResponse, dir strin
 		{resp.VATSpyDatURL, VATSpyDatFile},
 	} {
 		err := m.get(ctx, f.url, func(r io.Reader) error {
-			return writeAtomic(filepath.Join(dir, f.name), io.LimitReader(r, limit+1), limit)
+			return atomicfile.Write(filepath.Join(dir, f.name), r, limit)
 		})
 		if err != nil {
 			return fmt.Errorf("downloading %s: %w", f.name, err)
@@ -236,35 +238,4 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// writeAtomic streams r into a temporary file next to path and renames it into place, so a reader never sees a
-// partial file. More than limit bytes is an error and leaves nothing behind.
-func writeAtomic(path string, r io.Reader, limit int64) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	n, err := io.Copy(tmp, r)
-	if err != nil {
-		return err
-	}
-	if n > limit {
-		return fmt.Errorf("larger than %d bytes", limit)
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, strings.NewReader(string(data)), int64(len(data)))
-}
+func writeFileAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
