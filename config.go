@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -44,6 +44,7 @@ type config struct {
 	WriterLease     time.Duration
 	QueryTimeout    time.Duration
 	ShutdownGrace   time.Duration
+	ShutdownWait    time.Duration
 	// Per-client bounds of the API (client = peer IP address), and the catch-up reads streams may run at once.
 	StreamsPerClient int
 	ClientRate       float64
@@ -149,6 +150,7 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.Float64Var(&c.ClientRate, "client-rate", server.DefaultClientRequestRate, "calls a second each client (peer IP address) may make, on average")
 	fs.IntVar(&c.ClientBurst, "client-burst", server.DefaultClientRequestBurst, "calls a client may make at once above --client-rate")
 	fs.IntVar(&c.CatchUpReads, "catchup-reads", server.DefaultMaxConcurrentCatchUpReads, "stored-event reads that resuming or lagging streams may run at once; the rest wait their turn, so the pool stays free for queries")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "how long a stopping service reports NOT_SERVING while it still serves everything, so a load balancer sees it before streams are cut")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
 	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
@@ -239,7 +241,7 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		min  time.Duration
 	}{
 		{"interval", c.Interval, 0}, {"feed-timeout", c.FeedTimeout, 100 * time.Millisecond}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
-		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
+		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0}, {"shutdown-wait", c.ShutdownWait, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
 		{"backlog", c.Backlog, ingest.FeedCadence}, {"future-tolerance", c.FutureTolerance, time.Second},

@@ -121,7 +121,7 @@ type service struct {
 // port, and one writer identity, so a restarted instance takes the writer claim over at once.
 func serviceFlags(sectors string) []string {
 	return []string{"--sectors", sectors, "--grace", "1m", "--listen", "127.0.0.1:0", "--metrics-listen", "",
-		"--log-format", "json", "--instance", "robust", "--shutdown-grace", "5s"}
+		"--log-format", "json", "--instance", "robust", "--shutdown-grace", "5s", "--shutdown-wait", "0"}
 }
 
 // startService starts the binary; onLine (may be nil) sees every log line as it is read. The process is killed

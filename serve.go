@@ -123,10 +123,16 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	g.Go(func() error {
 		// A finite source (replay) ending does not stop the service: it keeps serving what it ingested.
 		<-gctx.Done()
-		log.Info("shutting down")
-		// Drain, then stop: NOT_SERVING first, ingest finishes its cycle in flight, streams end, RPCs get
-		// ShutdownGrace, and the pool closes last (deferred above).
+		log.Info("shutting down", "wait", cfg.ShutdownWait)
+		// Drain, then stop: NOT_SERVING first; then, for ShutdownWait, everything goes on as before, so that a
+		// load balancer polling health sees NOT_SERVING and sends new clients elsewhere before anything is cut;
+		// then ingest finishes its cycle in flight, streams end, RPCs get ShutdownGrace, and the pool closes
+		// last (deferred above). A second signal ends the process at once (main).
 		api.Drain()
+		if cfg.ShutdownWait > 0 {
+			t := time.NewTimer(cfg.ShutdownWait)
+			<-t.C
+		}
 		stopIngest()
 		<-ingestDone
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
