@@ -92,21 +92,14 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if refresh != nil {
 		g.Go(func() error { refresh(gctx); return nil })
 	}
-	g.Go(func() error {
-		prune(gctx, store, cfg, log, func() time.Time {
-			c := runner.Status().LastCommitted
-			if c == nil {
-				return time.Time{}
+	retention := ingest.Retention{Store: store, Positions: cfg.PositionsRetention, Events: cfg.EventsRetention, Logger: log,
+		FeedNow: func() time.Time {
+			if c := runner.Status().LastCommitted; c != nil {
+				return c.UpdateTimestamp
 			}
-			// A feed time past the clock (committed before such snapshots were refused) would delete the
-			// history retention is meant to keep.
-			if now := time.Now().UTC(); c.UpdateTimestamp.After(now) {
-				return now
-			}
-			return c.UpdateTimestamp
-		})
-		return nil
-	})
+			return time.Time{}
+		}}
+	g.Go(func() error { retention.Run(gctx); return nil })
 	g.Go(func() error { return api.Serve(lis) })
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
@@ -148,41 +141,6 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
-}
-
-// prune deletes positions and events past their retention, hourly. Retention counts back from the feed time of
-// the last committed cycle, not the wall clock: on the live network they are seconds apart, and a replay of old
-// snapshots keeps the history it is writing.
-func prune(ctx context.Context, store *repository.Store, cfg *config, log *slog.Logger, feedNow func() time.Time) {
-	if cfg.PositionsRetention == 0 && cfg.EventsRetention == 0 {
-		return
-	}
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		var positions, events time.Time
-		now := feedNow()
-		if now.IsZero() {
-			continue
-		}
-		if cfg.PositionsRetention > 0 {
-			positions = now.Add(-cfg.PositionsRetention)
-		}
-		if cfg.EventsRetention > 0 {
-			events = now.Add(-cfg.EventsRetention)
-		}
-		p, err := store.Prune(ctx, positions, events)
-		if err != nil {
-			log.Error("prune", "err", err)
-			continue
-		}
-		log.Info("pruned", "positions", p.Positions, "events", p.Events)
-	}
 }
 
 // loadSectors loads the configured sector files, or downloads current VATSpy data and returns a loop that
