@@ -164,58 +164,14 @@ func loadSectors(ctx context.Context, cfg *config, log *slog.Logger) (*ingest.Ai
 	}
 	md := &airspace.MapData{Endpoint: cfg.MapDataURL, CacheDir: filepath.Join(cfg.DataDir, "vatspy"), Logger: log}
 	sectors := ingest.NewAirspaceSectors(nil)
-	// ensure loads the current release when it is new (or when none is loaded yet). Without data, the service
-	// still runs — it ingests flights, with no sector to put them in — and keeps asking every minute.
-	ensure := func(ctx context.Context) bool {
-		dir, changed, err := md.Ensure(ctx)
-		if err != nil {
-			log.Error("no sector data yet; retrying every minute", "err", err)
-			return false
-		}
-		if !changed && sectors.Airspace() != nil {
-			return true
-		}
-		a, err := loadVATSpy(dir)
-		if err != nil {
-			log.Error("VATSpy data does not load; keeping the current sectors", "dir", dir, "err", err)
-			return sectors.Airspace() != nil
-		}
-		sectors.Swap(a)
-		log.Info("VATSpy sectors loaded", "sectors", len(a.Sectors()), "dir", dir)
-		return true
-	}
-	if !ensure(ctx) {
+	if !md.Load(ctx, sectors) {
 		empty, err := airspace.New()
 		if err != nil {
 			return nil, nil, err
 		}
 		sectors.Swap(empty)
 	}
-	refresh := func(ctx context.Context) {
-		for {
-			wait := cfg.SectorsRefresh
-			if len(sectors.Airspace().Sectors()) == 0 {
-				wait = time.Minute
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			ensure(ctx)
-		}
-	}
-	return sectors, refresh, nil
-}
-
-func loadVATSpy(dir string) (*airspace.Airspace, error) {
-	set, err := airspace.LoadVATSpy(dir)
-	if err != nil {
-		return nil, err
-	}
-	return airspace.New(set)
+	return sectors, func(ctx context.Context) { md.Follow(ctx, sectors, cfg.SectorsRefresh) }, nil
 }
 
 // newSource builds the configured feed source.

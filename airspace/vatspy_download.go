@@ -72,10 +72,7 @@ func (m *MapData) Ensure(ctx context.Context) (dir string, changed bool, err err
 	if m.CacheDir == "" {
 		return "", false, errors.New("airspace: MapData.CacheDir is not set")
 	}
-	log := m.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := m.logger()
 	cachedHash, cachedDir, cached := m.cached()
 
 	fallback := func(cause error) (string, bool, error) {
@@ -117,6 +114,13 @@ func (m *MapData) Ensure(ctx context.Context) (dir string, changed bool, err err
 }
 
 // cached returns the recorded release, if its folder is complete.
+func (m *MapData) logger() *slog.Logger {
+	if m.Logger == nil {
+		return slog.Default()
+	}
+	return m.Logger
+}
+
 func (m *MapData) cached() (hash, dir string, ok bool) {
 	b, err := os.ReadFile(filepath.Join(m.CacheDir, currentFile))
 	if err != nil {
