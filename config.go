@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 )
@@ -43,6 +44,7 @@ type config struct {
 	WriterLease     time.Duration
 	QueryTimeout    time.Duration
 	ShutdownGrace   time.Duration
+	ShutdownWait    time.Duration
 	// Per-client bounds of the API (client = peer IP address), and the catch-up reads streams may run at once.
 	StreamsPerClient int
 	ClientRate       float64
@@ -64,10 +66,7 @@ type feedSpec struct {
 	N    int    // sim: pilots
 }
 
-const (
-	defaultLiveFeed   = "https://status.vatsim.net/status.json"
-	defaultMapDataURL = "https://api.vatsim.net/api/map_data/"
-)
+const defaultLiveFeed = "https://status.vatsim.net/status.json"
 
 func parseFeed(v string) (feedSpec, error) {
 	switch {
@@ -118,24 +117,50 @@ func envName(flagName string) string {
 
 // parseServeConfig parses the serve command's flags over the environment. Every invalid value is an error
 // naming its flag (and variable).
+// rawFlags are the flags that are checked or converted before they become configuration.
+type rawFlags struct {
+	feed, logLevel           string
+	sectors                  stringList
+	maxOpen, maxIdle         int
+	maxLifetime, maxIdleTime time.Duration
+}
+
+// parseServeConfig reads the configuration from the environment, then the flags (a flag wins over its
+// variable), and checks all of it, reporting every invalid value at once, each naming its flag.
 func parseServeConfig(args []string, getenv func(string) string, usageOut io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("vatsector", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	var (
-		c                        config
-		feed, logLevel           string
-		sectors                  stringList
-		maxOpen, maxIdle         int
-		maxLifetime, maxIdleTime time.Duration
-		intervalSet              bool
+		c   config
+		raw rawFlags
 	)
+	c.define(fs, &raw)
+	if err := setFromEnvironment(fs, getenv); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags start with --)", fs.Args())
+	}
+	intervalSet := getenv(envName("interval")) != ""
+	fs.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "interval" })
+	if err := c.check(raw, intervalSet); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// define declares every flag of the service, bound to c and raw, and the usage text.
+func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db; empty uses the embedded SQLite file in --data-dir")
 	fs.StringVar(&c.DataDir, "data-dir", "vatsector-data", "folder for the embedded SQLite database and the downloaded VATSpy cache")
-	fs.StringVar(&feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
+	fs.StringVar(&raw.feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
 	fs.DurationVar(&c.FeedTimeout, "feed-timeout", defaultFeedTimeout, "deadline of one request to the feed (status.json or a snapshot, body included); live and http(s) feeds")
 	fs.IntVar(&c.FeedRetries, "feed-retries", defaultFeedRetries, "further requests per poll after one failed, with a doubling backoff, trying the next mirror; 0: none")
-	fs.Var(&sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
-	fs.StringVar(&c.MapDataURL, "map-data-url", defaultMapDataURL, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
+	fs.Var(&raw.sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
+	fs.StringVar(&c.MapDataURL, "map-data-url", airspace.DefaultMapDataEndpoint, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
 	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (downloaded sectors only)")
 	fs.StringVar(&c.Listen, "listen", ":50051", "gRPC listen address")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", ":9090", "Prometheus /metrics listen address; empty disables it")
@@ -151,14 +176,15 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 	fs.Float64Var(&c.ClientRate, "client-rate", server.DefaultClientRequestRate, "calls a second each client (peer IP address) may make, on average")
 	fs.IntVar(&c.ClientBurst, "client-burst", server.DefaultClientRequestBurst, "calls a client may make at once above --client-rate")
 	fs.IntVar(&c.CatchUpReads, "catchup-reads", server.DefaultMaxConcurrentCatchUpReads, "stored-event reads that resuming or lagging streams may run at once; the rest wait their turn, so the pool stays free for queries")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "how long a stopping service reports NOT_SERVING while it still serves everything, so a load balancer sees it before streams are cut")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
 	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
-	fs.IntVar(&maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")
-	fs.IntVar(&maxIdle, "db-max-idle", 0, "pool: most idle connections kept (0: 4)")
-	fs.DurationVar(&maxLifetime, "db-conn-max-lifetime", 0, "pool: recycle a connection after this long (0: 30m for PostgreSQL, never for SQLite)")
-	fs.DurationVar(&maxIdleTime, "db-conn-max-idle-time", 0, "pool: close a connection idle this long (0: 5m for PostgreSQL, never for SQLite)")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.IntVar(&raw.maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")
+	fs.IntVar(&raw.maxIdle, "db-max-idle", 0, "pool: most idle connections kept (0: 4)")
+	fs.DurationVar(&raw.maxLifetime, "db-conn-max-lifetime", 0, "pool: recycle a connection after this long (0: 30m for PostgreSQL, never for SQLite)")
+	fs.DurationVar(&raw.maxIdleTime, "db-conn-max-idle-time", 0, "pool: close a connection idle this long (0: 5m for PostgreSQL, never for SQLite)")
+	fs.StringVar(&raw.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `vatsector ingests the VATSIM network feed, tracks sector occupancy and serves it over gRPC.
@@ -179,6 +205,10 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
+}
+
+// setFromEnvironment sets each flag that has its environment variable set.
+func setFromEnvironment(fs *flag.FlagSet, getenv func(string) string) error {
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" {
@@ -187,34 +217,28 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 			}
 		}
 	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q (flags start with --)", fs.Args())
-	}
-	fs.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "interval" })
-	intervalSet = intervalSet || getenv(envName("interval")) != ""
+	return errors.Join(errs...)
+}
 
+// check validates the configuration and completes it from raw; it reports every problem at once.
+func (c *config) check(raw rawFlags, intervalSet bool) error {
+	var errs []error
 	bad := func(name string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("invalid --%s: %s", name, fmt.Sprintf(format, a...)))
 	}
 	var err error
-	if c.Feed, err = parseFeed(feed); err != nil {
+	if c.Feed, err = parseFeed(raw.feed); err != nil {
 		bad("feed", "%v", err)
 	}
 	if c.Feed.Kind == "replay" && !intervalSet {
 		c.Interval = 0
 	}
-	for _, p := range sectors {
+	for _, p := range raw.sectors {
 		if _, err := os.Stat(p); err != nil {
 			bad("sectors", "%q: %v", p, err)
 		}
 	}
-	c.Sectors = sectors
+	c.Sectors = raw.sectors
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err == nil && u.Scheme != "" && u.Scheme != "postgres" && u.Scheme != "postgresql" {
 			bad("database-url", "scheme %q: want postgres:// (or leave it empty for the embedded SQLite file)", u.Scheme)
@@ -241,11 +265,11 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 		min  time.Duration
 	}{
 		{"interval", c.Interval, 0}, {"feed-timeout", c.FeedTimeout, 100 * time.Millisecond}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
-		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0},
+		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0}, {"shutdown-wait", c.ShutdownWait, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
 		{"backlog", c.Backlog, ingest.FeedCadence}, {"future-tolerance", c.FutureTolerance, time.Second},
-		{"db-conn-max-lifetime", maxLifetime, 0}, {"db-conn-max-idle-time", maxIdleTime, 0},
+		{"db-conn-max-lifetime", raw.maxLifetime, 0}, {"db-conn-max-idle-time", raw.maxIdleTime, 0},
 	} {
 		if d.v < d.min {
 			bad(d.name, "%v is below the minimum %v", d.v, d.min)
@@ -265,23 +289,20 @@ Flags (each can also be set by the environment variable shown; a flag wins over 
 	if c.ClientRate <= 0 {
 		bad("client-rate", "%v: want more than 0", c.ClientRate)
 	}
-	if maxOpen < 0 || maxOpen > 1000 {
-		bad("db-max-open", "%d: want 1..1000 (or 0 for the default)", maxOpen)
+	if raw.maxOpen < 0 || raw.maxOpen > 1000 {
+		bad("db-max-open", "%d: want 1..1000 (or 0 for the default)", raw.maxOpen)
 	}
-	if maxIdle < 0 || (maxOpen > 0 && maxIdle > maxOpen) {
-		bad("db-max-idle", "%d: want 0..--db-max-open", maxIdle)
+	if raw.maxIdle < 0 || (raw.maxOpen > 0 && raw.maxIdle > raw.maxOpen) {
+		bad("db-max-idle", "%d: want 0..--db-max-open", raw.maxIdle)
 	}
-	c.Pool = repository.Pool{MaxOpen: maxOpen, MaxIdle: maxIdle, MaxLifetime: maxLifetime, MaxIdleTime: maxIdleTime}
-	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		bad("log-level", "%q: want debug, info, warn or error", logLevel)
+	c.Pool = repository.Pool{MaxOpen: raw.maxOpen, MaxIdle: raw.maxIdle, MaxLifetime: raw.maxLifetime, MaxIdleTime: raw.maxIdleTime}
+	if err := c.LogLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
+		bad("log-level", "%q: want debug, info, warn or error", raw.logLevel)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "%q: want text or json", c.LogFormat)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return &c, nil
+	return errors.Join(errs...)
 }
 
 // Feed request defaults are the HTTP source's (named here: parseServeConfig's feed variable hides the package).

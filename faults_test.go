@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/internal/tcpproxy"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // feedStep is one entry of a scripted feed: a snapshot the service must commit, or a fault. The server moves

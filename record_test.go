@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
+	"github.com/vatsector/vatsector/feed"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // TestRecordSimulator: record --feed sim:N writes --count snapshots from --start with --seed, named as the HTTP

@@ -28,10 +28,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver of the tests' own admin connections
 
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/sim"
 )
 
 var binary struct {
@@ -121,7 +121,7 @@ type service struct {
 // port, and one writer identity, so a restarted instance takes the writer claim over at once.
 func serviceFlags(sectors string) []string {
 	return []string{"--sectors", sectors, "--grace", "1m", "--listen", "127.0.0.1:0", "--metrics-listen", "",
-		"--log-format", "json", "--instance", "robust", "--shutdown-grace", "5s"}
+		"--log-format", "json", "--instance", "robust", "--shutdown-grace", "5s", "--shutdown-wait", "0"}
 }
 
 // startService starts the binary; onLine (may be nil) sees every log line as it is read. The process is killed

@@ -16,11 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC and metrics. Shutdown
@@ -92,21 +92,14 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if refresh != nil {
 		g.Go(func() error { refresh(gctx); return nil })
 	}
-	g.Go(func() error {
-		prune(gctx, store, cfg, log, func() time.Time {
-			c := runner.Status().LastCommitted
-			if c == nil {
-				return time.Time{}
+	retention := ingest.Retention{Store: store, Positions: cfg.PositionsRetention, Events: cfg.EventsRetention, Logger: log,
+		FeedNow: func() time.Time {
+			if c := runner.Status().LastCommitted; c != nil {
+				return c.UpdateTimestamp
 			}
-			// A feed time past the clock (committed before such snapshots were refused) would delete the
-			// history retention is meant to keep.
-			if now := time.Now().UTC(); c.UpdateTimestamp.After(now) {
-				return now
-			}
-			return c.UpdateTimestamp
-		})
-		return nil
-	})
+			return time.Time{}
+		}}
+	g.Go(func() error { retention.Run(gctx); return nil })
 	g.Go(func() error { return api.Serve(lis) })
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
@@ -123,10 +116,16 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	g.Go(func() error {
 		// A finite source (replay) ending does not stop the service: it keeps serving what it ingested.
 		<-gctx.Done()
-		log.Info("shutting down")
-		// Drain, then stop: NOT_SERVING first, ingest finishes its cycle in flight, streams end, RPCs get
-		// ShutdownGrace, and the pool closes last (deferred above).
+		log.Info("shutting down", "wait", cfg.ShutdownWait)
+		// Drain, then stop: NOT_SERVING first; then, for ShutdownWait, everything goes on as before, so that a
+		// load balancer polling health sees NOT_SERVING and sends new clients elsewhere before anything is cut;
+		// then ingest finishes its cycle in flight, streams end, RPCs get ShutdownGrace, and the pool closes
+		// last (deferred above). A second signal ends the process at once (main).
 		api.Drain()
+		if cfg.ShutdownWait > 0 {
+			t := time.NewTimer(cfg.ShutdownWait)
+			<-t.C
+		}
 		stopIngest()
 		<-ingestDone
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
@@ -142,41 +141,6 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
-}
-
-// prune deletes positions and events past their retention, hourly. Retention counts back from the feed time of
-// the last committed cycle, not the wall clock: on the live network they are seconds apart, and a replay of old
-// snapshots keeps the history it is writing.
-func prune(ctx context.Context, store *repository.Store, cfg *config, log *slog.Logger, feedNow func() time.Time) {
-	if cfg.PositionsRetention == 0 && cfg.EventsRetention == 0 {
-		return
-	}
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		var positions, events time.Time
-		now := feedNow()
-		if now.IsZero() {
-			continue
-		}
-		if cfg.PositionsRetention > 0 {
-			positions = now.Add(-cfg.PositionsRetention)
-		}
-		if cfg.EventsRetention > 0 {
-			events = now.Add(-cfg.EventsRetention)
-		}
-		p, err := store.Prune(ctx, positions, events)
-		if err != nil {
-			log.Error("prune", "err", err)
-			continue
-		}
-		log.Info("pruned", "positions", p.Positions, "events", p.Events)
-	}
 }
 
 // loadSectors loads the configured sector files, or downloads current VATSpy data and returns a loop that
@@ -200,58 +164,14 @@ func loadSectors(ctx context.Context, cfg *config, log *slog.Logger) (*ingest.Ai
 	}
 	md := &airspace.MapData{Endpoint: cfg.MapDataURL, CacheDir: filepath.Join(cfg.DataDir, "vatspy"), Logger: log}
 	sectors := ingest.NewAirspaceSectors(nil)
-	// ensure loads the current release when it is new (or when none is loaded yet). Without data, the service
-	// still runs — it ingests flights, with no sector to put them in — and keeps asking every minute.
-	ensure := func(ctx context.Context) bool {
-		dir, changed, err := md.Ensure(ctx)
-		if err != nil {
-			log.Error("no sector data yet; retrying every minute", "err", err)
-			return false
-		}
-		if !changed && sectors.Airspace() != nil {
-			return true
-		}
-		a, err := loadVATSpy(dir)
-		if err != nil {
-			log.Error("VATSpy data does not load; keeping the current sectors", "dir", dir, "err", err)
-			return sectors.Airspace() != nil
-		}
-		sectors.Swap(a)
-		log.Info("VATSpy sectors loaded", "sectors", len(a.Sectors()), "dir", dir)
-		return true
-	}
-	if !ensure(ctx) {
+	if !md.Load(ctx, sectors) {
 		empty, err := airspace.New()
 		if err != nil {
 			return nil, nil, err
 		}
 		sectors.Swap(empty)
 	}
-	refresh := func(ctx context.Context) {
-		for {
-			wait := cfg.SectorsRefresh
-			if len(sectors.Airspace().Sectors()) == 0 {
-				wait = time.Minute
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			ensure(ctx)
-		}
-	}
-	return sectors, refresh, nil
-}
-
-func loadVATSpy(dir string) (*airspace.Airspace, error) {
-	set, err := airspace.LoadVATSpy(dir)
-	if err != nil {
-		return nil, err
-	}
-	return airspace.New(set)
+	return sectors, func(ctx context.Context) { md.Follow(ctx, sectors, cfg.SectorsRefresh) }, nil
 }
 
 // newSource builds the configured feed source.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/shareddata"
 )
 

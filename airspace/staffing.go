@@ -2,7 +2,7 @@ package airspace
 
 import "strings"
 
-// Feed facility codes that matter for staffing (see ingest/feed).
+// Feed facility codes that matter for staffing (see feed).
 const (
 	facilityObserver = 0
 	facilityFSS      = 1

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vatsector/vatsector/internal/atomicfile"
 )
 
 // DefaultMapDataEndpoint is VATSIM's map-data endpoint, which names the current VATSpy Data Project release.
@@ -70,10 +72,7 @@ func (m *MapData) Ensure(ctx context.Context) (dir string, changed bool, err err
 	if m.CacheDir == "" {
 		return "", false, errors.New("airspace: MapData.CacheDir is not set")
 	}
-	log := m.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := m.logger()
 	cachedHash, cachedDir, cached := m.cached()
 
 	fallback := func(cause error) (string, bool, error) {
@@ -115,6 +114,13 @@ func (m *MapData) Ensure(ctx context.Context) (dir string, changed bool, err err
 }
 
 // cached returns the recorded release, if its folder is complete.
+func (m *MapData) logger() *slog.Logger {
+	if m.Logger == nil {
+		return slog.Default()
+	}
+	return m.Logger
+}
+
 func (m *MapData) cached() (hash, dir string, ok bool) {
 	b, err := os.ReadFile(filepath.Join(m.CacheDir, currentFile))
 	if err != nil {
@@ -213,7 +219,7 @@ func (m *MapData) download(ctx context.Context, resp *mapDataResponse, dir strin
 		{resp.VATSpyDatURL, VATSpyDatFile},
 	} {
 		err := m.get(ctx, f.url, func(r io.Reader) error {
-			return writeAtomic(filepath.Join(dir, f.name), io.LimitReader(r, limit+1), limit)
+			return atomicfile.Write(filepath.Join(dir, f.name), r, limit)
 		})
 		if err != nil {
 			return fmt.Errorf("downloading %s: %w", f.name, err)
@@ -236,35 +242,4 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// writeAtomic streams r into a temporary file next to path and renames it into place, so a reader never sees a
-// partial file. More than limit bytes is an error and leaves nothing behind.
-func writeAtomic(path string, r io.Reader, limit int64) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	n, err := io.Copy(tmp, r)
-	if err != nil {
-		return err
-	}
-	if n > limit {
-		return fmt.Errorf("larger than %d bytes", limit)
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, strings.NewReader(string(data)), int64(len(data)))
-}
+func writeFileAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }

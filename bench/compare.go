@@ -20,11 +20,11 @@ import (
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // compare writes the measured cycles again, the old way and with COPY, and times them against the Runner's

@@ -264,7 +264,7 @@ func render(m *machine, results []*result) string {
 	}
 	if len(ingests) > 0 {
 		sp := ingests[0].r.Spec
-		p("- Feed: `ingest/sim` seed %d, 15 s steps; %d warm-up cycles, then %d measured cycles per scenario; VATSpy sectors from `%s`\n",
+		p("- Feed: `sim` seed %d, 15 s steps; %d warm-up cycles, then %d measured cycles per scenario; VATSpy sectors from `%s`\n",
 			sp.Seed, sp.Warmup, sp.Cycles, sp.VATSpy)
 	}
 	p("\n")

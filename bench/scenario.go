@@ -13,9 +13,9 @@ import (
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // Scenario kinds. Each is one function (scenarioFuncs); a new benchmark, such as the streams one with 1,000

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/internal/shareddata"
 	"github.com/vatsector/vatsector/repository"
 )

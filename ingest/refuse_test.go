@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"

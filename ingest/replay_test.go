@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/internal/shareddata"
 	"github.com/vatsector/vatsector/migrations"

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/repository"
 )
 

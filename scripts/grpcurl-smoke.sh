@@ -15,7 +15,7 @@ port=$((20000 + RANDOM % 20000))
 addr=127.0.0.1:$port
 
 "$work/vatsector" --feed "replay:$shared/feeds" --sectors "$shared/airspace/vatspy" --data-dir "$work/data" \
-  --listen "$addr" --metrics-listen "" >"$work/log" 2>&1 &
+  --listen "$addr" --metrics-listen "" --shutdown-wait 4s >"$work/log" 2>&1 &
 pid=$!
 # SERVING means migrated and pinged; the replay then takes a few seconds more.
 "$work/vatsector" healthcheck --wait --timeout 60s --addr "$addr" || { cat "$work/log"; exit 1; }
@@ -56,6 +56,14 @@ check_stream "event batches" '"events": {' -- -max-time 3 -d '{"sector_ids": ["E
   "$addr" vatsector.v1.SectorService/WatchSectorEvents
 
 kill -TERM "$pid"
+# For --shutdown-wait the service reports NOT_SERVING, so a load balancer moves clients away, and still answers.
+for _ in $(seq 1 40); do
+  if ! out=$("$work/vatsector" healthcheck --addr "$addr" 2>&1); then break; fi
+  sleep 0.1
+done
+grep -q NOT_SERVING <<<"$out" || { echo "health after SIGTERM: want NOT_SERVING, got: $out" >&2; exit 1; }
+echo "ok: NOT_SERVING after SIGTERM"
+check "queries answered during the shutdown wait" '"id": "EGTT"' -- -d '{"page_size": 1000}' "$addr" vatsector.v1.SectorService/ListSectors
 wait "$pid"
 grep -q "stopped" "$work/log" || { cat "$work/log"; echo "no clean stop" >&2; exit 1; }
 echo "grpcurl-smoke: OK"

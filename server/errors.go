@@ -93,6 +93,20 @@ type errorMapper struct {
 	log *slog.Logger
 }
 
+// unaryInterceptor maps the error of every unary call.
+func (m errorMapper) unaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return nil, m.status(ctx, err)
+	}
+	return resp, nil
+}
+
+// streamInterceptor maps the error that ends every stream.
+func (m errorMapper) streamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return m.status(ss.Context(), handler(srv, ss))
+}
+
 // status maps err. Unexpected errors are logged with a fresh id and answered as "internal error (id …)".
 func (m errorMapper) status(ctx context.Context, err error) error {
 	if err == nil {

@@ -10,8 +10,7 @@ import (
 // controllerHandler serves ControllerService.
 type controllerHandler struct {
 	vatsectorv1.UnimplementedControllerServiceServer
-	q    *queryService
-	errs errorMapper
+	q *queryService
 }
 
 func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv1.ListControllersRequest) (
@@ -21,7 +20,7 @@ func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv
 		Kinds: controllerKindNames(req.GetKinds()), CallsignPrefix: req.GetCallsignPrefix(), SectorID: req.GetSectorId(),
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.ListControllersResponse{Controllers: make([]*vatsectorv1.Controller, len(rows)), NextPageToken: next}
 	for i := range rows {

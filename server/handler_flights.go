@@ -10,8 +10,7 @@ import (
 // flightHandler serves FlightService.
 type flightHandler struct {
 	vatsectorv1.UnimplementedFlightServiceServer
-	q    *queryService
-	errs errorMapper
+	q *queryService
 }
 
 func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFlightsRequest) (*vatsectorv1.ListFlightsResponse, error) {
@@ -21,7 +20,7 @@ func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFl
 		Arrival: req.GetArrival(), IncludeOffline: req.GetIncludeOffline(), SeenFrom: from, SeenUntil: until,
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.ListFlightsResponse{Flights: make([]*vatsectorv1.Flight, len(rows)), NextPageToken: next}
 	for i := range rows {
@@ -35,7 +34,7 @@ func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFligh
 		track: req.GetIncludeTrack(), maxVisits: req.GetMaxVisits(), maxTrackPts: req.GetMaxTrackPoints(),
 	})
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.GetFlightResponse{
 		Flight: flightProto(&d.FlightSummary),

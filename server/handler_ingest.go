@@ -15,8 +15,7 @@ import (
 // ingestHandler serves IngestService.
 type ingestHandler struct {
 	vatsectorv1.UnimplementedIngestServiceServer
-	q    *queryService
-	errs errorMapper
+	q *queryService
 }
 
 func (h *ingestHandler) GetIngestionStatus(context.Context, *vatsectorv1.GetIngestionStatusRequest) (
@@ -78,5 +77,5 @@ func (h *ingestHandler) WatchIngestion(req *vatsectorv1.WatchIngestionRequest, s
 	err := h.q.watchIngestion(ctx, req.GetIncludeLast(), func(c *repository.Cycle) error {
 		return stream.Send(&vatsectorv1.WatchIngestionResponse{Cycle: cycleProto(c)})
 	})
-	return h.errs.status(ctx, err)
+	return err
 }

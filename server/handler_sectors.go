@@ -13,14 +13,13 @@ import (
 // sectorHandler serves SectorService.
 type sectorHandler struct {
 	vatsectorv1.UnimplementedSectorServiceServer
-	q    *queryService
-	errs errorMapper
+	q *queryService
 }
 
 func (h *sectorHandler) ListSectors(ctx context.Context, req *vatsectorv1.ListSectorsRequest) (*vatsectorv1.ListSectorsResponse, error) {
 	views, next, err := h.q.listSectors(ctx, req.GetSet(), req.GetKind(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.ListSectorsResponse{Sectors: make([]*vatsectorv1.Sector, len(views)), NextPageToken: next}
 	for i, v := range views {
@@ -34,7 +33,7 @@ func (h *sectorHandler) GetSectorOccupancy(ctx context.Context, req *vatsectorv1
 ) {
 	s, occ, next, err := h.q.sectorOccupancy(ctx, req.GetSectorId(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.GetSectorOccupancyResponse{
 		Sector:        sectorProto(s, repository.SectorState{Flights: occ.Total, Staffing: occ.Staffing}),
@@ -56,7 +55,7 @@ func (h *sectorHandler) ListSectorEvents(ctx context.Context, req *vatsectorv1.L
 		SectorIDs: req.GetSectorIds(), Kinds: eventKindNames(req.GetKinds()), From: from, Until: until,
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, h.errs.status(ctx, err)
+		return nil, err
 	}
 	out := &vatsectorv1.ListSectorEventsResponse{Events: make([]*vatsectorv1.SectorEvent, len(events)), NextPageToken: next}
 	for i := range events {
@@ -73,7 +72,7 @@ func (h *sectorHandler) WatchSectorEvents(req *vatsectorv1.WatchSectorEventsRequ
 		filter: repository.EventFilter{SectorIDs: req.GetSectorIds(), Kinds: eventKindNames(req.GetKinds())},
 		after:  req.AfterSequence,
 	}, eventStreamSink{stream: stream, now: h.q.now, batch: req.GetBatchEvents()})
-	return h.errs.status(ctx, err)
+	return err
 }
 
 // eventStreamSink converts a stream's domain output to messages. Live events go out as the bytes their

@@ -14,7 +14,8 @@ import (
 )
 
 // interceptorChain is the explicit chain of go-grpc-middleware's examples/server, outermost first: metrics see
-// every call with its final code, logging logs it, admission refuses a client over its rate and a stream over
+// every call with its final code, logging logs it, the error map turns whatever the layers below return into
+// the status the client gets (so no handler can forget it, or leak a raw error), admission refuses a client over its rate and a stream over
 // the bounds (cheapest first, before the request is even read), validation refuses malformed requests before
 // any handler runs, and recovery is last, closest to the handler, so that a panic becomes an INTERNAL status
 // that the interceptors above it still count and log.
@@ -31,6 +32,7 @@ func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.Serv
 	unary := []grpc.UnaryServerInterceptor{
 		metrics.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(logger, logOpts...),
+		errs.unaryInterceptor,
 		admitUnary,
 		validateUnary,
 		recovery.UnaryServerInterceptor(recoverOpts...),
@@ -38,6 +40,7 @@ func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.Serv
 	stream := []grpc.StreamServerInterceptor{
 		metrics.StreamServerInterceptor(),
 		logging.StreamServerInterceptor(logger, logOpts...),
+		errs.streamInterceptor,
 		admitStream,
 		validateStream,
 		recovery.StreamServerInterceptor(recoverOpts...),

@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/internal/shareddata"
 	"github.com/vatsector/vatsector/migrations"

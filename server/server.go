@@ -167,10 +167,10 @@ func New(cfg Config) (*Server, error) {
 		pollInterval: cfg.PollInterval, heartbeat: cfg.HeartbeatInterval, replayPage: cfg.ReplayPageSize,
 		catchUp: catchUp,
 	}
-	vatsectorv1.RegisterIngestServiceServer(g, &ingestHandler{q: q, errs: errs})
-	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q, errs: errs})
-	vatsectorv1.RegisterSectorServiceServer(g, &sectorHandler{q: q, errs: errs})
-	vatsectorv1.RegisterControllerServiceServer(g, &controllerHandler{q: q, errs: errs})
+	vatsectorv1.RegisterIngestServiceServer(g, &ingestHandler{q: q})
+	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q})
+	vatsectorv1.RegisterSectorServiceServer(g, &sectorHandler{q: q})
+	vatsectorv1.RegisterControllerServiceServer(g, &controllerHandler{q: q})
 	h := newHealthService()
 	for _, name := range healthNames() {
 		h.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)

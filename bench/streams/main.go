@@ -38,12 +38,12 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/ingest/feed"
-	"github.com/vatsector/vatsector/ingest/sim"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
+	"github.com/vatsector/vatsector/sim"
 )
 
 type options struct {

@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vatsector/vatsector/internal/atomicfile"
 )
 
 const (
@@ -91,39 +92,11 @@ func (r *Recorder) Save(data []byte) (path string, saved bool, err error) {
 		r.saved[name] = true
 		return path, false, nil
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.WriteBytes(path, data); err != nil {
 		return "", false, fmt.Errorf("feed: recorder: %w", err)
 	}
 	r.saved[name] = true
 	return path, true, nil
-}
-
-// writeAtomic writes data to a hidden temporary file in the target's folder (same file system, so the rename is
-// atomic), syncs it and renames it into place.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = io.Copy(f, bytes.NewReader(data)); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; recordings are meant to be shared
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Record fetches from src every `every` (back to back when every <= 0) and saves each new snapshot into dir

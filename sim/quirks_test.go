@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // TestQuirks checks that the simulated feed has the oddities of the real one (see the shared data README),

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/shareddata"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // manualClock is a Config.Clock that a test moves by hand.

@@ -249,14 +249,22 @@ func checkConnection(list string, i int, callsign string, cid int64, logon time.
 type ConnKey struct {
 	CID      int64
 	Callsign string
-	Logon    int64 // logon_time in Unix nanoseconds, so that equal instants are equal keys
+	// Logon is logon_time in Unix microseconds: the precision both databases store (the feed has 100 ns
+	// ticks). Two entries whose logon times differ below it are one connection to the databases, so they must
+	// be one here too, or ingest would write the same stored key twice in one cycle.
+	Logon int64
+}
+
+// KeyOf is the connection key of (cid, callsign, logon).
+func KeyOf(cid int64, callsign string, logon time.Time) ConnKey {
+	return ConnKey{CID: cid, Callsign: callsign, Logon: logon.UnixMicro()}
 }
 
 // Key returns the pilot's connection key.
-func (p *Pilot) Key() ConnKey { return ConnKey{p.CID, p.Callsign, p.LogonTime.UnixNano()} }
+func (p *Pilot) Key() ConnKey { return KeyOf(p.CID, p.Callsign, p.LogonTime) }
 
 // Key returns the controller's connection key.
-func (c *Controller) Key() ConnKey { return ConnKey{c.CID, c.Callsign, c.LogonTime.UnixNano()} }
+func (c *Controller) Key() ConnKey { return KeyOf(c.CID, c.Callsign, c.LogonTime) }
 
 func (s *Snapshot) dedupe() {
 	var n int

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // TestWriteSnapshotsReplays: a folder WriteSnapshots wrote replays, through feed.ReplaySource, to the

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // world is the simulated network between two snapshots. Everything random comes from rng, consumed in a

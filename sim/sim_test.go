@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // The simulator is a feed source; the feed package's Source interface is structural, so this mirrors it

@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // Defaults of Config's zero values.

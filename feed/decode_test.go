@@ -471,6 +471,18 @@ func TestDecodeDuplicates(t *testing.T) {
 			want:    []kept{{"TST00000", 200}},
 		},
 		{
+			// The databases keep microseconds: two logon times 300 ns apart are one stored connection key.
+			name: "logon times apart by less than a microsecond: the same connection",
+			pilots: func() []Pilot {
+				a, b := variant(0, -3, 100), variant(0, -1, 200)
+				a.LogonTime = a.LogonTime.Truncate(time.Microsecond).Add(100 * time.Nanosecond)
+				b.LogonTime = a.LogonTime.Add(300 * time.Nanosecond)
+				return []Pilot{a, b}
+			}(),
+			wantDup: 1,
+			want:    []kept{{"TST00000", 200}},
+		},
+		{
 			name:     "controllers and ATIS are de-duplicated per list",
 			ctl:      []Controller{genController(1, baseTime, false), genController(1, baseTime, false), genController(2, baseTime, false)},
 			atis:     []Controller{genController(1, baseTime, true), genController(1, baseTime, true)},

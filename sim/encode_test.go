@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/shareddata"
 )
 

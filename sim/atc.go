@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // atc is one entry of the controllers list: a controller, a supervisor or an observer.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest/feed"
+	"github.com/vatsector/vatsector/feed"
 )
 
 // phase is where a flight is in its life on the network.

@@ -1,0 +1,51 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vatsector/vatsector/repository"
+)
+
+type prunerFunc func(positionsBefore, eventsBefore time.Time) (repository.Pruned, error)
+
+func (f prunerFunc) Prune(_ context.Context, p, e time.Time) (repository.Pruned, error) {
+	return f(p, e)
+}
+
+func TestRetentionCountsBackFromTheFeedTimeButNeverFromTheFuture(t *testing.T) {
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name                string
+		feed                time.Time
+		positions, events   time.Duration
+		wantPositions, want time.Time
+		wantCall            bool
+	}{
+		{name: "replay of old snapshots keeps what it writes", feed: clock.AddDate(-2, 0, 0), positions: 48 * time.Hour, events: 720 * time.Hour,
+			wantPositions: clock.AddDate(-2, 0, 0).Add(-48 * time.Hour), want: clock.AddDate(-2, 0, 0).Add(-720 * time.Hour), wantCall: true},
+		{name: "a feed time in the future counts from the clock", feed: clock.AddDate(4, 0, 0), positions: 48 * time.Hour, events: 720 * time.Hour,
+			wantPositions: clock.Add(-48 * time.Hour), want: clock.Add(-720 * time.Hour), wantCall: true},
+		{name: "zero keeps that kind", feed: clock, positions: 48 * time.Hour, wantPositions: clock.Add(-48 * time.Hour), wantCall: true},
+		{name: "nothing committed yet", feed: time.Time{}, positions: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			called := false
+			r := Retention{Positions: tt.positions, Events: tt.events, FeedNow: func() time.Time { return tt.feed },
+				Now: func() time.Time { return clock },
+				Store: prunerFunc(func(p, e time.Time) (repository.Pruned, error) {
+					called = true
+					if !p.Equal(tt.wantPositions) || !e.Equal(tt.want) {
+						t.Errorf("pruned positions before %v and events before %v, want %v and %v", p, e, tt.wantPositions, tt.want)
+					}
+					return repository.Pruned{}, nil
+				})}
+			r.Once(context.Background())
+			if called != tt.wantCall {
+				t.Errorf("pruned %v, want %v", called, tt.wantCall)
+			}
+		})
+	}
+}
