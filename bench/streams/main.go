@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
@@ -153,7 +154,7 @@ type marker struct {
 	done  chan int64 // cycle ids, for the driver
 }
 
-func (m *marker) Publish(c *ingest.Committed) {
+func (m *marker) Publish(c *domain.Committed) {
 	mk := &cycleMark{published: time.Now(), events: len(c.Events), total: time.Duration(c.Cycle.TotalUS) * time.Microsecond, measured: m.with.Load()}
 	if c.Cycle.LastSequence != nil {
 		mk.last = *c.Cycle.LastSequence
