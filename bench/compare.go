@@ -119,7 +119,7 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 		if cp != nil && n >= sp.Warmup {
 			// The last warm-up cycle is copied too, untimed, so the measured ones find pgx's per-table
 			// column descriptions cached, as a long-running writer would.
-			s, err := cp.copy(ctx, w)
+			s, err := cp.copy(ctx, repository.RowsOf(w))
 			if err != nil {
 				return fmt.Errorf("copy cycle %d: %w", w.Cycle.ID, err)
 			}
@@ -140,7 +140,7 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 				}
 			case len(*o.samples) < o.limit:
 				st.env.log.Info(o.name, "scenario", sp.Name, "cycle", w.Cycle.ID, "rows", rowsOfWrite(w))
-				s, err := o.write(ctx, w)
+				s, err := o.write(ctx, repository.RowsOf(w))
 				if err != nil {
 					return fmt.Errorf("%s, cycle %d: %w", o.name, w.Cycle.ID, err)
 				}
@@ -268,7 +268,7 @@ func (o *oldWay) timed(w *repository.CycleWrite, write func() error) (oldSample,
 	err := write()
 	elapsed := time.Since(start)
 	return oldSample{
-		CycleID: w.Cycle.ID, Rows: rowsOfWrite(w), Statements: o.statements.Load() - before,
+		CycleID: w.Cycle.ID, Rows: rowsOfRows(w), Statements: o.statements.Load() - before,
 		US: elapsed.Microseconds(),
 	}, err
 }
@@ -473,8 +473,8 @@ func (c *copier) copy(ctx context.Context, w *repository.CycleWrite) (copySample
 	if c.wire != nil {
 		s.RoundTrips = c.wire.RoundTrips() - rt0
 	}
-	if err == nil && rows != rowsOfWrite(w) {
-		err = fmt.Errorf("copied %d rows, the cycle writes %d", rows, rowsOfWrite(w))
+	if err == nil && rows != rowsOfRows(w) {
+		err = fmt.Errorf("copied %d rows, the cycle writes %d", rows, rowsOfRows(w))
 	}
 	return s, err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
@@ -439,7 +440,7 @@ type recorder struct {
 	checkpoints []int64
 }
 
-func (r *recorder) Publish(c *ingest.Committed) {
+func (r *recorder) Publish(c *domain.Committed) {
 	r.n++
 	if r.n-1 > r.warmup {
 		if d := r.status().LastCheckpoint; d > 0 {
@@ -474,13 +475,19 @@ func (r *recorder) Publish(c *ingest.Committed) {
 }
 
 // rowsOfCycle is the number of rows a committed cycle wrote, its own record included.
-func rowsOfCycle(c *repository.Cycle) int {
+func rowsOfCycle(c *domain.Cycle) int {
 	return c.FlightsWritten + c.FlightPlansWritten + c.PositionsWritten + c.VisitsOpened + c.VisitsClosed +
 		c.EventsWritten + c.ControllersWritten + 1
 }
 
 // rowsOfWrite is the same count from what a cycle is about to write.
-func rowsOfWrite(w *repository.CycleWrite) int {
+func rowsOfWrite(w *domain.CycleWrite) int {
+	return len(w.Flights) + len(w.FlightPlans) + len(w.Positions) + len(w.OpenedVisits) + len(w.ClosedVisits) +
+		len(w.Events) + len(w.Controllers) + 1
+}
+
+// rowsOfRows is the same count from a cycle's rows.
+func rowsOfRows(w *repository.CycleWrite) int {
 	return len(w.Flights) + len(w.FlightPlans) + len(w.Positions) + len(w.OpenedVisits) + len(w.ClosedVisits) +
 		len(w.Events) + len(w.Controllers) + 1
 }

@@ -12,11 +12,15 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/internal/shareddata"
 	"github.com/vatsector/vatsector/repository"
 )
+
+// The repository is the store ingest runs on; it must not import ingest to say so.
+var _ ingest.Store = (*repository.Store)(nil)
 
 func loadVATSpy(t testing.TB) *ingest.AirspaceSectors {
 	t.Helper()
@@ -90,10 +94,10 @@ func run(t testing.TB, store *repository.Store, sectors *ingest.AirspaceSectors,
 // recorder is a Publisher keeping every committed cycle.
 type recorder struct {
 	mu     sync.Mutex
-	cycles []*ingest.Committed
+	cycles []*domain.Committed
 }
 
-func (r *recorder) Publish(c *ingest.Committed) {
+func (r *recorder) Publish(c *domain.Committed) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cycles = append(r.cycles, c)

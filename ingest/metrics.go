@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
 type metrics struct {
@@ -85,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observe(c *repository.Cycle) {
+func (m *metrics) observe(c *domain.Cycle) {
 	m.cycles.WithLabelValues("committed").Inc()
 	for phase, us := range map[string]int64{
 		"decode": c.DecodeUS, "classify": c.ClassifyUS, "diff": c.DiffUS, "write": c.WriteUS,

@@ -1,16 +1,17 @@
 package ingest
 
 import (
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
-	"github.com/vatsector/vatsector/repository"
 )
 
-// flightRow is a pilot's state as stored; ID and FirstSeen are the tracker's to fill.
-func flightRow(p *feed.Pilot, ts time.Time) repository.Flight {
-	return repository.Flight{
+// flightFrom is a pilot's state as tracked; ID and FirstSeen are the tracker's to fill.
+func flightFrom(p *feed.Pilot, ts time.Time) domain.Flight {
+	return domain.Flight{
 		CID: p.CID, Callsign: p.Callsign, LogonTime: feedTime(p.LogonTime),
 		Name: p.Name, Server: p.Server, PilotRating: p.PilotRating, MilitaryRating: p.MilitaryRating,
 		Latitude: p.Latitude, Longitude: p.Longitude, Altitude: p.Altitude, Groundspeed: p.Groundspeed,
@@ -19,8 +20,8 @@ func flightRow(p *feed.Pilot, ts time.Time) repository.Flight {
 	}
 }
 
-func planRow(flightID int64, fp *feed.FlightPlan, ts time.Time) repository.FlightPlan {
-	return repository.FlightPlan{
+func planFrom(flightID int64, fp *feed.FlightPlan, ts time.Time) domain.FlightPlan {
+	return domain.FlightPlan{
 		FlightID: flightID, FlightRules: fp.FlightRules, Aircraft: fp.Aircraft, AircraftFAA: fp.AircraftFAA,
 		AircraftShort: fp.AircraftShort, Departure: fp.Departure, Arrival: fp.Arrival, Alternate: fp.Alternate,
 		CruiseTAS: fp.CruiseTAS, Altitude: fp.Altitude, DepTime: fp.DepTime, EnrouteTime: fp.EnrouteTime,
@@ -30,19 +31,19 @@ func planRow(flightID int64, fp *feed.FlightPlan, ts time.Time) repository.Fligh
 }
 
 // samePlan compares every field, not only the revision: older feeds have no revision_id.
-func samePlan(stored *repository.FlightPlan, fp *feed.FlightPlan) bool {
-	next := planRow(stored.FlightID, fp, stored.UpdatedAt)
+func samePlan(stored *domain.FlightPlan, fp *feed.FlightPlan) bool {
+	next := planFrom(stored.FlightID, fp, stored.UpdatedAt)
 	return equalPtr(stored.RevisionID, next.RevisionID) && *withoutRevision(stored) == *withoutRevision(&next)
 }
 
-func withoutRevision(fp *repository.FlightPlan) *repository.FlightPlan {
+func withoutRevision(fp *domain.FlightPlan) *domain.FlightPlan {
 	c := *fp
 	c.RevisionID = nil
 	return &c
 }
 
-func controllerRow(c *feed.Controller, kind string) repository.Controller {
-	row := repository.Controller{
+func controllerFrom(c *feed.Controller, kind domain.ControllerKind) domain.Controller {
+	row := domain.Controller{
 		CID: c.CID, Callsign: c.Callsign, LogonTime: feedTime(c.LogonTime), Kind: kind, Name: c.Name,
 		Frequency: c.Frequency, Facility: c.Facility, Rating: c.Rating, Server: c.Server,
 		VisualRange: c.VisualRange, ATISCode: c.ATISCode, LastUpdated: feedTime(c.LastUpdated),
@@ -54,21 +55,17 @@ func controllerRow(c *feed.Controller, kind string) repository.Controller {
 	return row
 }
 
-// sameController reports whether a stored controller row needs no rewrite. Pointers are compared by value.
-func sameController(a, b *repository.Controller) bool {
-	if !equalPtr(a.ATISCode, b.ATISCode) || !equalPtr(a.TextATIS, b.TextATIS) ||
-		!a.LastUpdated.Equal(b.LastUpdated) || (a.DisconnectedAt == nil) != (b.DisconnectedAt == nil) ||
-		!equalTime(a.LastSeen, b.LastSeen) {
-		return false
-	}
-	x, y := *a, *b
-	x.LastSeen, y.LastSeen = nil, nil
-	x.ATISCode, x.TextATIS, y.ATISCode, y.TextATIS = nil, nil, nil, nil
-	x.LastUpdated, y.LastUpdated = time.Time{}, time.Time{}
-	x.DisconnectedAt, y.DisconnectedAt = nil, nil
-	x.LogonTime, y.LogonTime = time.Time{}, time.Time{}
-	x.FirstSeen, y.FirstSeen = time.Time{}, time.Time{}
-	return x == y
+// sameController reports whether a stored controller needs no rewrite. Pointers are compared by value; the
+// connection key and FirstSeen never change for one id, and only whether it is disconnected matters, not
+// since when. Every other field must be compared here: the tracker rewrites a controller only when this says
+// it changed.
+func sameController(a, b *domain.Controller) bool {
+	return equalPtr(a.ATISCode, b.ATISCode) && equalPtr(a.TextATIS, b.TextATIS) &&
+		a.LastUpdated.Equal(b.LastUpdated) && (a.DisconnectedAt == nil) == (b.DisconnectedAt == nil) &&
+		equalTime(a.LastSeen, b.LastSeen) && slices.Equal(a.Sectors, b.Sectors) &&
+		a.ID == b.ID && a.CID == b.CID && a.Callsign == b.Callsign && a.Kind == b.Kind && a.Name == b.Name &&
+		a.Frequency == b.Frequency && a.Facility == b.Facility && a.Rating == b.Rating && a.Server == b.Server &&
+		a.VisualRange == b.VisualRange
 }
 
 func equalTime(a, b *time.Time) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -20,19 +21,13 @@ import (
 // Publisher receives every committed cycle. Publish is called from the ingest loop after the commit and must
 // not block: a slow subscriber is the publisher's problem, never ingest's.
 type Publisher interface {
-	Publish(c *Committed)
-}
-
-// Committed is a cycle as stored: its record and its events in sequence order.
-type Committed struct {
-	Cycle  repository.Cycle
-	Events []repository.Event
+	Publish(c *domain.Committed)
 }
 
 // Config wires a Runner.
 type Config struct {
 	Source feed.Source
-	Store  *repository.Store
+	Store  Store
 	// Sectors returns the airspace to classify with; it is asked once per cycle so a refreshed sector set is
 	// picked up between cycles.
 	Sectors func() Sectors
@@ -113,9 +108,9 @@ type Runner struct {
 type Status struct {
 	Source string
 	// Last is the last cycle attempted, committed or failed; nil before the first.
-	Last *repository.Cycle
+	Last *domain.Cycle
 	// LastCommitted is the last committed cycle, possibly loaded from the database at start.
-	LastCommitted *repository.Cycle
+	LastCommitted *domain.Cycle
 	// LastError is the last failure of any kind (feed, decode, write), with when it happened.
 	LastError   string
 	LastErrorAt time.Time
@@ -581,7 +576,7 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 		"events", c.EventsWritten, "visits_opened", c.VisitsOpened, "visits_closed", c.VisitsClosed,
 		"statements", c.Statements, "total_ms", float64(c.TotalUS)/1000)
 	if r.cfg.Publisher != nil {
-		r.cfg.Publisher.Publish(&Committed{Cycle: last, Events: plan.Write.Events})
+		r.cfg.Publisher.Publish(&domain.Committed{Cycle: last, Events: plan.Write.Events})
 	}
 	r.checkpoint(wctx)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
@@ -228,9 +229,9 @@ func controllerID(cs *controllerState) any {
 }
 
 // writeDiff compares two cycles' writes, leaving out the timings, which no two runs share.
-func writeDiff(a, b *repository.CycleWrite) string {
+func writeDiff(a, b *domain.CycleWrite) string {
 	x, y := *a, *b
-	x.Cycle, y.Cycle = repository.Cycle{}, repository.Cycle{}
+	x.Cycle, y.Cycle = domain.Cycle{}, domain.Cycle{}
 	var out []string
 	for _, f := range []struct {
 		name string

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // Sectors classifies positions and controller connections into sector ids.
@@ -32,27 +32,22 @@ const DefaultGrace = 5 * time.Minute
 // the same (cid, callsign, logon_time) continues its row instead of colliding with it.
 const departedRetention = time.Hour
 
-// connKey identifies a connection. Logon time is kept in microseconds, the precision the databases store.
-type connKey struct {
-	cid      int64
-	callsign string
-	logon    int64
-}
+// connKey identifies a connection: the decoder's key, so that what it de-duplicates and what the tracker
+// tells apart are the same thing (microseconds of logon time, the precision the databases store).
+type connKey = feed.ConnKey
 
-func keyOf(cid int64, callsign string, logon time.Time) connKey {
-	return connKey{cid: cid, callsign: callsign, logon: logon.UnixMicro()}
-}
+func keyOf(cid int64, callsign string, logon time.Time) connKey { return feed.KeyOf(cid, callsign, logon) }
 
 // flightState is a tracked flight as last committed.
 type flightState struct {
-	row  repository.Flight
-	plan *repository.FlightPlan
+	row  domain.Flight
+	plan *domain.FlightPlan
 	// visits are the open visits, sorted by sector id.
-	visits []repository.Visit
+	visits []domain.Visit
 }
 
 type controllerState struct {
-	row      repository.Controller
+	row      domain.Controller
 	lastSeen time.Time
 	sectors  []string
 }
@@ -70,12 +65,12 @@ type Tracker struct {
 	departedControllers map[connKey]*controllerState
 	// staffed maps a staffed sector to the controller shown as staffing it.
 	staffed map[string]*controllerState
-	ids     repository.MaxIDs
+	ids     domain.MaxIDs
 	last    time.Time // update_timestamp of the last committed cycle
 }
 
 // NewTracker resumes from stored state (nil or empty for a fresh database).
-func NewTracker(st *repository.State, grace time.Duration) *Tracker {
+func NewTracker(st *domain.State, grace time.Duration) *Tracker {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
@@ -117,12 +112,12 @@ func NewTracker(st *repository.State, grace time.Duration) *Tracker {
 		}
 	}
 	for _, fs := range t.flights {
-		slices.SortFunc(fs.visits, func(a, b repository.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+		slices.SortFunc(fs.visits, func(a, b domain.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
 	}
 	for _, c := range st.Controllers {
 		// A controller's row carries its last-seen time only while it is missing (diffControllers); without
 		// one, the last committed snapshot showed it.
-		cs := &controllerState{row: c, lastSeen: t.last, sectors: strings.Fields(c.Sectors)}
+		cs := &controllerState{row: c, lastSeen: t.last, sectors: c.Sectors}
 		if c.LastSeen != nil {
 			cs.lastSeen = *c.LastSeen
 		}
@@ -162,12 +157,12 @@ func Classify(snap *feed.Snapshot, sectors Sectors) Classification {
 
 // Plan is a cycle computed in memory: what to write, and the tracked state to adopt once it is committed.
 type Plan struct {
-	Write       repository.CycleWrite
+	Write       domain.CycleWrite
 	timestamp   time.Time
 	flights     map[connKey]*flightState
 	controllers map[connKey]*controllerState
 	staffed     map[string]*controllerState
-	ids         repository.MaxIDs
+	ids         domain.MaxIDs
 	// departed are the flights this cycle disconnects; returned are departed flights the feed shows again.
 	departed map[connKey]*flightState
 	returned []connKey
@@ -194,8 +189,8 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	}
 	p.ids.Cycle++
 	w := &p.Write
-	w.Flights = make([]repository.Flight, 0, len(snap.Pilots))
-	w.Positions = make([]repository.Position, 0, len(snap.Pilots))
+	w.Flights = make([]domain.Flight, 0, len(snap.Pilots))
+	w.Positions = make([]domain.Position, 0, len(snap.Pilots))
 
 	for i := range snap.Pilots {
 		pl := &snap.Pilots[i]
@@ -209,7 +204,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 				p.returned = append(p.returned, key)
 			}
 		}
-		next := &flightState{row: flightRow(pl, ts)}
+		next := &flightState{row: flightFrom(pl, ts)}
 		if prev == nil {
 			p.ids.Flight++
 			next.row.ID = p.ids.Flight
@@ -220,16 +215,16 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 			next.plan = prev.plan
 		}
 		w.Flights = append(w.Flights, next.row)
-		w.Positions = append(w.Positions, repository.Position{
+		w.Positions = append(w.Positions, domain.Position{
 			FlightID: next.row.ID, ObservedAt: ts, Latitude: pl.Latitude, Longitude: pl.Longitude,
 			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading,
 		})
 		if pl.FlightPlan != nil && (next.plan == nil || !samePlan(next.plan, pl.FlightPlan)) {
-			fp := planRow(next.row.ID, pl.FlightPlan, ts)
+			fp := planFrom(next.row.ID, pl.FlightPlan, ts)
 			next.plan = &fp
 			w.FlightPlans = append(w.FlightPlans, fp)
 		}
-		var open []repository.Visit
+		var open []domain.Visit
 		if prev != nil && prev.row.DisconnectedAt == nil {
 			open = prev.visits
 		}
@@ -256,14 +251,14 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		gone.row.DisconnectedAt = &at
 		w.Flights = append(w.Flights, gone.row)
 		for _, v := range fs.visits {
-			p.closeVisit(v, fs.row, at, fs.row.Latitude, fs.row.Longitude, fs.row.Altitude, repository.ExitDisconnected)
+			p.closeVisit(v, fs.row, at, domain.ExitDisconnected)
 		}
 		p.departed[key] = gone
 	}
 
 	p.diffControllers(t, snap, ts, sectors)
 
-	w.Cycle = repository.Cycle{
+	w.Cycle = domain.Cycle{
 		ID:                 p.ids.Cycle,
 		UpdateTimestamp:    ts,
 		Pilots:             len(snap.Pilots),
@@ -289,58 +284,63 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 // moveVisits closes the open visits of sectors the flight has left and opens visits for sectors it entered,
 // returning the flight's open visits after this snapshot. Exits come before entries: a hand-off reads as
 // leaving one sector, then entering the next.
-func (p *Plan) moveVisits(f repository.Flight, open []repository.Visit, now []string, ts time.Time, sectors Sectors) []repository.Visit {
+func (p *Plan) moveVisits(f domain.Flight, open []domain.Visit, now []string, ts time.Time, sectors Sectors) []domain.Visit {
 	if len(open) == 0 && len(now) == 0 {
 		return nil
 	}
-	kept := make([]repository.Visit, 0, len(now))
+	kept := make([]domain.Visit, 0, len(now))
 	for _, v := range open {
 		if _, in := slices.BinarySearch(now, v.SectorID); in {
 			kept = append(kept, v)
 			continue
 		}
-		reason := repository.ExitLeft
+		reason := domain.ExitLeft
 		if !sectors.Has(v.SectorID) {
-			reason = repository.ExitSectorRemoved
+			reason = domain.ExitSectorRemoved
 		}
-		p.closeVisit(v, f, ts, f.Latitude, f.Longitude, f.Altitude, reason)
+		p.closeVisit(v, f, ts, reason)
 	}
 	for _, id := range now {
-		if _, in := slices.BinarySearchFunc(open, id, func(v repository.Visit, id string) int {
+		if _, in := slices.BinarySearchFunc(open, id, func(v domain.Visit, id string) int {
 			return strings.Compare(v.SectorID, id)
 		}); in {
 			continue
 		}
 		p.ids.Visit++
-		v := repository.Visit{
-			ID: p.ids.Visit, FlightID: f.ID, SectorID: id, EnteredAt: ts,
-			EntryLatitude: f.Latitude, EntryLongitude: f.Longitude, EntryAltitude: f.Altitude,
-		}
+		at := pointOf(&f)
+		v := domain.Visit{ID: p.ids.Visit, FlightID: f.ID, SectorID: id, EnteredAt: ts, Entry: at}
 		p.Write.OpenedVisits = append(p.Write.OpenedVisits, v)
-		p.event(repository.Event{
-			Kind: repository.EventEntry, SectorID: id, OccurredAt: ts, CID: f.CID, Callsign: f.Callsign,
-			FlightID: ptr(f.ID), VisitID: ptr(v.ID),
-			Latitude: ptr(f.Latitude), Longitude: ptr(f.Longitude), Altitude: ptr(f.Altitude),
+		p.event(domain.Event{
+			Kind: domain.EventEntry, SectorID: id, OccurredAt: ts, Flight: flightRef(&f, v.ID), Position: &at,
 		})
 		kept = append(kept, v)
 	}
-	slices.SortFunc(kept, func(a, b repository.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+	slices.SortFunc(kept, func(a, b domain.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
 	return kept
 }
 
-func (p *Plan) closeVisit(v repository.Visit, f repository.Flight, at time.Time, lat, lon float64, alt int, reason string) {
+// closeVisit ends a visit at the flight's latest position: where it was seen outside the sector, or, for a
+// flight gone, where it was last seen.
+func (p *Plan) closeVisit(v domain.Visit, f domain.Flight, at time.Time, reason domain.ExitReason) {
 	d := at.Sub(v.EnteredAt).Seconds()
-	v.ExitedAt, v.ExitLatitude, v.ExitLongitude, v.ExitAltitude = &at, &lat, &lon, &alt
-	v.ExitReason, v.DurationSeconds = &reason, &d
+	pos := pointOf(&f)
+	v.Exit = &domain.VisitExit{At: at, Position: pos, Reason: reason, DurationSeconds: d}
 	p.Write.ClosedVisits = append(p.Write.ClosedVisits, v)
-	p.event(repository.Event{
-		Kind: repository.EventExit, SectorID: v.SectorID, OccurredAt: at, CID: f.CID, Callsign: f.Callsign,
-		FlightID: ptr(f.ID), VisitID: ptr(v.ID), Latitude: &lat, Longitude: &lon, Altitude: &alt,
-		ExitReason: &reason, DurationSeconds: &d,
+	p.event(domain.Event{
+		Kind: domain.EventExit, SectorID: v.SectorID, OccurredAt: at, Flight: flightRef(&f, v.ID), Position: &pos,
+		Exit: &domain.VisitEnd{Reason: reason, DurationSeconds: d},
 	})
 }
 
-func (p *Plan) event(e repository.Event) {
+func pointOf(f *domain.Flight) domain.Point {
+	return domain.Point{Latitude: f.Latitude, Longitude: f.Longitude, Altitude: f.Altitude}
+}
+
+func flightRef(f *domain.Flight, visitID int64) *domain.FlightRef {
+	return &domain.FlightRef{ID: f.ID, CID: f.CID, Callsign: f.Callsign, VisitID: visitID}
+}
+
+func (p *Plan) event(e domain.Event) {
 	p.ids.Sequence++
 	e.Sequence = p.ids.Sequence
 	e.CycleID = p.ids.Cycle
@@ -349,16 +349,19 @@ func (p *Plan) event(e repository.Event) {
 
 func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, sectors Sectors) {
 	w := &p.Write
-	see := func(c *feed.Controller, kind string) {
+	see := func(c *feed.Controller, kind domain.ControllerKind) {
 		key := keyOf(c.CID, c.Callsign, feedTime(c.LogonTime))
 		if _, dup := p.controllers[key]; dup {
 			return
 		}
-		row := controllerRow(c, kind)
+		row := controllerFrom(c, kind)
 		var staffs []string
-		if kind == repository.KindController {
+		if kind == domain.KindController {
 			staffs = sectors.Staffs(c.Callsign, c.Facility)
-			row.Sectors = strings.Join(staffs, " ")
+			if len(staffs) > 0 {
+				// nil for none, as the repository loads a controller that staffs nothing
+				row.Sectors = staffs
+			}
 		}
 		prev := t.controllers[key]
 		if prev == nil {
@@ -381,7 +384,7 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 		see(&snap.Controllers[i], controllerKind(&snap.Controllers[i]))
 	}
 	for i := range snap.ATIS {
-		see(&snap.ATIS[i], repository.KindATIS)
+		see(&snap.ATIS[i], domain.KindATIS)
 	}
 	missing := make([]*controllerState, 0)
 	for key, cs := range t.controllers {
@@ -424,16 +427,16 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		kind, cs, at := repository.EventStaffed, p.staffed[id], ts
+		kind, cs, at := domain.EventStaffed, p.staffed[id], ts
 		if cs == nil {
-			kind, cs = repository.EventUnstaffed, t.staffed[id]
+			kind, cs = domain.EventUnstaffed, t.staffed[id]
 			if _, still := p.controllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)]; !still {
 				at = cs.lastSeen // it disconnected: unstaffed since it was last seen
 			}
 		}
-		p.event(repository.Event{
-			Kind: kind, SectorID: id, OccurredAt: at, CID: cs.row.CID, Callsign: cs.row.Callsign,
-			ControllerID: ptr(cs.row.ID),
+		p.event(domain.Event{
+			Kind: kind, SectorID: id, OccurredAt: at,
+			Controller: &domain.ControllerRef{ID: cs.row.ID, CID: cs.row.CID, Callsign: cs.row.Callsign},
 		})
 	}
 }
@@ -482,15 +485,13 @@ func (t *Tracker) Apply(p *Plan) {
 
 // controllerKind tells observers from controllers that can staff a sector: observers connect with facility 0,
 // or without a real frequency, or with an _OBS callsign.
-func controllerKind(c *feed.Controller) string {
+func controllerKind(c *feed.Controller) domain.ControllerKind {
 	if c.Facility == feed.FacilityObserver || c.Frequency == feed.NoFrequency || strings.HasSuffix(c.Callsign, "_OBS") {
-		return repository.KindObserver
+		return domain.KindObserver
 	}
-	return repository.KindController
+	return domain.KindController
 }
 
 // feedTime is a feed time as stored: UTC, microseconds (the feed has 100 ns ticks; PostgreSQL keeps µs and
 // would round, so a reloaded key would no longer match).
 func feedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-func ptr[T any](v T) *T { return &v }

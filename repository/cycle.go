@@ -11,11 +11,11 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/migrations"
 )
 
-// CycleWrite is everything one ingest cycle stores. It is computed in memory before the transaction opens, so
-// the transaction only writes.
+// CycleWrite is a domain.CycleWrite as the rows of each table (see there for what each holds).
 type CycleWrite struct {
 	// Flights are upserted by id: new connections, present ones (new state) and disconnected ones.
 	Flights []Flight
@@ -48,8 +48,11 @@ type CycleResult struct {
 
 // WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
 // PostgreSQL whatever the rows, on SQLite one per batch of rows. On any error the transaction is rolled back and nothing of
-// the cycle is stored.
-func (s *Store) WriteCycle(ctx context.Context, w *CycleWrite) (CycleResult, error) {
+// the cycle is stored. The cycle's record in cw gets the statement count, write duration and commit time it
+// was stored with.
+func (s *Store) WriteCycle(ctx context.Context, cw *domain.CycleWrite) (CycleResult, error) {
+	w := rowsOf(cw)
+	defer func() { cw.Cycle = *cycleOf(&w.Cycle) }()
 	var res CycleResult
 	var n atomic.Int64
 	ctx = withStatementCounter(ctx, &n)
@@ -106,7 +109,8 @@ func (s *Store) writeCycle(tx *gorm.DB, w *CycleWrite, n *atomic.Int64, start ti
 }
 
 // RecordFailedCycle stores the record of a cycle whose transaction was rolled back, in a transaction of its own.
-func (s *Store) RecordFailedCycle(ctx context.Context, c *Cycle) error {
+func (s *Store) RecordFailedCycle(ctx context.Context, failed *domain.Cycle) error {
+	c := Cycle(*failed)
 	if c.Error == nil {
 		return errors.New("repository: a failed cycle needs its error")
 	}
@@ -116,7 +120,7 @@ func (s *Store) RecordFailedCycle(ctx context.Context, c *Cycle) error {
 		if err := s.relyOn(ctx, tx); err != nil {
 			return err
 		}
-		return tx.Create(c).Error
+		return tx.Create(&c).Error
 	})
 	if err != nil {
 		return fmt.Errorf("repository: record failed cycle: %w", err)

@@ -2,10 +2,11 @@ package repository
 
 import "time"
 
-// The models mirror migrations/*/00001_schema.sql. Primary keys are allocated by the ingest writer, so none is
-// auto-incremented and no insert needs RETURNING.
+// The models mirror migrations/*/00001_schema.sql: they are the storage schema of the domain types (package
+// domain says what each holds; mapping.go converts). Primary keys are allocated by the ingest writer, so none
+// is auto-incremented and no insert needs RETURNING.
 
-// Flight is one pilot connection with its latest state.
+// Flight stores a domain.Flight.
 type Flight struct {
 	ID             int64 `gorm:"primaryKey;autoIncrement:false"`
 	CID            int64 `gorm:"column:cid"`
@@ -29,7 +30,7 @@ type Flight struct {
 	DisconnectedAt *time.Time
 }
 
-// FlightPlan is the latest flight plan of a flight.
+// FlightPlan stores a domain.FlightPlan.
 type FlightPlan struct {
 	FlightID            int64 `gorm:"primaryKey;autoIncrement:false"`
 	FlightRules         string
@@ -51,7 +52,7 @@ type FlightPlan struct {
 	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"`
 }
 
-// Position is where a flight was at one ingest cycle.
+// Position stores a domain.Position.
 type Position struct {
 	FlightID    int64     `gorm:"primaryKey;autoIncrement:false"`
 	ObservedAt  time.Time `gorm:"primaryKey"`
@@ -62,14 +63,8 @@ type Position struct {
 	Heading     int
 }
 
-// Exit reasons of a visit.
-const (
-	ExitLeft          = "left"           // the flight was seen outside the sector
-	ExitDisconnected  = "disconnected"   // the flight was absent longer than the grace period
-	ExitSectorRemoved = "sector_removed" // the sector is no longer loaded
-)
-
-// Visit is a flight's stay in one sector; open while ExitedAt is nil.
+// Visit stores a domain.Visit: open while ExitedAt is nil, and the exit columns are all set or all NULL.
+// ExitReason holds a domain.ExitReason.
 type Visit struct {
 	ID              int64 `gorm:"primaryKey;autoIncrement:false"`
 	FlightID        int64
@@ -88,48 +83,31 @@ type Visit struct {
 
 func (Visit) TableName() string { return "sector_visits" }
 
-// Controller kinds.
-const (
-	KindController = "controller"
-	KindObserver   = "observer"
-	KindATIS       = "atis"
-)
-
-// Controller is one controller, observer or ATIS connection with its latest state. Sectors lists the ids of the
+// Controller stores a domain.Controller. Kind holds a domain.ControllerKind; Sectors lists the ids of the
 // sectors it staffs, space-separated.
 type Controller struct {
-	ID          int64 `gorm:"primaryKey;autoIncrement:false"`
-	CID         int64 `gorm:"column:cid"`
-	Callsign    string
-	LogonTime   time.Time
-	Kind        string
-	Name        string
-	Frequency   string
-	Facility    int
-	Rating      int
-	Server      string
-	VisualRange int
-	ATISCode    *string `gorm:"column:atis_code"`
-	TextATIS    *string `gorm:"column:text_atis"`
-	Sectors     string
-	LastUpdated time.Time
-	FirstSeen   time.Time
-	// LastSeen is the feed time of the last snapshot that showed the connection, once the newest committed one
-	// does not (missing within the grace period, or disconnected); nil while the newest shows it. It is what a
-	// restart needs to disconnect the controller exactly when an uninterrupted run would.
+	ID             int64 `gorm:"primaryKey;autoIncrement:false"`
+	CID            int64 `gorm:"column:cid"`
+	Callsign       string
+	LogonTime      time.Time
+	Kind           string
+	Name           string
+	Frequency      string
+	Facility       int
+	Rating         int
+	Server         string
+	VisualRange    int
+	ATISCode       *string `gorm:"column:atis_code"`
+	TextATIS       *string `gorm:"column:text_atis"`
+	Sectors        string
+	LastUpdated    time.Time
+	FirstSeen      time.Time
 	LastSeen       *time.Time
 	DisconnectedAt *time.Time
 }
 
-// Event kinds.
-const (
-	EventEntry     = "entry"
-	EventExit      = "exit"
-	EventStaffed   = "staffed"
-	EventUnstaffed = "unstaffed"
-)
-
-// Event is an entry, exit or staffing change, numbered in one strictly increasing sequence.
+// Event stores a domain.Event in one row whatever its kind: Kind holds a domain.EventKind, CID and Callsign
+// are the flight's or the controller's, and the columns of the parts an event does not have are NULL.
 type Event struct {
 	Sequence        int64 `gorm:"primaryKey;autoIncrement:false"`
 	Kind            string
@@ -150,7 +128,7 @@ type Event struct {
 
 func (Event) TableName() string { return "sector_events" }
 
-// Cycle records one ingest cycle, committed or failed. Durations are in microseconds.
+// Cycle stores a domain.Cycle.
 type Cycle struct {
 	ID                 int64 `gorm:"primaryKey;autoIncrement:false"`
 	UpdateTimestamp    time.Time
@@ -166,20 +144,18 @@ type Cycle struct {
 	VisitsClosed       int
 	EventsWritten      int
 	ControllersWritten int
-	// DuplicateEntries and RejectedEntries count the snapshot's entries that were not ingested: repeated
-	// connection keys, and values that no column of either database holds.
-	DuplicateEntries int
-	RejectedEntries  int
-	FirstSequence    *int64
-	LastSequence     *int64
-	Statements       int
-	DecodeUS         int64 `gorm:"column:decode_us"`
-	ClassifyUS       int64 `gorm:"column:classify_us"`
-	DiffUS           int64 `gorm:"column:diff_us"`
-	WriteUS          int64 `gorm:"column:write_us"`
-	CommitUS         int64 `gorm:"column:commit_us"`
-	TotalUS          int64 `gorm:"column:total_us"`
-	Error            *string
+	DuplicateEntries   int
+	RejectedEntries    int
+	FirstSequence      *int64
+	LastSequence       *int64
+	Statements         int
+	DecodeUS           int64 `gorm:"column:decode_us"`
+	ClassifyUS         int64 `gorm:"column:classify_us"`
+	DiffUS             int64 `gorm:"column:diff_us"`
+	WriteUS            int64 `gorm:"column:write_us"`
+	CommitUS           int64 `gorm:"column:commit_us"`
+	TotalUS            int64 `gorm:"column:total_us"`
+	Error              *string
 }
 
 func (Cycle) TableName() string { return "ingest_cycles" }

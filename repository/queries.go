@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/migrations"
 )
 
@@ -109,14 +110,14 @@ type SectorState struct {
 // EventFilter selects sector events; zero fields match everything.
 type EventFilter struct {
 	SectorIDs []string
-	Kinds     []string
+	Kinds     []domain.EventKind
 	// From (inclusive) and Until (exclusive) bound occurred_at; zero bounds are open.
 	From, Until time.Time
 }
 
 // ControllerFilter selects controller connections online; zero fields match everything.
 type ControllerFilter struct {
-	Kinds []string
+	Kinds []domain.ControllerKind
 	// CallsignPrefix compares case-insensitively.
 	CallsignPrefix string
 	// SectorID keeps the connections staffing the sector.
@@ -426,7 +427,7 @@ func flightCounts(tx *gorm.DB, ids []string) (map[string]int, error) {
 // online at a time.
 func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]Controller, error) {
 	var cs []Controller
-	if err := tx.Where("disconnected_at IS NULL AND kind = ? AND sectors <> ''", KindController).
+	if err := tx.Where("disconnected_at IS NULL AND kind = ? AND sectors <> ''", string(domain.KindController)).
 		Order(s.keyOrder("controllers")).Find(&cs).Error; err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
@@ -451,7 +452,7 @@ func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]Controller, er
 
 // ListEvents returns up to limit events matching f with after < sequence (and sequence <= through when through
 // is positive), in sequence order.
-func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]Event, error) {
+func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]domain.Event, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
@@ -461,13 +462,13 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through in
 	if err != nil {
 		return nil, readError("list events", err)
 	}
-	return events, nil
+	return eventsOf(events), nil
 }
 
 // ReplayEvents is ListEvents for a stream that resumes after a checkpoint: it also returns the oldest stored
 // sequence (0 when none is stored) as of the same snapshot, so the caller can tell a page that is complete
 // from one that pruning, running meanwhile, has cut into.
-func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]Event, int64, error) {
+func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through int64, limit int) ([]domain.Event, int64, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, 0, err
 	}
@@ -486,7 +487,7 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 	if err != nil {
 		return nil, 0, readError("replay events", err)
 	}
-	return events, oldest, nil
+	return eventsOf(events), oldest, nil
 }
 
 func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]Event, error) {
@@ -498,7 +499,7 @@ func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]
 		q = q.Where("sector_id IN ?", f.SectorIDs)
 	}
 	if len(f.Kinds) > 0 {
-		q = q.Where("kind IN ?", f.Kinds)
+		q = q.Where("kind IN ?", kindNames(f.Kinds))
 	}
 	if !f.From.IsZero() {
 		q = q.Where("occurred_at >= ?", f.From.UTC())
@@ -538,7 +539,7 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	defer cancel()
 	q := s.db.WithContext(ctx).Model(&Controller{}).Where("controllers.disconnected_at IS NULL")
 	if len(f.Kinds) > 0 {
-		q = q.Where("controllers.kind IN ?", f.Kinds)
+		q = q.Where("controllers.kind IN ?", kindNames(f.Kinds))
 	}
 	if f.CallsignPrefix != "" {
 		q = q.Where(`UPPER(controllers.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))
@@ -557,14 +558,14 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 }
 
 // LastCommittedCycle returns the last committed cycle, or nil on a database that has none.
-func (s *Store) LastCommittedCycle(ctx context.Context) (*Cycle, error) {
+func (s *Store) LastCommittedCycle(ctx context.Context) (*domain.Cycle, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	c, err := lastCommitted(s.db.WithContext(ctx))
 	if err != nil {
 		return nil, readError("last committed cycle", err)
 	}
-	return c, nil
+	return cycleOf(c), nil
 }
 
 func lastCommitted(tx *gorm.DB) (*Cycle, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -36,65 +37,64 @@ func fixture(t *testing.T, s *repository.Store) {
 	t.Helper()
 	ctx := context.Background()
 	t1 := t0.Add(15 * time.Second)
-	flight := func(id int64, callsign string, logon time.Time) repository.Flight {
-		return repository.Flight{
+	flight := func(id int64, callsign string, logon time.Time) domain.Flight {
+		return domain.Flight{
 			ID: id, CID: 1000 + id, Callsign: callsign, LogonTime: logon, Name: fmt.Sprintf("Member %d", 1000+id),
 			Latitude: 51 + float64(id)/10, Longitude: -1, Altitude: 30000 + int(id), Groundspeed: 450, Heading: 90,
 			LastUpdated: t1, FirstSeen: t0, LastSeen: t1,
 		}
 	}
-	plan := func(id int64, dep, arr string) repository.FlightPlan {
-		return repository.FlightPlan{FlightID: id, FlightRules: "I", Departure: dep, Arrival: arr, Route: "DCT", UpdatedAt: t0}
+	plan := func(id int64, dep, arr string) domain.FlightPlan {
+		return domain.FlightPlan{FlightID: id, FlightRules: "I", Departure: dep, Arrival: arr, Route: "DCT", UpdatedAt: t0}
 	}
-	ctl := func(id int64, callsign, kind, sectors string) repository.Controller {
-		return repository.Controller{
+	ctl := func(id int64, callsign string, kind domain.ControllerKind, sectors string) domain.Controller {
+		return domain.Controller{
 			ID: id, CID: 2000 + id, Callsign: callsign, LogonTime: t0.Add(-time.Hour), Kind: kind, Facility: 6,
-			Frequency: "132.600", Sectors: sectors, LastUpdated: t0, FirstSeen: t0,
+			Frequency: "132.600", Sectors: strings.Fields(sectors), LastUpdated: t0, FirstSeen: t0,
 		}
 	}
-	ptr := func(v int64) *int64 { return &v }
-	entry := func(seq, cycle, flightID, visit int64, callsign, sector string, at time.Time) repository.Event {
-		return repository.Event{Sequence: seq, Kind: repository.EventEntry, SectorID: sector, OccurredAt: at, CycleID: cycle,
-			CID: 1000 + flightID, Callsign: callsign, FlightID: ptr(flightID), VisitID: ptr(visit)}
+	entry := func(seq, cycle, flightID, visit int64, callsign, sector string, at time.Time) domain.Event {
+		return domain.Event{Sequence: seq, Kind: domain.EventEntry, SectorID: sector, OccurredAt: at, CycleID: cycle,
+			Flight: &domain.FlightRef{ID: flightID, CID: 1000 + flightID, Callsign: callsign, VisitID: visit}}
 	}
-	staff := func(seq, cycle int64, kind string, ctlID int64, callsign, sector string, at time.Time) repository.Event {
-		return repository.Event{Sequence: seq, Kind: kind, SectorID: sector, OccurredAt: at, CycleID: cycle,
-			CID: 2000 + ctlID, Callsign: callsign, ControllerID: ptr(ctlID)}
+	staff := func(seq, cycle int64, kind domain.EventKind, ctlID int64, callsign, sector string, at time.Time) domain.Event {
+		return domain.Event{Sequence: seq, Kind: kind, SectorID: sector, OccurredAt: at, CycleID: cycle,
+			Controller: &domain.ControllerRef{ID: ctlID, CID: 2000 + ctlID, Callsign: callsign}}
 	}
 	first, last := int64(1), int64(7)
-	c1 := &repository.CycleWrite{
-		Flights: []repository.Flight{
+	c1 := &domain.CycleWrite{
+		Flights: []domain.Flight{
 			flight(baw123, "BAW123", t0.Add(-time.Hour)), flight(baw9, "BAW9", t0.Add(-time.Hour)),
 			flight(dlh4, "DLH4", t0.Add(-time.Hour)), flight(aal1, "AAL1", t0.Add(-time.Hour)),
 			flight(ual7a, "UAL7", t0.Add(-2*time.Hour)), flight(ual7b, "UAL7", t0.Add(-time.Hour)),
 			flight(ab1, "A_B1", t0.Add(-time.Hour)), flight(axb1, "AXB1", t0.Add(-time.Hour)),
 		},
-		FlightPlans: []repository.FlightPlan{
+		FlightPlans: []domain.FlightPlan{
 			plan(baw123, "EGLL", "KJFK"), plan(baw9, "EGKK", "LFPG"), plan(dlh4, "EDDF", "EGLL"), plan(aal1, "KJFK", "EGLL"),
 		},
-		OpenedVisits: []repository.Visit{
+		OpenedVisits: []domain.Visit{
 			{ID: 1, FlightID: baw123, SectorID: "EGTT", EnteredAt: t0},
 			{ID: 2, FlightID: dlh4, SectorID: "EGTT", EnteredAt: t0},
 			{ID: 3, FlightID: dlh4, SectorID: "EGTT_S", EnteredAt: t0},
 			{ID: 4, FlightID: aal1, SectorID: "EGTT", EnteredAt: t0},
 		},
-		Events: []repository.Event{
+		Events: []domain.Event{
 			entry(1, 1, baw123, 1, "BAW123", "EGTT", t0), entry(2, 1, dlh4, 2, "DLH4", "EGTT", t0),
 			entry(3, 1, dlh4, 3, "DLH4", "EGTT_S", t0), entry(4, 1, aal1, 4, "AAL1", "EGTT", t0),
-			staff(5, 1, repository.EventStaffed, 1, "EGTT_CTR", "EGTT", t0),
-			staff(6, 1, repository.EventStaffed, 2, "EGTT_S_CTR", "EGTT_S", t0),
-			staff(7, 1, repository.EventStaffed, 5, "EGTT_N_CTR", "EGTT_N", t0),
+			staff(5, 1, domain.EventStaffed, 1, "EGTT_CTR", "EGTT", t0),
+			staff(6, 1, domain.EventStaffed, 2, "EGTT_S_CTR", "EGTT_S", t0),
+			staff(7, 1, domain.EventStaffed, 5, "EGTT_N_CTR", "EGTT_N", t0),
 		},
-		Controllers: []repository.Controller{
-			ctl(1, "EGTT_CTR", repository.KindController, "EGTT"), ctl(2, "EGTT_S_CTR", repository.KindController, "EGTT_S"),
-			ctl(3, "LON_OBS", repository.KindObserver, ""), ctl(4, "EGLL_ATIS", repository.KindATIS, ""),
-			ctl(5, "EGTT_N_CTR", repository.KindController, "EGTT_N"), ctl(6, "AEGTT_CTR", repository.KindController, "EGTT_X"),
-			ctl(7, "EGTT_1_CTR", repository.KindController, "EGTT"),
+		Controllers: []domain.Controller{
+			ctl(1, "EGTT_CTR", domain.KindController, "EGTT"), ctl(2, "EGTT_S_CTR", domain.KindController, "EGTT_S"),
+			ctl(3, "LON_OBS", domain.KindObserver, ""), ctl(4, "EGLL_ATIS", domain.KindATIS, ""),
+			ctl(5, "EGTT_N_CTR", domain.KindController, "EGTT_N"), ctl(6, "AEGTT_CTR", domain.KindController, "EGTT_X"),
+			ctl(7, "EGTT_1_CTR", domain.KindController, "EGTT"),
 		},
-		Cycle: repository.Cycle{ID: 1, UpdateTimestamp: t0, FetchedAt: t0, FirstSequence: &first, LastSequence: &last},
+		Cycle: domain.Cycle{ID: 1, UpdateTimestamp: t0, FetchedAt: t0, FirstSequence: &first, LastSequence: &last},
 	}
 	for _, f := range c1.Flights {
-		c1.Positions = append(c1.Positions, repository.Position{FlightID: f.ID, ObservedAt: t0, Latitude: f.Latitude, Longitude: f.Longitude})
+		c1.Positions = append(c1.Positions, domain.Position{FlightID: f.ID, ObservedAt: t0, Latitude: f.Latitude, Longitude: f.Longitude})
 	}
 	if _, err := s.WriteCycle(ctx, c1); err != nil {
 		t.Fatalf("cycle 1: %v", err)
@@ -103,35 +103,34 @@ func fixture(t *testing.T, s *repository.Store) {
 	gone := flight(aal1, "AAL1", t0.Add(-time.Hour))
 	gone.LastSeen = t1
 	gone.DisconnectedAt = &t1
-	exitAt, lat, lon, alt, reason, dur := t1, 51.4, -1.0, 30004, repository.ExitDisconnected, 15.0
+	exitAt, at, reason, dur := t1, domain.Point{Latitude: 51.4, Longitude: -1.0, Altitude: 30004}, domain.ExitDisconnected, 15.0
 	closed := c1.OpenedVisits[3]
-	closed.ExitedAt, closed.ExitLatitude, closed.ExitLongitude, closed.ExitAltitude = &exitAt, &lat, &lon, &alt
-	closed.ExitReason, closed.DurationSeconds = &reason, &dur
-	goneCtl := ctl(5, "EGTT_N_CTR", repository.KindController, "EGTT_N")
+	closed.Exit = &domain.VisitExit{At: exitAt, Position: at, Reason: reason, DurationSeconds: dur}
+	goneCtl := ctl(5, "EGTT_N_CTR", domain.KindController, "EGTT_N")
 	goneCtl.DisconnectedAt = &t1
 	first2, last2 := int64(8), int64(9)
-	c2 := &repository.CycleWrite{
-		Flights:      []repository.Flight{gone},
-		ClosedVisits: []repository.Visit{closed},
-		Events: []repository.Event{
-			{Sequence: 8, Kind: repository.EventExit, SectorID: "EGTT", OccurredAt: t1, CycleID: 2, CID: 1000 + aal1,
-				Callsign: "AAL1", FlightID: ptr(aal1), VisitID: ptr(4), Latitude: &lat, Longitude: &lon, Altitude: &alt,
-				ExitReason: &reason, DurationSeconds: &dur},
-			staff(9, 2, repository.EventUnstaffed, 5, "EGTT_N_CTR", "EGTT_N", t1),
+	c2 := &domain.CycleWrite{
+		Flights:      []domain.Flight{gone},
+		ClosedVisits: []domain.Visit{closed},
+		Events: []domain.Event{
+			{Sequence: 8, Kind: domain.EventExit, SectorID: "EGTT", OccurredAt: t1, CycleID: 2,
+				Flight: &domain.FlightRef{ID: aal1, CID: 1000 + aal1, Callsign: "AAL1", VisitID: 4}, Position: &at,
+				Exit: &domain.VisitEnd{Reason: reason, DurationSeconds: dur}},
+			staff(9, 2, domain.EventUnstaffed, 5, "EGTT_N_CTR", "EGTT_N", t1),
 		},
-		Controllers: []repository.Controller{goneCtl},
-		Cycle:       repository.Cycle{ID: 2, UpdateTimestamp: t1, FetchedAt: t1, FirstSequence: &first2, LastSequence: &last2},
+		Controllers: []domain.Controller{goneCtl},
+		Cycle:       domain.Cycle{ID: 2, UpdateTimestamp: t1, FetchedAt: t1, FirstSequence: &first2, LastSequence: &last2},
 	}
 	for _, f := range c1.Flights {
 		if f.ID != aal1 {
-			c2.Positions = append(c2.Positions, repository.Position{FlightID: f.ID, ObservedAt: t1, Latitude: f.Latitude + 0.1, Longitude: f.Longitude})
+			c2.Positions = append(c2.Positions, domain.Position{FlightID: f.ID, ObservedAt: t1, Latitude: f.Latitude + 0.1, Longitude: f.Longitude})
 		}
 	}
 	if _, err := s.WriteCycle(ctx, c2); err != nil {
 		t.Fatalf("cycle 2: %v", err)
 	}
 	msg := "write: boom"
-	if err := s.RecordFailedCycle(ctx, &repository.Cycle{ID: 3, UpdateTimestamp: t1.Add(15 * time.Second), FetchedAt: t1, Error: &msg}); err != nil {
+	if err := s.RecordFailedCycle(ctx, &domain.Cycle{ID: 3, UpdateTimestamp: t1.Add(15 * time.Second), FetchedAt: t1, Error: &msg}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -339,7 +338,7 @@ func TestFlightDetail(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := d.Visits[0]
-		if v.ExitedAt == nil || !v.ExitedAt.Equal(t0.Add(15*time.Second)) || v.ExitReason == nil || *v.ExitReason != repository.ExitDisconnected {
+		if v.ExitedAt == nil || !v.ExitedAt.Equal(t0.Add(15*time.Second)) || v.ExitReason == nil || *v.ExitReason != string(domain.ExitDisconnected) {
 			t.Errorf("closed visit %+v, want exited at t0+15s, disconnected", v)
 		}
 		if d.Flight.DisconnectedAt == nil || d.Flight.DisconnectedAt.Location() != time.UTC {
@@ -523,10 +522,10 @@ func TestListEvents(t *testing.T) {
 		{name: "after and through", after: 2, through: 5, limit: 100, want: []int64{3, 4, 5}},
 		{name: "limit", after: 2, limit: 2, want: []int64{3, 4}},
 		{name: "sectors", filter: repository.EventFilter{SectorIDs: []string{"EGTT_S", "EGTT_N"}}, limit: 100, want: []int64{3, 6, 7, 9}},
-		{name: "kinds", filter: repository.EventFilter{Kinds: []string{repository.EventExit, repository.EventUnstaffed}}, limit: 100,
+		{name: "kinds", filter: repository.EventFilter{Kinds: []domain.EventKind{domain.EventExit, domain.EventUnstaffed}}, limit: 100,
 			want: []int64{8, 9}},
 		{name: "sector and kind", limit: 100, want: []int64{5},
-			filter: repository.EventFilter{SectorIDs: []string{"EGTT"}, Kinds: []string{repository.EventStaffed}}},
+			filter: repository.EventFilter{SectorIDs: []string{"EGTT"}, Kinds: []domain.EventKind{domain.EventStaffed}}},
 		{name: "from", filter: repository.EventFilter{From: t1}, limit: 100, want: []int64{8, 9}},
 		{name: "until", filter: repository.EventFilter{Until: t1}, limit: 100, want: []int64{1, 2, 3, 4, 5, 6, 7}},
 		{name: "empty range", filter: repository.EventFilter{From: t0.Add(time.Second), Until: t1}, limit: 100, want: []int64{}},
@@ -549,13 +548,13 @@ func TestListEvents(t *testing.T) {
 				}
 			})
 		}
-		exit, err := s.ListEvents(context.Background(), repository.EventFilter{Kinds: []string{repository.EventExit}}, 0, 0, 1)
+		exit, err := s.ListEvents(context.Background(), repository.EventFilter{Kinds: []domain.EventKind{domain.EventExit}}, 0, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e := exit[0]
-		if e.ExitReason == nil || *e.ExitReason != repository.ExitDisconnected || e.DurationSeconds == nil || *e.DurationSeconds != 15 ||
-			e.VisitID == nil || *e.VisitID != 4 || !e.OccurredAt.Equal(t1) || e.OccurredAt.Location() != time.UTC {
+		if e.Exit == nil || e.Exit.Reason != domain.ExitDisconnected || e.Exit.DurationSeconds != 15 ||
+			e.Flight == nil || e.Flight.VisitID != 4 || !e.OccurredAt.Equal(t1) || e.OccurredAt.Location() != time.UTC {
 			t.Errorf("exit event %+v: want visit 4 closed at t0+15s (UTC) after 15 s, disconnected", e)
 		}
 	})
@@ -631,7 +630,7 @@ func TestListOnlineControllers(t *testing.T) {
 	}{
 		{name: "all online, by callsign", limit: 100,
 			want: []string{"AEGTT_CTR", "EGLL_ATIS", "EGTT_1_CTR", "EGTT_CTR", "EGTT_S_CTR", "LON_OBS"}},
-		{name: "kinds", filter: repository.ControllerFilter{Kinds: []string{repository.KindATIS, repository.KindObserver}}, limit: 100,
+		{name: "kinds", filter: repository.ControllerFilter{Kinds: []domain.ControllerKind{domain.KindATIS, domain.KindObserver}}, limit: 100,
 			want: []string{"EGLL_ATIS", "LON_OBS"}},
 		{name: "prefix ignores case", filter: repository.ControllerFilter{CallsignPrefix: "egtt_"}, limit: 100,
 			want: []string{"EGTT_1_CTR", "EGTT_CTR", "EGTT_S_CTR"}},

@@ -7,35 +7,48 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/vatsector/vatsector/domain"
 )
 
-// State is what ingest needs to continue after a restart without splitting a visit: the live connections with
-// their open visits, the last committed cycle, and the highest identifiers allocated so far.
-type State struct {
-	Flights []Flight // not disconnected
-	// Departed are flights disconnected shortly before the last committed cycle: the feed may show one again.
-	Departed    []Flight
-	FlightPlans []FlightPlan // of those flights and of the departed ones
-	OpenVisits  []Visit
-	Controllers []Controller // not disconnected
-	// DepartedControllers are the controllers' counterpart of Departed.
+// stateRows is a domain.State as rows.
+type stateRows struct {
+	Flights             []Flight
+	Departed            []Flight
+	FlightPlans         []FlightPlan
+	OpenVisits          []Visit
+	Controllers         []Controller
 	DepartedControllers []Controller
-	// LastCycle is the last committed cycle; nil on a fresh database.
-	LastCycle *Cycle
-	MaxIDs    MaxIDs
+	LastCycle           *Cycle
+	MaxIDs              domain.MaxIDs
 }
 
-// MaxIDs are the highest identifiers in use; the writer allocates the next ones.
-type MaxIDs struct {
-	Flight, Visit, Controller, Sequence, Cycle int64
+func (st *stateRows) domain() *domain.State {
+	out := &domain.State{
+		Flights:             flightsOf(st.Flights),
+		Departed:            flightsOf(st.Departed),
+		FlightPlans:         make([]domain.FlightPlan, len(st.FlightPlans)),
+		OpenVisits:          make([]domain.Visit, len(st.OpenVisits)),
+		Controllers:         controllersOf(st.Controllers),
+		DepartedControllers: controllersOf(st.DepartedControllers),
+		LastCycle:           cycleOf(st.LastCycle),
+		MaxIDs:              st.MaxIDs,
+	}
+	for i := range st.FlightPlans {
+		out.FlightPlans[i] = domain.FlightPlan(st.FlightPlans[i])
+	}
+	for i := range st.OpenVisits {
+		out.OpenVisits[i] = visitOf(&st.OpenVisits[i])
+	}
+	return out
 }
 
 // LoadState reads the state ingest resumes from, in one transaction so it is consistent. Flights disconnected
 // within departedWithin before the last committed cycle are loaded as Departed.
-func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*State, error) {
+func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*domain.State, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	st := &State{}
+	st := &stateRows{}
 	err := s.ingest.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.relyOn(ctx, tx); err != nil {
 			return err
@@ -96,12 +109,12 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*S
 		return nil, fmt.Errorf("repository: load state: %w", err)
 	}
 	normalizeTimes(st)
-	return st, nil
+	return st.domain(), nil
 }
 
 // normalizeTimes puts loaded times in UTC: SQLite hands them back in a fixed zone named by their offset, and
 // ingest compares and formats them as UTC.
-func normalizeTimes(st *State) {
+func normalizeTimes(st *stateRows) {
 	for i := range st.Flights {
 		f := &st.Flights[i]
 		f.LogonTime, f.LastUpdated, f.FirstSeen, f.LastSeen = f.LogonTime.UTC(), f.LastUpdated.UTC(), f.FirstSeen.UTC(), f.LastSeen.UTC()
@@ -138,7 +151,7 @@ func normalizeTimes(st *State) {
 }
 
 // LastCommittedBefore returns the newest committed cycle whose feed time is not after t, nil if there is none.
-func (s *Store) LastCommittedBefore(ctx context.Context, t time.Time) (*Cycle, error) {
+func (s *Store) LastCommittedBefore(ctx context.Context, t time.Time) (*domain.Cycle, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var c Cycle
@@ -151,5 +164,5 @@ func (s *Store) LastCommittedBefore(ctx context.Context, t time.Time) (*Cycle, e
 		return nil, fmt.Errorf("repository: last cycle before %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
 	c.UpdateTimestamp = c.UpdateTimestamp.UTC()
-	return &c, nil
+	return cycleOf(&c), nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
@@ -55,22 +56,22 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 // cycleOf builds a cycle with n flights, each with a position, a plan, an open visit and an entry event.
-func cycleOf(id int64, ts time.Time, n int) *repository.CycleWrite {
+func cycleOf(id int64, ts time.Time, n int) *domain.CycleWrite {
 	first, last := id*100000+1, id*100000+int64(n)
-	w := &repository.CycleWrite{Cycle: repository.Cycle{ID: id, UpdateTimestamp: ts, FetchedAt: ts, FirstSequence: &first, LastSequence: &last}}
+	w := &domain.CycleWrite{Cycle: domain.Cycle{ID: id, UpdateTimestamp: ts, FetchedAt: ts, FirstSequence: &first, LastSequence: &last}}
 	for i := range n {
 		fid := int64(i + 1)
-		w.Flights = append(w.Flights, repository.Flight{
+		w.Flights = append(w.Flights, domain.Flight{
 			ID: fid, CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), LogonTime: ts.Add(-time.Hour),
 			Latitude: 51, Longitude: -0.5, Altitude: 1000 + i, LastUpdated: ts, FirstSeen: ts, LastSeen: ts,
 		})
-		w.FlightPlans = append(w.FlightPlans, repository.FlightPlan{FlightID: fid, Departure: "EGLL", Arrival: "KJFK", UpdatedAt: ts})
-		w.Positions = append(w.Positions, repository.Position{FlightID: fid, ObservedAt: ts, Latitude: 51, Longitude: -0.5})
+		w.FlightPlans = append(w.FlightPlans, domain.FlightPlan{FlightID: fid, Departure: "EGLL", Arrival: "KJFK", UpdatedAt: ts})
+		w.Positions = append(w.Positions, domain.Position{FlightID: fid, ObservedAt: ts, Latitude: 51, Longitude: -0.5})
 		vid, sector := id*100000+fid, fmt.Sprintf("SECTOR%d", id)
-		w.OpenedVisits = append(w.OpenedVisits, repository.Visit{ID: vid, FlightID: fid, SectorID: sector, EnteredAt: ts})
-		w.Events = append(w.Events, repository.Event{
-			Sequence: vid, Kind: repository.EventEntry, SectorID: sector, OccurredAt: ts, CycleID: id,
-			CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), FlightID: &fid, VisitID: &vid,
+		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: vid, FlightID: fid, SectorID: sector, EnteredAt: ts})
+		w.Events = append(w.Events, domain.Event{
+			Sequence: vid, Kind: domain.EventEntry, SectorID: sector, OccurredAt: ts, CycleID: id,
+			Flight: &domain.FlightRef{ID: fid, CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), VisitID: vid},
 		})
 	}
 	return w
@@ -130,7 +131,7 @@ func TestWriteCycleRollsBackWhole(t *testing.T) {
 		w := cycleOf(1, ts, 10)
 		// A second open visit of the same flight in the same sector violates sector_visits_open, after the
 		// flights, plans and positions were already sent.
-		w.OpenedVisits = append(w.OpenedVisits, repository.Visit{ID: 99, FlightID: 1, SectorID: "SECTOR1", EnteredAt: ts})
+		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: 99, FlightID: 1, SectorID: "SECTOR1", EnteredAt: ts})
 		if _, err := s.WriteCycle(ctx, w); err == nil {
 			t.Fatal("WriteCycle succeeded with a duplicated open visit")
 		}
@@ -149,7 +150,7 @@ func TestWriteCycleRollsBackWhole(t *testing.T) {
 		if err := s.RecordFailedCycle(ctx, &failed); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RecordFailedCycle(ctx, &repository.Cycle{ID: 2}); err == nil {
+		if err := s.RecordFailedCycle(ctx, &domain.Cycle{ID: 2}); err == nil {
 			t.Error("RecordFailedCycle accepted a cycle without an error")
 		}
 	})
@@ -182,9 +183,9 @@ func TestWriteCycleStoresAwkwardValuesExactly(t *testing.T) {
 				w.Flights[i].MilitaryRating = &rating
 			}
 			atis := text
-			w.Controllers = append(w.Controllers, repository.Controller{
+			w.Controllers = append(w.Controllers, domain.Controller{
 				ID: int64(i + 1), CID: int64(900 + i), Callsign: fmt.Sprintf("C%d_CTR", i), LogonTime: ts.Add(-time.Minute),
-				Kind: repository.KindController, Name: text, TextATIS: &atis, LastUpdated: ts, FirstSeen: ts,
+				Kind: domain.KindController, Name: text, TextATIS: &atis, LastUpdated: ts, FirstSeen: ts,
 			})
 		}
 		w.Controllers[0].TextATIS = nil

@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -218,7 +219,7 @@ type blockingReplayStore struct {
 }
 
 func (s *blockingReplayStore) ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) (
-	[]repository.Event, int64, error,
+	[]domain.Event, int64, error,
 ) {
 	s.calls.Add(1)
 	s.entered <- struct{}{}

@@ -10,31 +10,30 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
-	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // mixedCycle is a published cycle of n events of every kind and shape (with and without flight, position,
 // visit, duration, exit reason, controller), with sequences from firstSeq.
-func mixedCycle(id, firstSeq int64, n int) *ingest.Committed {
+func mixedCycle(id, firstSeq int64, n int) *domain.Committed {
 	at := t1.Add(time.Duration(id) * 15 * time.Second)
-	c := &ingest.Committed{Cycle: repository.Cycle{ID: id, UpdateTimestamp: at}}
+	c := &domain.Committed{Cycle: domain.Cycle{ID: id, UpdateTimestamp: at}}
 	for i := range n {
 		seq := firstSeq + int64(i)
-		e := repository.Event{Sequence: seq, SectorID: []string{"EGTT", "EGTT_S", "LFFF"}[i%3], OccurredAt: at, CycleID: id}
+		e := domain.Event{Sequence: seq, SectorID: []string{"EGTT", "EGTT_S", "LFFF"}[i%3], OccurredAt: at, CycleID: id}
 		switch i % 4 {
 		case 0:
-			e.Kind, e.FlightID, e.VisitID, e.CID, e.Callsign = repository.EventEntry, ptr(seq), ptr(100+seq), 1000+seq, fmt.Sprintf("BAW%d", i)
-			e.Latitude, e.Longitude, e.Altitude = ptr(51.5), ptr(-0.25), ptr(35000)
+			e.Kind, e.Flight = domain.EventEntry, &domain.FlightRef{ID: seq, VisitID: 100 + seq, CID: 1000 + seq, Callsign: fmt.Sprintf("BAW%d", i)}
+			e.Position = &domain.Point{Latitude: 51.5, Longitude: -0.25, Altitude: 35000}
 		case 1:
-			reason, dur := repository.ExitLeft, 1234.5
-			e.Kind, e.FlightID, e.VisitID, e.CID, e.Callsign = repository.EventExit, ptr(seq), ptr(100+seq), 1000+seq, fmt.Sprintf("DLH%d", i)
-			e.Latitude, e.Longitude, e.Altitude, e.ExitReason, e.DurationSeconds = ptr(48.9), ptr(2.5), ptr(12000), &reason, &dur
+			e.Kind, e.Flight = domain.EventExit, &domain.FlightRef{ID: seq, VisitID: 100 + seq, CID: 1000 + seq, Callsign: fmt.Sprintf("DLH%d", i)}
+			e.Position = &domain.Point{Latitude: 48.9, Longitude: 2.5, Altitude: 12000}
+			e.Exit = &domain.VisitEnd{Reason: domain.ExitLeft, DurationSeconds: 1234.5}
 		case 2:
-			e.Kind, e.ControllerID, e.CID, e.Callsign = repository.EventStaffed, ptr(seq), 2000+seq, "EGTT_CTR"
+			e.Kind, e.Controller = domain.EventStaffed, &domain.ControllerRef{ID: seq, CID: 2000 + seq, Callsign: "EGTT_CTR"}
 		default:
-			e.Kind, e.ControllerID, e.CID, e.Callsign = repository.EventUnstaffed, ptr(seq), 2000+seq, "EGTT_S_CTR"
+			e.Kind, e.Controller = domain.EventUnstaffed, &domain.ControllerRef{ID: seq, CID: 2000 + seq, Callsign: "EGTT_S_CTR"}
 		}
 		c.Events = append(c.Events, e)
 	}
@@ -84,7 +83,7 @@ func (s *captureStream) SendMsg(m any) error {
 
 // builtResponses are the messages the generated code builds for these groups of events: one batch per group,
 // or one message per event of each group.
-func builtResponses(events map[int64]*repository.Event, groups [][]int64, batch bool) []*vatsectorv1.WatchSectorEventsResponse {
+func builtResponses(events map[int64]*domain.Event, groups [][]int64, batch bool) []*vatsectorv1.WatchSectorEventsResponse {
 	var out []*vatsectorv1.WatchSectorEventsResponse
 	for _, g := range groups {
 		protos := make([]*vatsectorv1.SectorEvent, len(g))
@@ -126,7 +125,7 @@ func chunked(seqs []int64, size int) [][]int64 {
 func TestEventSinkMessagesAreTheBuiltOnes(t *testing.T) {
 	const n = 2*maxBatchEvents + 345
 	committed := mixedCycle(4, 1, n)
-	bySeq := map[int64]*repository.Event{}
+	bySeq := map[int64]*domain.Event{}
 	for i := range committed.Events {
 		bySeq[committed.Events[i].Sequence] = &committed.Events[i]
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -26,7 +26,7 @@ func newHandSink() *handSink {
 	return &handSink{events: make(chan int64), heartbeats: make(chan int64, 1), quit: make(chan struct{})}
 }
 
-func (s *handSink) replayed(events []repository.Event) error {
+func (s *handSink) replayed(events []domain.Event) error {
 	for i := range events {
 		if err := s.event(&events[i]); err != nil {
 			return err
@@ -47,7 +47,7 @@ func (s *handSink) live(c *publishedCycle, picked []int) error {
 	return nil
 }
 
-func (s *handSink) event(e *repository.Event) error {
+func (s *handSink) event(e *domain.Event) error {
 	select {
 	case s.events <- e.Sequence:
 		return nil
@@ -105,7 +105,7 @@ func TestWatchCatchesUpFromStoredEventsAfterFallingBehind(t *testing.T) {
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
 		writeFixture(t, store)
 		hub := NewHub(HubConfig{Buffer: 1})
-		hub.seed(&repository.Cycle{ID: 2}, fixtureLastSeq)
+		hub.seed(&domain.Cycle{ID: 2}, fixtureLastSeq)
 		sink := newHandSink()
 		done := startWatch(t, newQueryService(store, hub), eventWatch{after: ptr[int64](7)}, sink)
 		got := sink.take(t, 1, done) // the stream now waits to hand over 9
@@ -140,7 +140,7 @@ func TestWatchSkipsACycleCommittedBeforeTheHubKnewIt(t *testing.T) {
 		sink := newHandSink()
 		done := startWatch(t, newQueryService(store, hub), eventWatch{after: ptr[int64](6)}, sink)
 		got := sink.take(t, 6, done) // 7..12, replayed
-		hub.Publish(&ingest.Committed{Cycle: late.Cycle, Events: late.Events})
+		hub.Publish(&domain.Committed{Cycle: late.Cycle, Events: late.Events})
 		commit(t, store, hub, eventsCycle(5, 13, 2))
 		got = append(got, sink.take(t, 2, done)...)
 		if want := seqRange(7, 14); !slices.Equal(got, want) {
@@ -158,7 +158,7 @@ func TestWatchIngestionEndsAClientThatFellBehind(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		done <- q.watchIngestion(ctx, false, func(c *repository.Cycle) error {
+		done <- q.watchIngestion(ctx, false, func(c *domain.Cycle) error {
 			sent <- c.ID
 			return nil
 		})

@@ -8,11 +8,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/repository"
 )
 
-// Conversions between the stored model and the API messages. Only handlers call them.
+// Conversions between the domain (and, for the query results still in their repository form, the stored
+// rows) and the API messages. Only handlers call them.
 
 // timeFormat is how times appear in error messages.
 const timeFormat = time.RFC3339Nano
@@ -63,37 +65,37 @@ func int32Ptr(v *int) *int32 {
 }
 
 // eventKindName is the stored name of an event kind; false for UNSPECIFIED and unknown values.
-func eventKindName(k vatsectorv1.SectorEventKind) (string, bool) {
+func eventKindName(k vatsectorv1.SectorEventKind) (domain.EventKind, bool) {
 	switch k {
 	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_ENTRY:
-		return repository.EventEntry, true
+		return domain.EventEntry, true
 	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT:
-		return repository.EventExit, true
+		return domain.EventExit, true
 	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_STAFFED:
-		return repository.EventStaffed, true
+		return domain.EventStaffed, true
 	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED:
-		return repository.EventUnstaffed, true
+		return domain.EventUnstaffed, true
 	}
 	return "", false
 }
 
-func eventKind(name string) vatsectorv1.SectorEventKind {
-	switch name {
-	case repository.EventEntry:
+func eventKind(k domain.EventKind) vatsectorv1.SectorEventKind {
+	switch k {
+	case domain.EventEntry:
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_ENTRY
-	case repository.EventExit:
+	case domain.EventExit:
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT
-	case repository.EventStaffed:
+	case domain.EventStaffed:
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_STAFFED
-	case repository.EventUnstaffed:
+	case domain.EventUnstaffed:
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED
 	}
 	return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSPECIFIED
 }
 
 // eventKindNames converts a validated filter.
-func eventKindNames(kinds []vatsectorv1.SectorEventKind) []string {
-	out := make([]string, 0, len(kinds))
+func eventKindNames(kinds []vatsectorv1.SectorEventKind) []domain.EventKind {
+	out := make([]domain.EventKind, 0, len(kinds))
 	for _, k := range kinds {
 		if n, ok := eventKindName(k); ok {
 			out = append(out, n)
@@ -102,32 +104,32 @@ func eventKindNames(kinds []vatsectorv1.SectorEventKind) []string {
 	return out
 }
 
-func controllerKindName(k vatsectorv1.ControllerKind) (string, bool) {
+func controllerKindName(k vatsectorv1.ControllerKind) (domain.ControllerKind, bool) {
 	switch k {
 	case vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER:
-		return repository.KindController, true
+		return domain.KindController, true
 	case vatsectorv1.ControllerKind_CONTROLLER_KIND_OBSERVER:
-		return repository.KindObserver, true
+		return domain.KindObserver, true
 	case vatsectorv1.ControllerKind_CONTROLLER_KIND_ATIS:
-		return repository.KindATIS, true
+		return domain.KindATIS, true
 	}
 	return "", false
 }
 
-func controllerKind(name string) vatsectorv1.ControllerKind {
-	switch name {
-	case repository.KindController:
+func controllerKind(k domain.ControllerKind) vatsectorv1.ControllerKind {
+	switch k {
+	case domain.KindController:
 		return vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER
-	case repository.KindObserver:
+	case domain.KindObserver:
 		return vatsectorv1.ControllerKind_CONTROLLER_KIND_OBSERVER
-	case repository.KindATIS:
+	case domain.KindATIS:
 		return vatsectorv1.ControllerKind_CONTROLLER_KIND_ATIS
 	}
 	return vatsectorv1.ControllerKind_CONTROLLER_KIND_UNSPECIFIED
 }
 
-func controllerKindNames(kinds []vatsectorv1.ControllerKind) []string {
-	out := make([]string, 0, len(kinds))
+func controllerKindNames(kinds []vatsectorv1.ControllerKind) []domain.ControllerKind {
+	out := make([]domain.ControllerKind, 0, len(kinds))
 	for _, k := range kinds {
 		if n, ok := controllerKindName(k); ok {
 			out = append(out, n)
@@ -136,16 +138,13 @@ func controllerKindNames(kinds []vatsectorv1.ControllerKind) []string {
 	return out
 }
 
-func exitReason(r *string) vatsectorv1.ExitReason {
-	if r == nil {
-		return vatsectorv1.ExitReason_EXIT_REASON_UNSPECIFIED
-	}
-	switch *r {
-	case repository.ExitLeft:
+func exitReason(r domain.ExitReason) vatsectorv1.ExitReason {
+	switch r {
+	case domain.ExitLeft:
 		return vatsectorv1.ExitReason_EXIT_REASON_LEFT_SECTOR
-	case repository.ExitDisconnected:
+	case domain.ExitDisconnected:
 		return vatsectorv1.ExitReason_EXIT_REASON_DISCONNECTED
-	case repository.ExitSectorRemoved:
+	case domain.ExitSectorRemoved:
 		return vatsectorv1.ExitReason_EXIT_REASON_SECTOR_REMOVED
 	}
 	return vatsectorv1.ExitReason_EXIT_REASON_UNSPECIFIED
@@ -190,7 +189,10 @@ func visitProto(v *repository.Visit) *vatsectorv1.Visit {
 	out := &vatsectorv1.Visit{
 		Id: v.ID, FlightId: v.FlightID, SectorId: v.SectorID, EnteredAt: ts(v.EnteredAt),
 		EntryPosition: &vatsectorv1.Point{Latitude: v.EntryLatitude, Longitude: v.EntryLongitude, AltitudeFt: int32(v.EntryAltitude)},
-		ExitedAt:      tsPtr(v.ExitedAt), ExitReason: exitReason(v.ExitReason), Duration: seconds(v.DurationSeconds),
+		ExitedAt:      tsPtr(v.ExitedAt), Duration: seconds(v.DurationSeconds),
+	}
+	if v.ExitReason != nil {
+		out.ExitReason = exitReason(domain.ExitReason(*v.ExitReason))
 	}
 	if v.ExitLatitude != nil && v.ExitLongitude != nil && v.ExitAltitude != nil {
 		out.ExitPosition = &vatsectorv1.Point{Latitude: *v.ExitLatitude, Longitude: *v.ExitLongitude, AltitudeFt: int32(*v.ExitAltitude)}
@@ -205,25 +207,25 @@ func trackPointProto(p *repository.Position) *vatsectorv1.TrackPoint {
 	}
 }
 
-func eventProto(e *repository.Event) *vatsectorv1.SectorEvent {
+func eventProto(e *domain.Event) *vatsectorv1.SectorEvent {
 	out := &vatsectorv1.SectorEvent{
 		Sequence: e.Sequence, Kind: eventKind(e.Kind), SectorId: e.SectorID, OccurredAt: ts(e.OccurredAt), CycleId: e.CycleID,
-		ExitReason: exitReason(e.ExitReason),
 	}
-	if e.FlightID != nil {
-		out.Flight = &vatsectorv1.FlightRef{Id: *e.FlightID, Cid: e.CID, Callsign: e.Callsign}
+	if f := e.Flight; f != nil {
+		out.Flight = &vatsectorv1.FlightRef{Id: f.ID, Cid: f.CID, Callsign: f.Callsign}
+		out.VisitId = f.VisitID
 	}
-	if e.Latitude != nil && e.Longitude != nil && e.Altitude != nil {
-		out.Position = &vatsectorv1.Point{Latitude: *e.Latitude, Longitude: *e.Longitude, AltitudeFt: int32(*e.Altitude)}
+	if p := e.Position; p != nil {
+		out.Position = &vatsectorv1.Point{Latitude: p.Latitude, Longitude: p.Longitude, AltitudeFt: int32(p.Altitude)}
 	}
-	if e.VisitID != nil {
-		out.VisitId = *e.VisitID
+	if x := e.Exit; x != nil {
+		out.ExitReason = exitReason(x.Reason)
+		if e.Kind == domain.EventExit {
+			out.VisitDuration = seconds(&x.DurationSeconds)
+		}
 	}
-	if e.Kind == repository.EventExit {
-		out.VisitDuration = seconds(e.DurationSeconds)
-	}
-	if e.ControllerID != nil {
-		out.Controller = &vatsectorv1.ControllerRef{Id: *e.ControllerID, Cid: e.CID, Callsign: e.Callsign}
+	if c := e.Controller; c != nil {
+		out.Controller = &vatsectorv1.ControllerRef{Id: c.ID, Cid: c.CID, Callsign: c.Callsign}
 	}
 	return out
 }
@@ -234,7 +236,7 @@ func controllerRef(c *repository.Controller) *vatsectorv1.ControllerRef {
 
 func controllerProto(c *repository.Controller) *vatsectorv1.Controller {
 	out := &vatsectorv1.Controller{
-		Id: c.ID, Cid: c.CID, Callsign: c.Callsign, Name: c.Name, Kind: controllerKind(c.Kind),
+		Id: c.ID, Cid: c.CID, Callsign: c.Callsign, Name: c.Name, Kind: controllerKind(domain.ControllerKind(c.Kind)),
 		Facility: facility(c.Facility), FacilityCode: int32(c.Facility), Rating: int32(c.Rating),
 		Frequency: c.Frequency, Server: c.Server, VisualRange: int32(c.VisualRange),
 		LogonTime: ts(c.LogonTime), LastUpdated: ts(c.LastUpdated), FirstSeen: ts(c.FirstSeen),
@@ -280,7 +282,7 @@ func occupantProto(o *repository.Occupant) *vatsectorv1.SectorOccupant {
 
 // cycleProto converts a cycle record. A failed cycle stored nothing, so its row counts are zero whatever it
 // had planned, and it has no commit phase.
-func cycleProto(c *repository.Cycle) *vatsectorv1.Cycle {
+func cycleProto(c *domain.Cycle) *vatsectorv1.Cycle {
 	if c == nil {
 		return nil
 	}

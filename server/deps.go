@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -22,11 +23,11 @@ type Storage interface {
 	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*repository.FlightDetail, error)
 	SectorOccupancy(ctx context.Context, sectorID string, after *repository.OccupantKey, limit int) (*repository.Occupancy, error)
 	SectorStates(ctx context.Context, ids []string) (map[string]repository.SectorState, error)
-	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, error)
-	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]repository.Event, int64, error)
+	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, error)
+	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, int64, error)
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
 	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]repository.Controller, error)
-	LastCommittedCycle(ctx context.Context) (*repository.Cycle, error)
+	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
 }
 
 // StatusSource reports on ingestion.

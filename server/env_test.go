@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/internal/dbtest"
@@ -309,12 +310,12 @@ func waitSubscribers(t *testing.T, h *Hub, n int) {
 }
 
 // commit writes a cycle and publishes it as ingest does.
-func commit(t *testing.T, store *repository.Store, hub *Hub, w *repository.CycleWrite) *ingest.Committed {
+func commit(t *testing.T, store *repository.Store, hub *Hub, w *domain.CycleWrite) *domain.Committed {
 	t.Helper()
 	if _, err := store.WriteCycle(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
-	c := &ingest.Committed{Cycle: w.Cycle, Events: w.Events}
+	c := &domain.Committed{Cycle: w.Cycle, Events: w.Events}
 	hub.Publish(c)
 	return c
 }

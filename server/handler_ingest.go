@@ -7,9 +7,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // ingestHandler serves IngestService.
@@ -74,7 +74,7 @@ func healthProto(h healthState) vatsectorv1.HealthState {
 
 func (h *ingestHandler) WatchIngestion(req *vatsectorv1.WatchIngestionRequest, stream vatsectorv1.IngestService_WatchIngestionServer) error {
 	ctx := stream.Context()
-	err := h.q.watchIngestion(ctx, req.GetIncludeLast(), func(c *repository.Cycle) error {
+	err := h.q.watchIngestion(ctx, req.GetIncludeLast(), func(c *domain.Cycle) error {
 		return stream.Send(&vatsectorv1.WatchIngestionResponse{Cycle: cycleProto(c)})
 	})
 	return err

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -85,7 +86,7 @@ type eventStreamSink struct {
 	batch bool
 }
 
-func (s eventStreamSink) replayed(events []repository.Event) error {
+func (s eventStreamSink) replayed(events []domain.Event) error {
 	if !s.batch {
 		for i := range events {
 			if err := s.stream.Send(eventResponse(eventProto(&events[i]))); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -38,8 +39,8 @@ func TestIngestServiceHealthFollowsIngestion(t *testing.T) {
 	clock := &testClock{now: start}
 	status := &fakeStatus{}
 	e := startEnv(t, openFixtureStore(t), transports()[0], envOptions{status: status, now: clock.Now, interval: 15 * time.Second})
-	committed := func(at, feed time.Time) *repository.Cycle {
-		return &repository.Cycle{ID: 10, UpdateTimestamp: feed, FetchedAt: at, CommittedAt: &at}
+	committed := func(at, feed time.Time) *domain.Cycle {
+		return &domain.Cycle{ID: 10, UpdateTimestamp: feed, FetchedAt: at, CommittedAt: &at}
 	}
 	steps := []struct {
 		name    string

@@ -5,8 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
 // Hub fans committed cycles out to the streams, in the manner of etcd's watchable store: ingest publishes each
@@ -33,7 +32,7 @@ type Hub struct {
 	// latestSeq and latest are the last committed event sequence and cycle, from the database at start
 	// (seed) and from Publish after.
 	latestSeq int64
-	latest    *repository.Cycle
+	latest    *domain.Cycle
 	// changed is closed and replaced whenever the set of subscribers changes, so a test can wait for a
 	// stream to be registered without polling.
 	changed chan struct{}
@@ -86,19 +85,19 @@ type subscription struct {
 	// startSeq and start are the latest committed sequence and cycle when the subscription was registered:
 	// everything above startSeq comes through ch.
 	startSeq int64
-	start    *repository.Cycle
+	start    *domain.Cycle
 }
 
 // Publish implements ingest.Publisher: it never blocks, whatever the subscribers do. c must not be modified
 // afterwards; it is shared by every subscriber.
-func (h *Hub) Publish(c *ingest.Committed) {
+func (h *Hub) Publish(c *domain.Committed) {
 	h.publish(c)
 	if fn := h.published.Load(); fn != nil {
 		(*fn)()
 	}
 }
 
-func (h *Hub) publish(c *ingest.Committed) {
+func (h *Hub) publish(c *domain.Committed) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -123,14 +122,14 @@ func (h *Hub) publish(c *ingest.Committed) {
 
 // seed sets the starting point from the database and opens the hub to subscribers. Publishing may already
 // have begun: the position only moves forward.
-func (h *Hub) seed(last *repository.Cycle, latestSeq int64) {
+func (h *Hub) seed(last *domain.Cycle, latestSeq int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.advance(last, latestSeq)
 	h.ready = true
 }
 
-func (h *Hub) advance(c *repository.Cycle, seq int64) {
+func (h *Hub) advance(c *domain.Cycle, seq int64) {
 	if c != nil {
 		if c.LastSequence != nil {
 			seq = max(seq, *c.LastSequence)
@@ -214,7 +213,7 @@ func (h *Hub) Subscribers() int {
 func (h *Hub) Lagged() int64 { return h.lagged.Load() }
 
 // position returns the last committed event sequence and cycle the hub knows of (the cycle is nil before any).
-func (h *Hub) position() (int64, *repository.Cycle) {
+func (h *Hub) position() (int64, *domain.Cycle) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.latestSeq, h.latest

@@ -4,16 +4,15 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
-func committedCycle(id, first, last int64) *ingest.Committed {
-	c := &ingest.Committed{Cycle: repository.Cycle{ID: id}}
+func committedCycle(id, first, last int64) *domain.Committed {
+	c := &domain.Committed{Cycle: domain.Cycle{ID: id}}
 	if last >= first {
 		c.Cycle.FirstSequence, c.Cycle.LastSequence = ptr(first), ptr(last)
 		for s := first; s <= last; s++ {
-			c.Events = append(c.Events, repository.Event{Sequence: s, CycleID: id})
+			c.Events = append(c.Events, domain.Event{Sequence: s, CycleID: id})
 		}
 	}
 	return c
@@ -56,7 +55,7 @@ func TestHubSubscriptionStartsAtTheLatestCommit(t *testing.T) {
 	h := NewHub(HubConfig{})
 	// A cycle published before the hub is seeded (ingest ran first) is not lost, and seeding does not go back.
 	h.Publish(committedCycle(3, 10, 12))
-	h.seed(&repository.Cycle{ID: 2, LastSequence: ptr[int64](9)}, 9)
+	h.seed(&domain.Cycle{ID: 2, LastSequence: ptr[int64](9)}, 9)
 	s, err := h.subscribe()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
@@ -14,15 +15,15 @@ import (
 func TestGetIngestionStatus(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
-	committed := func(update, commit time.Duration) *repository.Cycle {
+	committed := func(update, commit time.Duration) *domain.Cycle {
 		at := ago(commit)
-		return &repository.Cycle{ID: 7, UpdateTimestamp: ago(update), FetchedAt: ago(commit + time.Second), CommittedAt: &at,
+		return &domain.Cycle{ID: 7, UpdateTimestamp: ago(update), FetchedAt: ago(commit + time.Second), CommittedAt: &at,
 			Pilots: 1500, FlightsWritten: 1500, EventsWritten: 40, FirstSequence: ptr[int64](100), LastSequence: ptr[int64](139),
 			DecodeUS: 80_000, CommitUS: 3_000, TotalUS: 400_000}
 	}
-	failed := func() *repository.Cycle {
+	failed := func() *domain.Cycle {
 		msg := "write: connection reset"
-		return &repository.Cycle{ID: 8, UpdateTimestamp: ago(5 * time.Second), FetchedAt: ago(4 * time.Second),
+		return &domain.Cycle{ID: 8, UpdateTimestamp: ago(5 * time.Second), FetchedAt: ago(4 * time.Second),
 			FlightsWritten: 1500, EventsWritten: 40, TotalUS: 400_000, Error: &msg}
 	}
 	cases := []struct {
@@ -45,7 +46,7 @@ func TestGetIngestionStatus(t *testing.T) {
 				LastError: "feed: timeout", LastErrorAt: ago(10 * time.Minute)}},
 		{name: "cycle slower than the interval", state: vatsectorv1.HealthState_HEALTH_STATE_DEGRADED, reason: "longer than the poll interval",
 			status: ingest.Status{Started: ago(time.Hour), LastCommitted: committed(20*time.Second, 5*time.Second),
-				Last: &repository.Cycle{ID: 7, UpdateTimestamp: ago(20 * time.Second), TotalUS: 20_000_000}}},
+				Last: &domain.Cycle{ID: 7, UpdateTimestamp: ago(20 * time.Second), TotalUS: 20_000_000}}},
 		{name: "not started", state: vatsectorv1.HealthState_HEALTH_STATE_STALE, reason: "not started"},
 		{name: "nothing committed since start", state: vatsectorv1.HealthState_HEALTH_STATE_STALE, reason: "since ingestion started 1m0s ago",
 			status: ingest.Status{Started: ago(time.Minute)}},

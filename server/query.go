@@ -24,7 +24,7 @@ type queryService struct {
 }
 
 // canonicalSet sorts and deduplicates a filter set, so the same set in another order is the same filter.
-func canonicalSet(s []string) []string {
+func canonicalSet[T ~string](s []T) []T {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -103,7 +104,7 @@ func (q *queryService) sectorOccupancy(ctx context.Context, id string, size int3
 	return s, occ, next, nil
 }
 
-func (q *queryService) listEvents(ctx context.Context, f repository.EventFilter, size int32, token string) ([]repository.Event, string, error) {
+func (q *queryService) listEvents(ctx context.Context, f repository.EventFilter, size int32, token string) ([]domain.Event, string, error) {
 	f.SectorIDs, f.Kinds = canonicalSet(f.SectorIDs), canonicalSet(f.Kinds)
 	fp := fingerprint("ListSectorEvents", f.SectorIDs, f.Kinds, unixMicro(f.From), unixMicro(f.Until))
 	tok, err := decodePageToken(token, fp)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
@@ -28,7 +29,7 @@ import (
 type replayRig struct {
 	runner    *ingest.Runner
 	step      chan struct{}
-	committed chan repository.Cycle
+	committed chan domain.Cycle
 	done      chan error
 	snapshots int
 }
@@ -51,10 +52,10 @@ func (g gatedSource) Fetch(ctx context.Context) ([]byte, error) {
 // notifyingPublisher publishes to the hub, then tells the test; its channel is large enough never to block.
 type notifyingPublisher struct {
 	hub       *Hub
-	committed chan<- repository.Cycle
+	committed chan<- domain.Cycle
 }
 
-func (p notifyingPublisher) Publish(c *ingest.Committed) {
+func (p notifyingPublisher) Publish(c *domain.Committed) {
 	p.hub.Publish(c)
 	p.committed <- c.Cycle
 }
@@ -102,7 +103,7 @@ func eachReplayEnv(t *testing.T, hubCfg HubConfig, fn func(t *testing.T, e *env,
 						t.Fatal(err)
 					}
 					hub := NewHub(hubCfg)
-					rig := &replayRig{step: make(chan struct{}), committed: make(chan repository.Cycle, len(files)),
+					rig := &replayRig{step: make(chan struct{}), committed: make(chan domain.Cycle, len(files)),
 						done: make(chan error, 1), snapshots: len(files)}
 					rig.runner, err = ingest.NewRunner(ingest.Config{
 						Source: gatedSource{Source: src, step: rig.step}, Store: store, Sectors: sectors.Current,
@@ -128,7 +129,7 @@ func eachReplayEnv(t *testing.T, hubCfg HubConfig, fn func(t *testing.T, e *env,
 }
 
 // next releases one snapshot and waits until its cycle is committed and published.
-func (r *replayRig) next(t *testing.T) repository.Cycle {
+func (r *replayRig) next(t *testing.T) domain.Cycle {
 	t.Helper()
 	select {
 	case r.step <- struct{}{}:
@@ -144,19 +145,19 @@ func (r *replayRig) next(t *testing.T) repository.Cycle {
 	case err := <-r.done:
 		t.Fatalf("ingest stopped: %v", err)
 	}
-	return repository.Cycle{}
+	return domain.Cycle{}
 }
 
 // rest releases the remaining snapshots at once and waits until ingest has committed them and stopped on the
 // end of the replay; it returns the cycles committed meanwhile.
-func (r *replayRig) rest(t *testing.T) []repository.Cycle {
+func (r *replayRig) rest(t *testing.T) []domain.Cycle {
 	t.Helper()
 	close(r.step)
 	if err := <-r.done; err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
 	r.done <- nil // for the cleanup
-	var out []repository.Cycle
+	var out []domain.Cycle
 	for {
 		select {
 		case c := <-r.committed:

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
-	"github.com/vatsector/vatsector/ingest"
 )
 
 // Every sector event stream receives the same cycles, and what an event looks like on the wire does not depend
@@ -36,7 +36,7 @@ const (
 // publishedCycle is a committed cycle as the hub hands it to every subscriber: the cycle, shared read-only,
 // and its encodings, each computed once, on first use, and shared by every stream (Publish stays cheap).
 type publishedCycle struct {
-	*ingest.Committed
+	*domain.Committed
 	// eventBodies is each event's SectorEvent wire form, in Events order.
 	eventBodies func() ([][]byte, error)
 	// eventMessages is each event's WatchSectorEventsResponse wire form, for streams without batches.
@@ -46,7 +46,7 @@ type publishedCycle struct {
 	wholeBatches func() ([][]byte, error)
 }
 
-func newPublishedCycle(c *ingest.Committed) *publishedCycle {
+func newPublishedCycle(c *domain.Committed) *publishedCycle {
 	p := &publishedCycle{Committed: c}
 	p.eventBodies = sync.OnceValues(func() ([][]byte, error) { return encodeEventBodies(c) })
 	p.eventMessages = sync.OnceValues(func() ([][]byte, error) {
@@ -66,7 +66,7 @@ func newPublishedCycle(c *ingest.Committed) *publishedCycle {
 	return p
 }
 
-func encodeEventBodies(c *ingest.Committed) ([][]byte, error) {
+func encodeEventBodies(c *domain.Committed) ([][]byte, error) {
 	out := make([][]byte, len(c.Events))
 	for i := range c.Events {
 		b, err := proto.Marshal(eventProto(&c.Events[i]))

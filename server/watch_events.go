@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -35,7 +36,7 @@ type eventWatch struct {
 // stored events, or a live cycle's matching events.
 type eventSink interface {
 	// replayed sends a page of stored events, all matching the stream's filters, in sequence order.
-	replayed(events []repository.Event) error
+	replayed(events []domain.Event) error
 	// live sends the events of c at the picked positions of c.Events (all matching, in order), or every
 	// event of c when picked is nil: then the stream receives the same messages as every other stream that
 	// filters nothing, and c holds them encoded once for all. picked is only valid during the call.
@@ -208,26 +209,29 @@ func (st *eventStream) deliver(c *publishedCycle) (bool, error) {
 
 // eventMatcher applies a stream's filters to live events, as the repository applies them to stored ones.
 type eventMatcher struct {
-	sectors, kinds map[string]bool
+	sectors map[string]bool
+	kinds   map[domain.EventKind]bool
 }
 
 func newEventMatcher(f repository.EventFilter) eventMatcher {
-	set := func(vs []string) map[string]bool {
-		if len(vs) == 0 {
-			return nil
-		}
-		m := make(map[string]bool, len(vs))
-		for _, v := range vs {
-			m[v] = true
-		}
-		return m
+	return eventMatcher{sectors: setOf(f.SectorIDs), kinds: setOf(f.Kinds)}
+}
+
+// setOf is nil for no values: a filter without them matches everything.
+func setOf[T comparable](vs []T) map[T]bool {
+	if len(vs) == 0 {
+		return nil
 	}
-	return eventMatcher{sectors: set(f.SectorIDs), kinds: set(f.Kinds)}
+	m := make(map[T]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
 }
 
 // all says the stream filters nothing.
 func (m eventMatcher) all() bool { return m.sectors == nil && m.kinds == nil }
 
-func (m eventMatcher) match(e *repository.Event) bool {
+func (m eventMatcher) match(e *domain.Event) bool {
 	return (m.sectors == nil || m.sectors[e.SectorID]) && (m.kinds == nil || m.kinds[e.Kind])
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
 // watchIngestion sends each committed cycle as the hub publishes it. Unlike sector events, cycles are not
 // caught up from the database when the client falls behind (stored cycle records lack the commit time and the
 // write phases, known only after the transaction), so a client that fell behind is ended with
 // RESOURCE_EXHAUSTED; GetIngestionStatus tells it the current state when it reconnects.
-func (q *queryService) watchIngestion(ctx context.Context, includeLast bool, send func(*repository.Cycle) error) error {
+func (q *queryService) watchIngestion(ctx context.Context, includeLast bool, send func(*domain.Cycle) error) error {
 	sub, err := q.hub.subscribe()
 	if err != nil {
 		return err

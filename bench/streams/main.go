@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vatsector/vatsector/airspace"
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
@@ -184,7 +185,7 @@ type marker struct {
 	latest atomic.Int64
 }
 
-func (m *marker) Publish(c *ingest.Committed) {
+func (m *marker) Publish(c *domain.Committed) {
 	mk := &cycleMark{published: time.Now(), events: len(c.Events), total: time.Duration(c.Cycle.TotalUS) * time.Microsecond,
 		write: time.Duration(c.Cycle.WriteUS) * time.Microsecond, measured: m.with.Load()}
 	if c.Cycle.LastSequence != nil {

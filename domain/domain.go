@@ -1,0 +1,282 @@
+// Package domain holds vatsector's own types: what the tracker computes, the repository stores and the server
+// serves. It imports nothing of the project, so each of those packages maps its own representation (rows,
+// protos) to these types instead of borrowing another package's.
+//
+// Times are UTC with microsecond precision, the precision both databases store, so a value that went through
+// the database compares equal to the one that was written.
+package domain
+
+import "time"
+
+// Flight is one pilot connection with its latest state. A connection is identified by (CID, Callsign,
+// LogonTime); ID is allocated by the ingest writer.
+type Flight struct {
+	ID             int64
+	CID            int64
+	Callsign       string
+	LogonTime      time.Time
+	Name           string
+	Server         string
+	PilotRating    int
+	MilitaryRating *int
+	Latitude       float64
+	Longitude      float64
+	Altitude       int
+	Groundspeed    int
+	Heading        int
+	Transponder    string
+	QNHInHg        float64
+	QNHMb          int
+	LastUpdated    time.Time
+	FirstSeen      time.Time
+	// LastSeen is the feed time of the last snapshot that showed the connection.
+	LastSeen time.Time
+	// DisconnectedAt is set once the connection was missing longer than the grace period: it is LastSeen.
+	DisconnectedAt *time.Time
+}
+
+// FlightPlan is the latest flight plan of a flight.
+type FlightPlan struct {
+	FlightID            int64
+	FlightRules         string
+	Aircraft            string
+	AircraftFAA         string
+	AircraftShort       string
+	Departure           string
+	Arrival             string
+	Alternate           string
+	CruiseTAS           string
+	Altitude            string
+	DepTime             string
+	EnrouteTime         string
+	FuelTime            string
+	Remarks             string
+	Route               string
+	RevisionID          *int
+	AssignedTransponder string
+	// UpdatedAt is the feed time of the cycle that filed or last amended the plan.
+	UpdatedAt time.Time
+}
+
+// Position is where a flight was at one ingest cycle.
+type Position struct {
+	FlightID    int64
+	ObservedAt  time.Time
+	Latitude    float64
+	Longitude   float64
+	Altitude    int
+	Groundspeed int
+	Heading     int
+}
+
+// Point is a place with an altitude in feet: where a flight entered or left a sector.
+type Point struct {
+	Latitude  float64
+	Longitude float64
+	Altitude  int
+}
+
+// ExitReason says why a visit ended.
+type ExitReason string
+
+// Exit reasons of a visit.
+const (
+	ExitLeft          ExitReason = "left"           // the flight was seen outside the sector
+	ExitDisconnected  ExitReason = "disconnected"   // the flight was absent longer than the grace period
+	ExitSectorRemoved ExitReason = "sector_removed" // the sector is no longer loaded
+)
+
+// Visit is a flight's stay in one sector; open while Exit is nil.
+type Visit struct {
+	ID        int64
+	FlightID  int64
+	SectorID  string
+	EnteredAt time.Time
+	Entry     Point
+	Exit      *VisitExit
+}
+
+// VisitExit is how a visit ended.
+type VisitExit struct {
+	At time.Time
+	// Position is where the flight was last seen: outside the sector, or, disconnected, wherever it was.
+	Position Point
+	Reason   ExitReason
+	// DurationSeconds is At minus the entry, in seconds: kept as the float the databases store and the API
+	// serves, so a visit read back converts exactly as the one that was published.
+	DurationSeconds float64
+}
+
+// EventKind is what happened to a sector.
+type EventKind string
+
+// Event kinds.
+const (
+	EventEntry     EventKind = "entry"     // a flight entered the sector
+	EventExit      EventKind = "exit"      // a flight left it
+	EventStaffed   EventKind = "staffed"   // a controller began staffing it
+	EventUnstaffed EventKind = "unstaffed" // the last controller staffing it stopped
+)
+
+// Event is an entry, exit or staffing change, numbered in one strictly increasing sequence.
+type Event struct {
+	Sequence   int64
+	Kind       EventKind
+	SectorID   string
+	OccurredAt time.Time
+	CycleID    int64
+	// Flight is who entered or left: set on entries and exits.
+	Flight *FlightRef
+	// Controller is who staffs, or staffed, the sector: set on staffing changes.
+	Controller *ControllerRef
+	// Position is where the flight was: set on entries and exits.
+	Position *Point
+	// Exit says how the visit ended: set on exits.
+	Exit *VisitEnd
+}
+
+// FlightRef names the flight of an entry or exit, and the visit it opened or closed.
+type FlightRef struct {
+	ID       int64
+	CID      int64
+	Callsign string
+	VisitID  int64
+}
+
+// ControllerRef names a controller connection.
+type ControllerRef struct {
+	ID       int64
+	CID      int64
+	Callsign string
+}
+
+// VisitEnd is the end of the visit an exit event closed.
+type VisitEnd struct {
+	Reason ExitReason
+	// DurationSeconds is the visit's length, as in VisitExit.
+	DurationSeconds float64
+}
+
+// ControllerKind tells what a controller connection is.
+type ControllerKind string
+
+// Controller kinds.
+const (
+	KindController ControllerKind = "controller" // may staff sectors
+	KindObserver   ControllerKind = "observer"   // connected as a controller but staffs nothing
+	KindATIS       ControllerKind = "atis"       // an ATIS station
+)
+
+// Controller is one controller, observer or ATIS connection with its latest state. A connection is
+// identified by (CID, Callsign, LogonTime); ID is allocated by the ingest writer.
+type Controller struct {
+	ID          int64
+	CID         int64
+	Callsign    string
+	LogonTime   time.Time
+	Kind        ControllerKind
+	Name        string
+	Frequency   string
+	Facility    int
+	Rating      int
+	Server      string
+	VisualRange int
+	// ATISCode and TextATIS are nil when the feed has none; TextATIS joins the feed's lines with "\n".
+	ATISCode *string
+	TextATIS *string
+	// Sectors are the ids of the sectors it staffs, sorted; nil when it staffs none.
+	Sectors     []string
+	LastUpdated time.Time
+	FirstSeen   time.Time
+	// LastSeen is the feed time of the last snapshot that showed the connection, once the newest committed one
+	// does not (missing within the grace period, or disconnected); nil while the newest shows it. It is what a
+	// restart needs to disconnect the controller exactly when an uninterrupted run would.
+	LastSeen       *time.Time
+	DisconnectedAt *time.Time
+}
+
+// Cycle records one ingest cycle, committed or failed. Durations are in microseconds.
+type Cycle struct {
+	ID                 int64
+	UpdateTimestamp    time.Time
+	FetchedAt          time.Time
+	CommittedAt        *time.Time
+	Pilots             int
+	Controllers        int
+	ATIS               int
+	FlightsWritten     int
+	FlightPlansWritten int
+	PositionsWritten   int
+	VisitsOpened       int
+	VisitsClosed       int
+	EventsWritten      int
+	ControllersWritten int
+	// DuplicateEntries and RejectedEntries count the snapshot's entries that were not ingested: repeated
+	// connection keys, and values that no column of either database holds.
+	DuplicateEntries int
+	RejectedEntries  int
+	// FirstSequence and LastSequence bound the cycle's events; nil when it has none, and on a failed cycle.
+	FirstSequence *int64
+	LastSequence  *int64
+	// Statements executed in the cycle's transaction, its own record included.
+	Statements int
+	DecodeUS   int64
+	ClassifyUS int64
+	DiffUS     int64
+	WriteUS    int64
+	CommitUS   int64
+	TotalUS    int64
+	// Error is why a failed cycle failed; nil on a committed one.
+	Error *string
+}
+
+// CycleWrite is everything one ingest cycle stores. It is computed in memory before the transaction opens, so
+// the transaction only writes.
+type CycleWrite struct {
+	// Flights are stored by id: new connections, present ones (new state) and disconnected ones.
+	Flights []Flight
+	// FlightPlans are stored by flight id, only when new or amended.
+	FlightPlans []FlightPlan
+	Positions   []Position
+	// OpenedVisits are new; ClosedVisits are open visits with the exit filled in, of which only the exit is
+	// written.
+	OpenedVisits []Visit
+	ClosedVisits []Visit
+	Events       []Event
+	// Controllers are stored by id, only when new, changed, missing for the first cycle, or disconnected.
+	Controllers []Controller
+	// Cycle is the cycle's record; the store fills in the statement count, write duration and commit time.
+	Cycle Cycle
+	// WriterEpoch is the ingest writer's claim: the cycle renews it first, and fails, writing nothing, if
+	// another instance has claimed the database since. Zero writes without a claim (tests and tools that own
+	// the database).
+	WriterEpoch int64
+}
+
+// State is what ingest needs to continue after a restart without splitting a visit: the live connections with
+// their open visits, the last committed cycle, and the highest identifiers allocated so far.
+type State struct {
+	Flights []Flight // not disconnected
+	// Departed are flights disconnected shortly before the last committed cycle: the feed may show one again.
+	Departed    []Flight
+	FlightPlans []FlightPlan // of those flights and of the departed ones
+	OpenVisits  []Visit
+	Controllers []Controller // not disconnected
+	// DepartedControllers are the controllers' counterpart of Departed.
+	DepartedControllers []Controller
+	// LastCycle is the last committed cycle; nil on a fresh database.
+	LastCycle *Cycle
+	MaxIDs    MaxIDs
+}
+
+// MaxIDs are the highest identifiers in use; the writer allocates the next ones.
+type MaxIDs struct {
+	Flight, Visit, Controller, Sequence, Cycle int64
+}
+
+// Committed is a cycle as stored: its record and its events in sequence order. It is what ingest publishes
+// after each commit.
+type Committed struct {
+	Cycle  Cycle
+	Events []Event
+}

@@ -1,0 +1,205 @@
+package repository
+
+import (
+	"strings"
+
+	"github.com/vatsector/vatsector/domain"
+)
+
+// The rows are the storage schema; the rest of the program speaks domain types. These functions are the only
+// place the two meet. Where a row has exactly the domain type's fields, a conversion maps it, so a field added
+// to one and not the other stops the build here.
+
+// rowsOf is a cycle's write as the rows the table writes take.
+func rowsOf(w *domain.CycleWrite) *CycleWrite {
+	out := &CycleWrite{
+		Flights:      make([]Flight, len(w.Flights)),
+		FlightPlans:  make([]FlightPlan, len(w.FlightPlans)),
+		Positions:    make([]Position, len(w.Positions)),
+		OpenedVisits: make([]Visit, len(w.OpenedVisits)),
+		ClosedVisits: make([]Visit, len(w.ClosedVisits)),
+		Events:       make([]Event, len(w.Events)),
+		Controllers:  make([]Controller, len(w.Controllers)),
+		Cycle:        Cycle(w.Cycle),
+		WriterEpoch:  w.WriterEpoch,
+	}
+	for i := range w.Flights {
+		out.Flights[i] = Flight(w.Flights[i])
+	}
+	for i := range w.FlightPlans {
+		out.FlightPlans[i] = FlightPlan(w.FlightPlans[i])
+	}
+	for i := range w.Positions {
+		out.Positions[i] = Position(w.Positions[i])
+	}
+	for i := range w.OpenedVisits {
+		out.OpenedVisits[i] = visitRow(&w.OpenedVisits[i])
+	}
+	for i := range w.ClosedVisits {
+		out.ClosedVisits[i] = visitRow(&w.ClosedVisits[i])
+	}
+	for i := range w.Events {
+		out.Events[i] = eventRow(&w.Events[i])
+	}
+	for i := range w.Controllers {
+		out.Controllers[i] = controllerRow(&w.Controllers[i])
+	}
+	return out
+}
+
+// RowsOf is a cycle's write as rows, for tools that write them their own way (the benchmarks).
+func RowsOf(w *domain.CycleWrite) *CycleWrite { return rowsOf(w) }
+
+func visitRow(v *domain.Visit) Visit {
+	row := Visit{
+		ID: v.ID, FlightID: v.FlightID, SectorID: v.SectorID, EnteredAt: v.EnteredAt,
+		EntryLatitude: v.Entry.Latitude, EntryLongitude: v.Entry.Longitude, EntryAltitude: v.Entry.Altitude,
+	}
+	if x := v.Exit; x != nil {
+		at, lat, lon, alt := x.At, x.Position.Latitude, x.Position.Longitude, x.Position.Altitude
+		reason, d := string(x.Reason), x.DurationSeconds
+		row.ExitedAt, row.ExitLatitude, row.ExitLongitude, row.ExitAltitude = &at, &lat, &lon, &alt
+		row.ExitReason, row.DurationSeconds = &reason, &d
+	}
+	return row
+}
+
+// visitOf is a stored visit; every exit column is written together, so one set means all are.
+func visitOf(row *Visit) domain.Visit {
+	v := domain.Visit{
+		ID: row.ID, FlightID: row.FlightID, SectorID: row.SectorID, EnteredAt: row.EnteredAt,
+		Entry: domain.Point{Latitude: row.EntryLatitude, Longitude: row.EntryLongitude, Altitude: row.EntryAltitude},
+	}
+	if row.ExitedAt != nil {
+		x := &domain.VisitExit{At: *row.ExitedAt}
+		if row.ExitLatitude != nil && row.ExitLongitude != nil && row.ExitAltitude != nil {
+			x.Position = domain.Point{Latitude: *row.ExitLatitude, Longitude: *row.ExitLongitude, Altitude: *row.ExitAltitude}
+		}
+		if row.ExitReason != nil {
+			x.Reason = domain.ExitReason(*row.ExitReason)
+		}
+		if row.DurationSeconds != nil {
+			x.DurationSeconds = *row.DurationSeconds
+		}
+		v.Exit = x
+	}
+	return v
+}
+
+func eventRow(e *domain.Event) Event {
+	row := Event{
+		Sequence: e.Sequence, Kind: string(e.Kind), SectorID: e.SectorID, OccurredAt: e.OccurredAt, CycleID: e.CycleID,
+	}
+	if f := e.Flight; f != nil {
+		id, visit := f.ID, f.VisitID
+		row.CID, row.Callsign, row.FlightID, row.VisitID = f.CID, f.Callsign, &id, &visit
+	}
+	if c := e.Controller; c != nil {
+		id := c.ID
+		row.CID, row.Callsign, row.ControllerID = c.CID, c.Callsign, &id
+	}
+	if p := e.Position; p != nil {
+		lat, lon, alt := p.Latitude, p.Longitude, p.Altitude
+		row.Latitude, row.Longitude, row.Altitude = &lat, &lon, &alt
+	}
+	if x := e.Exit; x != nil {
+		reason, d := string(x.Reason), x.DurationSeconds
+		row.ExitReason, row.DurationSeconds = &reason, &d
+	}
+	return row
+}
+
+func eventOf(row *Event) domain.Event {
+	e := domain.Event{
+		Sequence: row.Sequence, Kind: domain.EventKind(row.Kind), SectorID: row.SectorID, OccurredAt: row.OccurredAt,
+		CycleID: row.CycleID,
+	}
+	if row.FlightID != nil {
+		e.Flight = &domain.FlightRef{ID: *row.FlightID, CID: row.CID, Callsign: row.Callsign}
+		if row.VisitID != nil {
+			e.Flight.VisitID = *row.VisitID
+		}
+	}
+	if row.ControllerID != nil {
+		e.Controller = &domain.ControllerRef{ID: *row.ControllerID, CID: row.CID, Callsign: row.Callsign}
+	}
+	if row.Latitude != nil && row.Longitude != nil && row.Altitude != nil {
+		e.Position = &domain.Point{Latitude: *row.Latitude, Longitude: *row.Longitude, Altitude: *row.Altitude}
+	}
+	if row.ExitReason != nil || row.DurationSeconds != nil {
+		e.Exit = &domain.VisitEnd{}
+		if row.ExitReason != nil {
+			e.Exit.Reason = domain.ExitReason(*row.ExitReason)
+		}
+		if row.DurationSeconds != nil {
+			e.Exit.DurationSeconds = *row.DurationSeconds
+		}
+	}
+	return e
+}
+
+func eventsOf(rows []Event) []domain.Event {
+	if rows == nil {
+		return nil
+	}
+	out := make([]domain.Event, len(rows))
+	for i := range rows {
+		out[i] = eventOf(&rows[i])
+	}
+	return out
+}
+
+// controllerRow stores the sectors space-separated: the column a LIKE finds one sector id in.
+func controllerRow(c *domain.Controller) Controller {
+	return Controller{
+		ID: c.ID, CID: c.CID, Callsign: c.Callsign, LogonTime: c.LogonTime, Kind: string(c.Kind), Name: c.Name,
+		Frequency: c.Frequency, Facility: c.Facility, Rating: c.Rating, Server: c.Server, VisualRange: c.VisualRange,
+		ATISCode: c.ATISCode, TextATIS: c.TextATIS, Sectors: strings.Join(c.Sectors, " "),
+		LastUpdated: c.LastUpdated, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, DisconnectedAt: c.DisconnectedAt,
+	}
+}
+
+func controllerOf(row *Controller) domain.Controller {
+	c := domain.Controller{
+		ID: row.ID, CID: row.CID, Callsign: row.Callsign, LogonTime: row.LogonTime, Kind: domain.ControllerKind(row.Kind),
+		Name: row.Name, Frequency: row.Frequency, Facility: row.Facility, Rating: row.Rating, Server: row.Server,
+		VisualRange: row.VisualRange, ATISCode: row.ATISCode, TextATIS: row.TextATIS,
+		LastUpdated: row.LastUpdated, FirstSeen: row.FirstSeen, LastSeen: row.LastSeen, DisconnectedAt: row.DisconnectedAt,
+	}
+	if row.Sectors != "" {
+		c.Sectors = strings.Fields(row.Sectors)
+	}
+	return c
+}
+
+func cycleOf(row *Cycle) *domain.Cycle {
+	if row == nil {
+		return nil
+	}
+	c := domain.Cycle(*row)
+	return &c
+}
+
+func flightsOf(rows []Flight) []domain.Flight {
+	out := make([]domain.Flight, len(rows))
+	for i := range rows {
+		out[i] = domain.Flight(rows[i])
+	}
+	return out
+}
+
+func controllersOf(rows []Controller) []domain.Controller {
+	out := make([]domain.Controller, len(rows))
+	for i := range rows {
+		out[i] = controllerOf(&rows[i])
+	}
+	return out
+}
+
+func kindNames[K ~string](kinds []K) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
+}
