@@ -25,6 +25,9 @@ type importRule struct {
 // The shape the code keeps: data flows feed → ingest → repository → commit → hub → streams, and only the
 // server speaks gRPC.
 var architecture = []importRule{
+	{why: "the domain is the system's own types: it depends on nothing of the project",
+		from: []string{"domain/..."}, forbidden: []string{"", "ingest/...", "repository/...", "server/...", "feed/...", "sim/...",
+			"airspace/...", "gen/...", "internal/...", "migrations/...", "bench/..."}},
 	{why: "ingest, storage, airspace, the feed and the simulator are transport-free: they must not know gRPC or the API's generated code",
 		from:      []string{"ingest/...", "repository/...", "airspace/...", "feed/...", "sim/...", "migrations/..."},
 		forbidden: []string{"gen/...", "google.golang.org/grpc/...", "server/..."}},
@@ -138,7 +141,7 @@ func moduleGraph(t *testing.T) map[string][]string {
 
 func TestArchitecture(t *testing.T) {
 	graph := moduleGraph(t)
-	for _, must := range []string{"ingest", "repository", "airspace", "feed", "sim", "server", "gen/vatsector/v1"} {
+	for _, must := range []string{"domain", "ingest", "repository", "airspace", "feed", "sim", "server", "gen/vatsector/v1"} {
 		if _, ok := graph[must]; !ok {
 			t.Fatalf("package %s not found: the rules would check nothing of it", must)
 		}
@@ -167,6 +170,8 @@ func TestArchitectureRulesCatchAWrongImport(t *testing.T) {
 			"internal/x": {"server"}, "server": {}}},
 		{name: "the repository imports ingest", want: 1, graph: map[string][]string{
 			"repository": {"ingest"}, "ingest": {}}},
+		{name: "the domain imports the repository", want: 1, graph: map[string][]string{
+			"domain": {"time", "repository"}, "repository": {}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
