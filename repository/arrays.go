@@ -4,70 +4,79 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/schema"
+	"gorm.io/gorm/clause"
 )
 
-// On PostgreSQL a cycle's rows travel as one array per column, and one statement writes each table:
+// On PostgreSQL a cycle's rows travel as one array per column, and one statement writes each table. The write
+// is still GORM's CreateInBatches, as on SQLite; only the VALUES clause renders differently:
 //
-//	INSERT INTO flights (id, cid, …) SELECT * FROM unnest(?::bigint[], ?::bigint[], …) ON CONFLICT (id) DO UPDATE …
+//	INSERT INTO "flights" ("id","cid",…) SELECT * FROM unnest($1::bigint[],$2::bigint[],…) ON CONFLICT ("id") DO UPDATE SET …
 //
-// CreateInBatches sends a VALUES list instead: one bind parameter per cell (60,000 for 3,000 flights), which
-// PostgreSQL parses and plans as 3,000 row expressions, and which takes GORM a reflection walk per cell to build.
-// For the same 3,000 flights the VALUES upsert took 67–117 ms and the unnest form 26–33 ms (BENCHMARKS.md has
-// the figures of whole cycles). The statement count no longer grows with the rows either: arrays are not bound
-// by the protocol's 65,535 parameters. SQLite keeps CreateInBatches: it has no arrays, and binding parameters
-// in process costs little.
+// A VALUES list has one bind parameter per cell (60,000 for 3,000 flights), which PostgreSQL parses and plans
+// as 3,000 row expressions. For the same 3,000 flights the VALUES upsert took 67–117 ms and the unnest form
+// 26–33 ms (BENCHMARKS.md has the figures of whole cycles). The statement count no longer grows with the rows
+// either: arrays are not bound by the protocol's 65,535 parameters, so a table's rows go in one batch. SQLite
+// keeps VALUES lists: it has no arrays, and binding parameters in process costs little.
 
-// arrayWrite is the statement that writes one model's rows from column arrays, built once per model and
-// conflict rule.
-type arrayWrite struct {
-	sql    string
-	fields []*schema.Field
+// columnArrays is the statement setting (gorm.DB.Set) that asks for the column-array rendering. The builder is
+// registered on ingest's handle only, and even there renders column arrays only for statements that carry the
+// setting: the cycle's table writes. Every other create — the cycle record, writer claims, the bench's own
+// VALUES comparison on its own handle — keeps GORM's VALUES list.
+const columnArrays = "vatsector:column_arrays"
+
+// registerColumnArrays installs the VALUES builder on a PostgreSQL handle.
+func registerColumnArrays(db *gorm.DB) {
+	db.ClauseBuilders[clause.Values{}.Name()] = buildValues
 }
 
-// conflict says what an array write does with a row whose key exists: nothing when key is empty (a plain
-// insert), otherwise overwrite the update columns.
-type conflict struct {
-	key    string
-	update []string
-}
-
-func newArrayWrite(db *gorm.DB, model any, on conflict) (*arrayWrite, error) {
-	stmt := &gorm.Statement{DB: db}
-	if err := stmt.Parse(model); err != nil {
-		return nil, fmt.Errorf("repository: parse model %T: %w", model, err)
+// buildValues renders a VALUES clause as a SELECT from one array parameter per column, when the statement asks
+// for it (columnArrays); otherwise as GORM would. GORM writes the INSERT before it and any ON CONFLICT after
+// it, so the upsert reads exactly as it does over a VALUES list.
+func buildValues(c clause.Clause, b clause.Builder) {
+	stmt, ok := b.(*gorm.Statement)
+	values, isValues := c.Expression.(clause.Values)
+	if !ok || !isValues || stmt.Schema == nil || len(values.Columns) == 0 || len(values.Values) == 0 {
+		c.Build(b)
+		return
 	}
-	w := &arrayWrite{}
-	cols := make([]string, 0, len(stmt.Schema.Fields))
-	casts := make([]string, 0, len(stmt.Schema.Fields))
-	for _, f := range stmt.Schema.Fields {
-		if f.DBName == "" {
-			continue
+	if on, _ := stmt.Settings.Load(columnArrays); on != true {
+		c.Build(b)
+		return
+	}
+	b.WriteByte('(')
+	for j, col := range values.Columns {
+		if j > 0 {
+			b.WriteByte(',')
 		}
-		pgType, err := arrayElementType(f.FieldType)
+		b.WriteQuoted(col)
+	}
+	b.WriteString(") SELECT * FROM unnest(")
+	for j, col := range values.Columns {
+		field := stmt.Schema.LookUpField(col.Name)
+		if field == nil {
+			_ = stmt.AddError(fmt.Errorf("repository: %s has no column %s", stmt.Schema.Table, col.Name))
+			return
+		}
+		pgType, err := arrayElementType(field.FieldType)
 		if err != nil {
-			return nil, fmt.Errorf("repository: %T.%s: %w", model, f.Name, err)
+			_ = stmt.AddError(fmt.Errorf("repository: %s.%s: %w", stmt.Schema.Table, col.Name, err))
+			return
 		}
-		w.fields = append(w.fields, f)
-		cols = append(cols, f.DBName)
-		casts = append(casts, "?::"+pgType+"[]")
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (%s) SELECT * FROM unnest(%s)",
-		stmt.Schema.Table, strings.Join(cols, ", "), strings.Join(casts, ", "))
-	if on.key != "" {
-		set := make([]string, len(on.update))
-		for i, c := range on.update {
-			set[i] = c + " = EXCLUDED." + c
+		array, err := columnArray(field.FieldType, values.Values, j)
+		if err != nil {
+			_ = stmt.AddError(fmt.Errorf("repository: %s.%s: %w", stmt.Schema.Table, col.Name, err))
+			return
 		}
-		fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", on.key, strings.Join(set, ", "))
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		b.AddVar(b, pgArray{array})
+		b.WriteString("::" + pgType + "[]")
 	}
-	w.sql = b.String()
-	return w, nil
+	b.WriteByte(')')
 }
 
 // arrayElementType maps a model field's Go type to the PostgreSQL type of its array. Integer columns take
@@ -92,21 +101,64 @@ func arrayElementType(t reflect.Type) (string, error) {
 	return "", fmt.Errorf("no PostgreSQL array type for %s", t)
 }
 
-// exec writes rows in one statement. rows must be a slice of the model the write was built for.
-func (w *arrayWrite) exec(tx *gorm.DB, rows any) error {
-	rv := reflect.ValueOf(rows)
-	if rv.Len() == 0 {
-		return nil
+// columnArray gathers column j of GORM's rows into a slice of the field's own type, which pgx encodes as an
+// array (nil pointers as NULL). The models' types take a typed loop; others, a slower reflective one.
+func columnArray(t reflect.Type, rows [][]any, j int) (any, error) {
+	var (
+		s  any
+		ok bool
+	)
+	switch t {
+	case reflect.TypeFor[int64]():
+		s, ok = typedColumn[int64](rows, j)
+	case reflect.TypeFor[*int64]():
+		s, ok = typedColumn[*int64](rows, j)
+	case reflect.TypeFor[int]():
+		s, ok = typedColumn[int](rows, j)
+	case reflect.TypeFor[*int]():
+		s, ok = typedColumn[*int](rows, j)
+	case reflect.TypeFor[float64]():
+		s, ok = typedColumn[float64](rows, j)
+	case reflect.TypeFor[*float64]():
+		s, ok = typedColumn[*float64](rows, j)
+	case reflect.TypeFor[string]():
+		s, ok = typedColumn[string](rows, j)
+	case reflect.TypeFor[*string]():
+		s, ok = typedColumn[*string](rows, j)
+	case reflect.TypeFor[time.Time]():
+		s, ok = typedColumn[time.Time](rows, j)
+	case reflect.TypeFor[*time.Time]():
+		s, ok = typedColumn[*time.Time](rows, j)
 	}
-	args := make([]any, len(w.fields))
-	for j, f := range w.fields {
-		col := reflect.MakeSlice(reflect.SliceOf(f.FieldType), rv.Len(), rv.Len())
-		for i := range rv.Len() {
-			col.Index(i).Set(rv.Index(i).FieldByIndex(f.StructField.Index))
+	if ok {
+		return s, nil
+	}
+	col := reflect.MakeSlice(reflect.SliceOf(t), len(rows), len(rows))
+	for i, r := range rows {
+		v := reflect.ValueOf(r[j])
+		switch {
+		case !v.IsValid() && t.Kind() == reflect.Pointer:
+			// An untyped nil: the element stays a nil pointer, NULL.
+		case v.IsValid() && v.Type().AssignableTo(t):
+			col.Index(i).Set(v)
+		default:
+			return nil, fmt.Errorf("row %d holds a %T, not a %s", i, r[j], t)
 		}
-		args[j] = pgArray{col.Interface()}
 	}
-	return tx.Exec(w.sql, args...).Error
+	return col.Interface(), nil
+}
+
+// typedColumn is columnArray's loop for one type; false when a value is not of that type.
+func typedColumn[T any](rows [][]any, j int) (any, bool) {
+	s := make([]T, len(rows))
+	for i, r := range rows {
+		v, ok := r[j].(T)
+		if !ok {
+			return nil, false
+		}
+		s[i] = v
+	}
+	return s, true
 }
 
 // pgArray hands a Go slice to pgx as one array parameter. GORM expands a bare slice argument into a list of

@@ -149,25 +149,33 @@ func (s *Store) relyOn(ctx context.Context, tx *gorm.DB) error {
 	return nil
 }
 
-// tableWrite writes one part of a cycle: on PostgreSQL as one statement of column arrays (see arrays.go), on
-// SQLite with CreateInBatches, as many rows per INSERT as the parameter limit allows.
+// tableWrite writes one part of a cycle with CreateInBatches on both databases: on PostgreSQL all its rows in
+// one statement of column arrays (arrays.go), on SQLite as many rows per INSERT as the parameter limit allows.
 type tableWrite struct {
 	what  string
 	model any
 	rows  func(*CycleWrite) any
 	on    conflict
-	// array is set on PostgreSQL; batch is the rows per INSERT otherwise.
-	array *arrayWrite
+	// batch is the rows per INSERT; zero puts every row in one (PostgreSQL's column arrays).
 	batch int
+}
+
+// conflict says what a write does with a row whose key exists: nothing when key is empty (a plain insert),
+// otherwise overwrite the update columns.
+type conflict struct {
+	key    string
+	update []string
 }
 
 func (t *tableWrite) write(tx *gorm.DB, w *CycleWrite) error {
 	rows := t.rows(w)
-	if reflect.ValueOf(rows).Len() == 0 {
+	n := reflect.ValueOf(rows).Len()
+	if n == 0 {
 		return nil
 	}
-	if t.array != nil {
-		return t.array.exec(tx, rows)
+	batch := t.batch
+	if batch <= 0 {
+		batch = n
 	}
 	if t.on.key != "" {
 		tx = tx.Clauses(clause.OnConflict{
@@ -175,7 +183,8 @@ func (t *tableWrite) write(tx *gorm.DB, w *CycleWrite) error {
 			DoUpdates: clause.AssignmentColumns(t.on.update),
 		})
 	}
-	return tx.CreateInBatches(rows, t.batch).Error
+	// The setting does nothing where no column-array builder is registered (SQLite).
+	return tx.Set(columnArrays, true).CreateInBatches(rows, batch).Error
 }
 
 // prepareTableWrites builds, once, how each part of a cycle is written, in the order a cycle writes them:
@@ -225,18 +234,32 @@ func (s *Store) prepareTableWrites() error {
 		{what: "events", model: Event{}, rows: func(w *CycleWrite) any { return w.Events }},
 		{what: "controllers", model: Controller{}, on: controllersOn, rows: func(w *CycleWrite) any { return w.Controllers }},
 	}
+	if s.dialect == migrations.Postgres {
+		registerColumnArrays(s.ingest)
+	}
 	for _, t := range s.tables {
+		stmt := &gorm.Statement{DB: s.ingest}
+		if err := stmt.Parse(t.model); err != nil {
+			return fmt.Errorf("repository: parse model %T: %w", t.model, err)
+		}
+		// A column the database fills in would make GORM's create add RETURNING and scan it back, and leave
+		// the column out of rows that do not set it: keys are allocated by the writer instead.
+		if f := stmt.Schema.FieldsWithDefaultDBValue; len(f) > 0 {
+			return fmt.Errorf("repository: %T.%s takes a database default; cycle writes set every column", t.model, f[0].Name)
+		}
 		if s.dialect == migrations.Postgres {
-			if t.array, err = newArrayWrite(s.db, t.model, t.on); err != nil {
-				return err
+			// Fail at Open, not at the first cycle, on a field no array carries.
+			for _, f := range stmt.Schema.Fields {
+				if f.DBName == "" {
+					continue
+				}
+				if _, err := arrayElementType(f.FieldType); err != nil {
+					return fmt.Errorf("repository: %T.%s: %w", t.model, f.Name, err)
+				}
 			}
 			continue
 		}
-		cols, err := columns(s.db, t.model)
-		if err != nil {
-			return err
-		}
-		t.batch = s.batchSize(len(cols))
+		t.batch = s.batchSize(len(stmt.Schema.DBNames))
 	}
 	return nil
 }
