@@ -36,7 +36,9 @@ const departedRetention = time.Hour
 // tells apart are the same thing (microseconds of logon time, the precision the databases store).
 type connKey = feed.ConnKey
 
-func keyOf(cid int64, callsign string, logon time.Time) connKey { return feed.KeyOf(cid, callsign, logon) }
+func keyOf(cid int64, callsign string, logon time.Time) connKey {
+	return feed.KeyOf(cid, callsign, logon)
+}
 
 // flightState is a tracked flight as last committed.
 type flightState struct {

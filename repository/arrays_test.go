@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
@@ -24,14 +25,13 @@ func TestTableWritesRenderPerDialect(t *testing.T) {
 		ts := time.Date(2024, 2, 20, 23, 19, 51, 0, time.UTC)
 		w := cycleOf(1, ts, flights)
 		for _, v := range w.OpenedVisits[:closed] {
-			exited, reason := ts.Add(time.Minute), repository.ExitLeft
-			v.ExitedAt, v.ExitReason = &exited, &reason
+			v.Exit = &domain.VisitExit{At: ts.Add(time.Minute), Position: v.Entry, Reason: domain.ExitLeft, DurationSeconds: 60}
 			w.ClosedVisits = append(w.ClosedVisits, v)
 		}
 		for i := range controllers {
-			w.Controllers = append(w.Controllers, repository.Controller{
+			w.Controllers = append(w.Controllers, domain.Controller{
 				ID: int64(i + 1), CID: int64(900 + i), Callsign: fmt.Sprintf("C%d_CTR", i), LogonTime: ts,
-				Kind: repository.KindController, LastUpdated: ts, FirstSeen: ts,
+				Kind: domain.KindController, LastUpdated: ts, FirstSeen: ts,
 			})
 		}
 		cols, err := s.Columns(ctx)

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"gorm.io/gorm"
+
+	"github.com/vatsector/vatsector/domain"
 )
 
 // Rendered is one statement as GORM built it: its text and how many parameters it binds.
@@ -17,7 +19,8 @@ type renderKey struct{}
 // RenderTableWrites builds, without sending (DryRun), every statement the cycle's table writes would send,
 // and the cycle record's create after them. With readHandle it renders them on the read pool's handle instead
 // of ingest's, where no column-array builder is registered: GORM's own VALUES rendering of the same writes.
-func RenderTableWrites(s *Store, w *CycleWrite, readHandle bool) ([]Rendered, error) {
+func RenderTableWrites(s *Store, cw *domain.CycleWrite, readHandle bool) ([]Rendered, error) {
+	w := rowsOf(cw)
 	db := s.ingest
 	if readHandle {
 		db = s.db
