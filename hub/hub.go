@@ -156,12 +156,24 @@ func (s *Subscription) Start() *domain.Cycle { return s.start }
 
 // SetPrepare sets the hook that turns each published cycle, once, into what every subscriber receives with it
 // (Published.Prepared). It runs on the publisher's goroutine before any subscriber sees the cycle, so it
-// should defer costly work to first use, as the server's encodings do.
-func (h *Hub) SetPrepare(prepare func(*domain.Committed) any) { h.prepare.Store(&prepare) }
+// should defer costly work to first use, as the server's encodings do. A nil hook prepares nothing.
+func (h *Hub) SetPrepare(prepare func(*domain.Committed) any) {
+	if prepare == nil {
+		h.prepare.Store(nil)
+		return
+	}
+	h.prepare.Store(&prepare)
+}
 
 // SetAfterPublish sets the hook called after each Publish, outside the hub's lock (the server refreshes its
-// ingest health).
-func (h *Hub) SetAfterPublish(fn func()) { h.published.Store(&fn) }
+// ingest health). A nil hook removes it.
+func (h *Hub) SetAfterPublish(fn func()) {
+	if fn == nil {
+		h.published.Store(nil)
+		return
+	}
+	h.published.Store(&fn)
+}
 
 // Publish implements ingest.Publisher: it never blocks, whatever the subscribers do. c must not be modified
 // afterwards; it is shared by every subscriber.

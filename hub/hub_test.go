@@ -164,4 +164,11 @@ func TestHubHandsEverySubscriberTheCyclePreparedOnce(t *testing.T) {
 		t.Errorf("subscribers got %v and %v, prepared %d times, after-publish hook called %d times; "+
 			"want one shared cycle prepared as 200, once, and one call", ca.Prepared, cb.Prepared, prepared, afterPublish)
 	}
+	h.SetPrepare(nil)
+	h.SetAfterPublish(nil)
+	h.Publish(committedCycle(3, 3, 3)) // hooks removed: nothing prepared, nothing called
+	if got := (<-a.Cycles()).Prepared; got != nil || prepared != 1 || afterPublish != 1 {
+		t.Errorf("after removing the hooks a cycle carries %v, prepared %d times, after-publish %d; want nil, 1, 1",
+			got, prepared, afterPublish)
+	}
 }
