@@ -26,11 +26,14 @@ type importRule struct {
 // server speaks gRPC.
 var architecture = []importRule{
 	{why: "the domain is the system's own types: it depends on nothing of the project",
-		from: []string{"domain/..."}, forbidden: []string{"", "ingest/...", "repository/...", "server/...", "feed/...", "sim/...",
+		from: []string{"domain/..."}, forbidden: []string{"", "ingest/...", "repository/...", "hub/...", "server/...", "feed/...", "sim/...",
 			"airspace/...", "gen/...", "internal/...", "migrations/...", "bench/..."}},
 	{why: "ingest, storage, airspace, the feed and the simulator are transport-free: they must not know gRPC or the API's generated code",
 		from:      []string{"ingest/...", "repository/...", "airspace/...", "feed/...", "sim/...", "migrations/..."},
 		forbidden: []string{"gen/...", "google.golang.org/grpc/...", "server/..."}},
+	{why: "the hub fans committed cycles out to any transport (the server's streams, later replicas): it must not know gRPC, the API's encodings, the server or the storage",
+		from:      []string{"hub/..."},
+		forbidden: []string{"gen/...", "google.golang.org/grpc/...", "google.golang.org/protobuf/...", "server/...", "repository/..."}},
 	{why: "nothing but main wires the server in",
 		from: []string{"..."}, forbidden: []string{"server"}, except: []string{"", "server/...", "bench/..."}},
 	{why: "the repository stores what ingest computes; it must not depend on the feed, ingest or the server",
@@ -141,7 +144,7 @@ func moduleGraph(t *testing.T) map[string][]string {
 
 func TestArchitecture(t *testing.T) {
 	graph := moduleGraph(t)
-	for _, must := range []string{"domain", "ingest", "repository", "airspace", "feed", "sim", "server", "gen/vatsector/v1"} {
+	for _, must := range []string{"domain", "ingest", "repository", "airspace", "feed", "sim", "hub", "server", "gen/vatsector/v1"} {
 		if _, ok := graph[must]; !ok {
 			t.Fatalf("package %s not found: the rules would check nothing of it", must)
 		}
@@ -170,6 +173,10 @@ func TestArchitectureRulesCatchAWrongImport(t *testing.T) {
 			"internal/x": {"server"}, "server": {}}},
 		{name: "the repository imports ingest", want: 1, graph: map[string][]string{
 			"repository": {"ingest"}, "ingest": {}}},
+		{name: "the hub imports the repository", want: 1, graph: map[string][]string{
+			"hub": {"domain", "repository"}, "domain": {}, "repository": {}}},
+		{name: "the hub builds proto encodings", want: 1, graph: map[string][]string{
+			"hub": {"google.golang.org/protobuf/proto"}}},
 		{name: "the domain imports the repository", want: 1, graph: map[string][]string{
 			"domain": {"time", "repository"}, "repository": {}}},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/feed"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -51,10 +52,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hub := server.NewHub(server.HubConfig{})
+	events := hub.New(hub.Config{})
 	runner, err := ingest.NewRunner(ingest.Config{
 		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
-		WriteTimeout: cfg.WriteTimeout, Publisher: hub, Logger: log, Registerer: reg,
+		WriteTimeout: cfg.WriteTimeout, Publisher: events, Logger: log, Registerer: reg,
 		Instance: cfg.Instance, Lease: cfg.WriterLease, FutureTolerance: cfg.FutureTolerance,
 		Backlog: int((cfg.Backlog + ingest.FeedCadence - 1) / ingest.FeedCadence),
 	})
@@ -62,7 +63,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	api, err := server.New(server.Config{
-		Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log, Registerer: reg,
+		Store: store, Status: runner, Sectors: sectors, Hub: events, Logger: log, Registerer: reg,
 		PollInterval: cfg.Interval, MaxStreamsPerClient: cfg.StreamsPerClient, ClientRequestRate: cfg.ClientRate,
 		ClientRequestBurst: cfg.ClientBurst, MaxConcurrentCatchUpReads: cfg.CatchUpReads,
 	})

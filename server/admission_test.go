@@ -17,6 +17,7 @@ import (
 
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -138,7 +139,7 @@ func TestClientOverItsRateIsRefusedWithARetryHint(t *testing.T) {
 func TestEveryOpenStreamCountsAgainstTheCap(t *testing.T) {
 	store := openFixtureStore(t)
 	e := startEnv(t, store, transports()[1], envOptions{
-		hub:    HubConfig{Buffer: 1, MaxSubscribers: 100},
+		hub:    hub.Config{Buffer: 1, MaxSubscribers: 100},
 		config: func(c *Config) { c.MaxOpenStreams = 1 },
 		// The client's windows stay at 64 KB (no BDP growth), so a stream it does not read blocks the server's Send.
 		dialOpts: []grpc.DialOption{grpc.WithInitialWindowSize(1 << 16), grpc.WithInitialConnWindowSize(1 << 16)},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -79,8 +80,10 @@ func (s *handSink) take(t *testing.T, n int, done <-chan error) []int64 {
 	return out
 }
 
-func newQueryService(store Storage, hub *Hub) *queryService {
-	return &queryService{store: store, hub: hub, now: time.Now, heartbeat: time.Hour, replayPage: 2}
+// newQueryService serves from h as a server would, with the encodings server.New has the hub prepare.
+func newQueryService(store Storage, h *hub.Hub) *queryService {
+	prepareWith(h)
+	return &queryService{store: store, hub: h, now: time.Now, heartbeat: time.Hour, replayPage: 2}
 }
 
 // startWatch runs watchEvents until the test ends, even one that fails while the stream waits on the sink.
@@ -104,22 +107,22 @@ func startWatch(t *testing.T, q *queryService, w eventWatch, sink *handSink) <-c
 func TestWatchCatchesUpFromStoredEventsAfterFallingBehind(t *testing.T) {
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
 		writeFixture(t, store)
-		hub := NewHub(HubConfig{Buffer: 1})
-		hub.seed(&domain.Cycle{ID: 2}, fixtureLastSeq)
+		h := hub.New(hub.Config{Buffer: 1})
+		h.Seed(&domain.Cycle{ID: 2}, fixtureLastSeq)
 		sink := newHandSink()
-		done := startWatch(t, newQueryService(store, hub), eventWatch{after: ptr[int64](7)}, sink)
+		done := startWatch(t, newQueryService(store, h), eventWatch{after: ptr[int64](7)}, sink)
 		got := sink.take(t, 1, done) // the stream now waits to hand over 9
 		// The stream cannot take these cycles while it waits: the second overflows its buffer of one.
-		commit(t, store, hub, eventsCycle(4, 10, 3))
-		commit(t, store, hub, eventsCycle(5, 13, 3))
-		commit(t, store, hub, eventsCycle(6, 16, 3))
-		if hub.Lagged() != 1 {
-			t.Fatalf("lagged %d, want the blocked stream dropped once", hub.Lagged())
+		commit(t, store, h, eventsCycle(4, 10, 3))
+		commit(t, store, h, eventsCycle(5, 13, 3))
+		commit(t, store, h, eventsCycle(6, 16, 3))
+		if h.Lagged() != 1 {
+			t.Fatalf("lagged %d, want the blocked stream dropped once", h.Lagged())
 		}
 		got = append(got, sink.take(t, 10, done)...) // 9, then 10..18 from its buffer and the database
 		// Caught up: it listens live again.
-		waitSubscribers(t, hub, 1)
-		commit(t, store, hub, eventsCycle(7, 19, 3))
+		waitSubscribers(t, h, 1)
+		commit(t, store, h, eventsCycle(7, 19, 3))
 		got = append(got, sink.take(t, 3, done)...)
 		if want := seqRange(8, 21); !slices.Equal(got, want) {
 			t.Errorf("events %v, want each of %v once, in order", got, want)
@@ -130,18 +133,18 @@ func TestWatchCatchesUpFromStoredEventsAfterFallingBehind(t *testing.T) {
 func TestWatchSkipsACycleCommittedBeforeTheHubKnewIt(t *testing.T) {
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
 		writeFixture(t, store)
-		hub := NewHub(HubConfig{})
+		h := hub.New(hub.Config{})
 		// Cycle 4 is committed, and the hub seeded from the database, before ingest publishes it.
 		late := eventsCycle(4, 10, 3)
 		if _, err := store.WriteCycle(context.Background(), late); err != nil {
 			t.Fatal(err)
 		}
-		hub.seed(&late.Cycle, 12)
+		h.Seed(&late.Cycle, 12)
 		sink := newHandSink()
-		done := startWatch(t, newQueryService(store, hub), eventWatch{after: ptr[int64](6)}, sink)
+		done := startWatch(t, newQueryService(store, h), eventWatch{after: ptr[int64](6)}, sink)
 		got := sink.take(t, 6, done) // 7..12, replayed
-		hub.Publish(&domain.Committed{Cycle: late.Cycle, Events: late.Events})
-		commit(t, store, hub, eventsCycle(5, 13, 2))
+		h.Publish(&domain.Committed{Cycle: late.Cycle, Events: late.Events})
+		commit(t, store, h, eventsCycle(5, 13, 2))
 		got = append(got, sink.take(t, 2, done)...)
 		if want := seqRange(7, 14); !slices.Equal(got, want) {
 			t.Errorf("events %v, want %v: the late publication of 10..12 must not repeat them", got, want)
@@ -150,9 +153,9 @@ func TestWatchSkipsACycleCommittedBeforeTheHubKnewIt(t *testing.T) {
 }
 
 func TestWatchIngestionEndsAClientThatFellBehind(t *testing.T) {
-	hub := NewHub(HubConfig{Buffer: 1})
-	hub.seed(nil, 0)
-	q := newQueryService(nil, hub)
+	h := hub.New(hub.Config{Buffer: 1})
+	h.Seed(nil, 0)
+	q := newQueryService(nil, h)
 	sent := make(chan int64)
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -163,14 +166,14 @@ func TestWatchIngestionEndsAClientThatFellBehind(t *testing.T) {
 			return nil
 		})
 	}()
-	waitSubscribers(t, hub, 1)
-	hub.Publish(committedCycle(1, 1, 1))
+	waitSubscribers(t, h, 1)
+	h.Publish(committedCycle(1, 1, 1))
 	if id := <-sent; id != 1 { // the stream now waits to hand over its next cycle
 		t.Fatalf("first cycle %d, want 1", id)
 	}
-	hub.Publish(committedCycle(2, 2, 2))
-	hub.Publish(committedCycle(3, 3, 3))
-	hub.Publish(committedCycle(4, 4, 4)) // the buffer of one overflowed by now
+	h.Publish(committedCycle(2, 2, 2))
+	h.Publish(committedCycle(3, 3, 3))
+	h.Publish(committedCycle(4, 4, 4)) // the buffer of one overflowed by now
 	// Once it took cycle 1 the stream may take 2 at once and wait on it while 3 fills its buffer; either way
 	// 4 overflowed the buffer and is never sent.
 	next := int64(2)

@@ -10,19 +10,21 @@
 //
 // # Streams
 //
-// The Hub is ingest's Publisher: every committed cycle is handed to it once and fanned out to the streams
-// without ever blocking ingest. See hub.go and watch_events.go for how a stream resumes and catches up without
-// a gap or a duplicate.
+// The hub (package hub) is ingest's Publisher: every committed cycle is handed to it once and fanned out to the
+// streams without ever blocking ingest. The hub knows no transport: the server adapts it, as etcd's v3rpc
+// adapts the MVCC watchable store. It has the hub prepare each cycle's shared encodings (stream_encoding.go),
+// and errors.go tells clients what the hub's refusals mean. See package hub and watch_events.go for how a
+// stream resumes and catches up without a gap or a duplicate.
 //
 // # Start and shutdown
 //
 // main starts in this order:
 //
-//	hub := server.NewHub(server.HubConfig{})
-//	srv, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, ...})
+//	events := hub.New(hub.Config{})
+//	srv, err := server.New(server.Config{Store: store, Status: runner, Sectors: sectors, Hub: events, ...})
 //	// (after store.Migrate) and before ingest runs, so that the hub starts from the stored position:
 //	err = srv.Ready(ctx)            // ping, seed the hub, health SERVING
-//	go runner.Run(ingestCtx)        // ingest.Config{Publisher: hub, ...}
+//	go runner.Run(ingestCtx)        // ingest.Config{Publisher: events, ...}
 //	go srv.Serve(lis)
 //
 // and stops in this order:

@@ -24,6 +24,7 @@ import (
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/migrations"
@@ -65,7 +66,7 @@ func transports() []transport {
 // env is a running server with its clients.
 type env struct {
 	store  *repository.Store
-	hub    *Hub
+	hub    *hub.Hub
 	srv    *Server
 	status *fakeStatus
 	logs   *logBuffer
@@ -87,8 +88,8 @@ type env struct {
 
 // envOptions adjust a server for a test; the zero value is the defaults with a short heartbeat.
 type envOptions struct {
-	hub        HubConfig
-	hubInst    *Hub                            // used instead of a new hub built from hub
+	hub        hub.Config
+	hubInst    *hub.Hub                        // used instead of a new hub built from hub
 	storage    func(*repository.Store) Storage // wraps the store, e.g. to inject failures
 	sectors    SectorsProvider                 // default: testAirspace
 	status     StatusSource                    // default: a fakeStatus
@@ -132,7 +133,7 @@ func startEnv(t *testing.T, store *repository.Store, tr transport, opts envOptio
 	t.Helper()
 	e := &env{store: store, hub: opts.hubInst, logs: &logBuffer{}, serveDone: make(chan error, 1)}
 	if e.hub == nil {
-		e.hub = NewHub(opts.hub)
+		e.hub = hub.New(opts.hub)
 	}
 	var storage Storage = store
 	if opts.storage != nil {
@@ -292,12 +293,12 @@ func wantStatus(t *testing.T, err error, code codes.Code, fragments ...string) {
 }
 
 // waitSubscribers blocks until the hub has n subscribers, waiting on the hub's change notifications.
-func waitSubscribers(t *testing.T, h *Hub, n int) {
+func waitSubscribers(t *testing.T, h *hub.Hub, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		got, changed := h.subscribersChanged()
+		got, changed := h.SubscribersChanged()
 		if got == n {
 			return
 		}
@@ -309,14 +310,26 @@ func waitSubscribers(t *testing.T, h *Hub, n int) {
 	}
 }
 
+// committedCycle is cycle id as ingest publishes it, with the events first..last (none when last < first).
+func committedCycle(id, first, last int64) *domain.Committed {
+	c := &domain.Committed{Cycle: domain.Cycle{ID: id}}
+	if last >= first {
+		c.Cycle.FirstSequence, c.Cycle.LastSequence = ptr(first), ptr(last)
+		for s := first; s <= last; s++ {
+			c.Events = append(c.Events, domain.Event{Sequence: s, CycleID: id})
+		}
+	}
+	return c
+}
+
 // commit writes a cycle and publishes it as ingest does.
-func commit(t *testing.T, store *repository.Store, hub *Hub, w *domain.CycleWrite) *domain.Committed {
+func commit(t *testing.T, store *repository.Store, h *hub.Hub, w *domain.CycleWrite) *domain.Committed {
 	t.Helper()
 	if _, err := store.WriteCycle(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
 	c := &domain.Committed{Cycle: w.Cycle, Events: w.Events}
-	hub.Publish(c)
+	h.Publish(c)
 	return c
 }
 

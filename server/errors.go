@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -112,9 +113,9 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *apiError
+	ae := hubRefusal(err)
 	switch {
-	case errors.As(err, &ae):
+	case ae != nil || errors.As(err, &ae):
 		st := status.New(ae.kind.code(), ae.msg)
 		if ae.retryAfter > 0 {
 			if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(ae.retryAfter)}); derr == nil {
@@ -146,6 +147,23 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	}
 	m.log.ErrorContext(ctx, "internal error", "method", method, "error_id", id, "err", err)
 	return status.Errorf(codes.Internal, "internal error (id %s)", id)
+}
+
+// hubRefusal is what a client is told when the hub refuses or ends its stream: the hub speaks of itself, the
+// client hears of the server and of what to do. It is nil for any other error, ErrLagged included: streams
+// act on that themselves (they catch up, or end with their own message).
+func hubRefusal(err error) *apiError {
+	var full *hub.TooManySubscribersError
+	switch {
+	case errors.Is(err, hub.ErrClosed):
+		return &apiError{kind: kindUnavailable, msg: "the server is shutting down; reconnect with backoff"}
+	case errors.Is(err, hub.ErrNotReady):
+		return &apiError{kind: kindUnavailable, msg: "the server is starting; reconnect with backoff"}
+	case errors.As(err, &full):
+		return &apiError{kind: kindExhausted, retryAfter: retryStreamsFull,
+			msg: fmt.Sprintf("too many streams are open (%d): retry in %v", full.Max, retryStreamsFull)}
+	}
+	return nil
 }
 
 // unreachable tells a database that cannot be reached (worth a retry) from a database that answered with an

@@ -1,125 +1,59 @@
 package server
 
 import (
-	"errors"
 	"testing"
 
-	"github.com/vatsector/vatsector/domain"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vatsector/vatsector/hub"
 )
 
-func committedCycle(id, first, last int64) *domain.Committed {
-	c := &domain.Committed{Cycle: domain.Cycle{ID: id}}
-	if last >= first {
-		c.Cycle.FirstSequence, c.Cycle.LastSequence = ptr(first), ptr(last)
-		for s := first; s <= last; s++ {
-			c.Events = append(c.Events, domain.Event{Sequence: s, CycleID: id})
-		}
-	}
-	return c
-}
-
-func TestHubPublishNeverWaitsForASubscriber(t *testing.T) {
-	h := NewHub(HubConfig{Buffer: 2})
-	h.seed(nil, 0)
-	stuck, err := h.subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := h.subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for id := int64(1); id <= 5; id++ {
-		h.Publish(committedCycle(id, id*10, id*10+1)) // returns although stuck never reads
-		if got := (<-reader.ch).Cycle.ID; got != id {
-			t.Fatalf("reader got cycle %d, want %d", got, id)
-		}
-	}
-	select {
-	case <-stuck.done:
-	default:
-		t.Fatal("the subscriber that never read is still subscribed after 5 cycles with a buffer of 2")
-	}
-	if !errors.Is(stuck.reason, errLagged) || h.Lagged() != 1 || h.Subscribers() != 1 {
-		t.Errorf("reason %v, lagged %d, subscribers %d; want errLagged, 1, 1", stuck.reason, h.Lagged(), h.Subscribers())
-	}
-	if len(stuck.ch) != 2 {
-		t.Errorf("stuck buffer holds %d cycles, want its 2", len(stuck.ch))
-	}
-	if seq, last := h.position(); seq != 51 || last.ID != 5 {
-		t.Errorf("latest %d, cycle %d; want 51, 5", seq, last.ID)
-	}
-}
-
-func TestHubSubscriptionStartsAtTheLatestCommit(t *testing.T) {
-	h := NewHub(HubConfig{})
-	// A cycle published before the hub is seeded (ingest ran first) is not lost, and seeding does not go back.
-	h.Publish(committedCycle(3, 10, 12))
-	h.seed(&domain.Cycle{ID: 2, LastSequence: ptr[int64](9)}, 9)
-	s, err := h.subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.startSeq != 12 || s.start.ID != 3 {
-		t.Errorf("subscription starts at %d, cycle %d; want 12, 3", s.startSeq, s.start.ID)
-	}
-	h.Publish(committedCycle(4, 0, -1)) // a cycle without events moves the cycle, not the sequence
-	s2, err := h.subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s2.startSeq != 12 || s2.start.ID != 4 {
-		t.Errorf("second subscription starts at %d, cycle %d; want 12, 4", s2.startSeq, s2.start.ID)
-	}
-	if got := (<-s.ch).Cycle.ID; got != 4 {
-		t.Errorf("first subscription got cycle %d, want 4", got)
-	}
-}
-
-func TestHubRefusesSubscribers(t *testing.T) {
+// The hub's own tests (hub/) check when it refuses and drops subscribers; these check what a client of the
+// server is told then, which the server alone decides.
+func TestHubRefusalsReachTheClientAsStatuses(t *testing.T) {
 	cases := []struct {
 		name  string
-		setup func(*Hub)
-		kind  errorKind
+		setup func(*hub.Hub)
+		code  codes.Code
+		msg   string
 	}{
-		{"before seeding", func(*Hub) {}, kindUnavailable},
-		{"after closing", func(h *Hub) { h.seed(nil, 0); h.Close() }, kindUnavailable},
-		{"too many", func(h *Hub) {
-			h.seed(nil, 0)
-			if _, err := h.subscribe(); err != nil {
+		{"before seeding", func(*hub.Hub) {}, codes.Unavailable, "the server is starting; reconnect with backoff"},
+		{"after closing", func(h *hub.Hub) { h.Seed(nil, 0); h.Close() }, codes.Unavailable,
+			"the server is shutting down; reconnect with backoff"},
+		{"too many", func(h *hub.Hub) {
+			h.Seed(nil, 0)
+			if _, err := h.Subscribe(); err != nil {
 				t.Fatal(err)
 			}
-		}, kindExhausted},
+		}, codes.ResourceExhausted, "too many streams are open (1): retry in 5s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := NewHub(HubConfig{MaxSubscribers: 1})
+			h := hub.New(hub.Config{MaxSubscribers: 1})
 			tc.setup(h)
-			_, err := h.subscribe()
-			var ae *apiError
-			if !errors.As(err, &ae) || ae.kind != tc.kind {
-				t.Errorf("subscribe: %v, want error kind %d", err, tc.kind)
+			_, err := h.Subscribe()
+			st, _ := status.FromError(asStatus(err))
+			if st.Code() != tc.code || st.Message() != tc.msg {
+				t.Fatalf("subscribe: %v, want %v %q", st.Err(), tc.code, tc.msg)
+			}
+			if tc.code == codes.ResourceExhausted {
+				if after := wantRetryHint(t, st.Err()); after != retryStreamsFull {
+					t.Errorf("retry after %v, want %v", after, retryStreamsFull)
+				}
 			}
 		})
 	}
 }
 
-func TestHubCloseEndsSubscribers(t *testing.T) {
-	h := NewHub(HubConfig{})
-	h.seed(nil, 0)
-	s, err := h.subscribe()
+func TestHubCloseEndsStreamsWithUnavailable(t *testing.T) {
+	h := hub.New(hub.Config{})
+	h.Seed(nil, 0)
+	s, err := h.Subscribe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Close()
-	<-s.done
-	var ae *apiError
-	if !errors.As(s.reason, &ae) || ae.kind != kindUnavailable {
-		t.Errorf("reason %v, want UNAVAILABLE", s.reason)
-	}
-	h.Publish(committedCycle(1, 1, 1)) // after Close: ignored, not a panic on a closed channel
-	h.Close()
-	if h.Subscribers() != 0 {
-		t.Errorf("%d subscribers after Close", h.Subscribers())
-	}
+	<-s.Done()
+	wantStatus(t, asStatus(s.Err()), codes.Unavailable, "the server is shutting down; reconnect with backoff")
 }

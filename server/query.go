@@ -3,6 +3,8 @@ package server
 import (
 	"slices"
 	"time"
+
+	"github.com/vatsector/vatsector/hub"
 )
 
 // queryService is the service layer between the gRPC handlers and the storage, in the manner of Jaeger's
@@ -13,7 +15,7 @@ type queryService struct {
 	store   Storage
 	sectors SectorsProvider
 	status  StatusSource
-	hub     *Hub
+	hub     *hub.Hub
 	now     func() time.Time
 
 	pollInterval time.Duration

@@ -15,6 +15,7 @@ import (
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/internal/shareddata"
@@ -51,7 +52,7 @@ func (g gatedSource) Fetch(ctx context.Context) ([]byte, error) {
 
 // notifyingPublisher publishes to the hub, then tells the test; its channel is large enough never to block.
 type notifyingPublisher struct {
-	hub       *Hub
+	hub       *hub.Hub
 	committed chan<- domain.Cycle
 }
 
@@ -88,7 +89,7 @@ func vatspySectors(t *testing.T) *ingest.AirspaceSectors {
 
 // eachReplayEnv runs fn over SQLite with bufconn and PostgreSQL with TCP, with a server (Ready on an empty database) and an
 // ingest loop, stopped first when the test ends, as main stops it.
-func eachReplayEnv(t *testing.T, hubCfg HubConfig, fn func(t *testing.T, e *env, rig *replayRig)) {
+func eachReplayEnv(t *testing.T, hubCfg hub.Config, fn func(t *testing.T, e *env, rig *replayRig)) {
 	files := shareddata.Feeds(t)
 	sectors := vatspySectors(t)
 	// Ingest dominates these tests' time, so each dialect runs over one transport, the two covering both.
@@ -102,17 +103,17 @@ func eachReplayEnv(t *testing.T, hubCfg HubConfig, fn func(t *testing.T, e *env,
 					if err != nil {
 						t.Fatal(err)
 					}
-					hub := NewHub(hubCfg)
+					h := hub.New(hubCfg)
 					rig := &replayRig{step: make(chan struct{}), committed: make(chan domain.Cycle, len(files)),
 						done: make(chan error, 1), snapshots: len(files)}
 					rig.runner, err = ingest.NewRunner(ingest.Config{
 						Source: gatedSource{Source: src, step: rig.step}, Store: store, Sectors: sectors.Current,
-						Publisher: notifyingPublisher{hub: hub, committed: rig.committed},
+						Publisher: notifyingPublisher{hub: h, committed: rig.committed},
 					})
 					if err != nil {
 						t.Fatal(err)
 					}
-					e := startEnv(t, store, tr, envOptions{hubInst: hub, status: rig.runner, sectors: sectors})
+					e := startEnv(t, store, tr, envOptions{hubInst: h, status: rig.runner, sectors: sectors})
 					ctx, stop := context.WithCancel(context.Background())
 					go func() { rig.done <- rig.runner.Run(ctx) }()
 					t.Cleanup(func() {
@@ -240,7 +241,7 @@ func TestResumeAfterDisconnectGetsEveryEventOnce(t *testing.T) {
 }
 
 func testResumeAfterDisconnect(t *testing.T, batch bool) {
-	eachReplayEnv(t, HubConfig{}, func(t *testing.T, e *env, rig *replayRig) {
+	eachReplayEnv(t, hub.Config{}, func(t *testing.T, e *env, rig *replayRig) {
 		if rig.snapshots < 6 {
 			t.Fatalf("%d shared snapshots, the test needs 6", rig.snapshots)
 		}
@@ -279,7 +280,7 @@ func testResumeAfterDisconnect(t *testing.T, batch bool) {
 }
 
 func TestStuckSubscriberDelaysNeitherIngestNorOthers(t *testing.T) {
-	eachReplayEnv(t, HubConfig{Buffer: 2}, func(t *testing.T, e *env, rig *replayRig) {
+	eachReplayEnv(t, hub.Config{Buffer: 2}, func(t *testing.T, e *env, rig *replayRig) {
 		ctx := streamCtx(t)
 		// The stuck client never reads; the smallest flow-control windows (which also turn off window growth)
 		// make the server's sends to it block after 64 KiB.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 )
 
 // Config wires a Server. Store, Status, Sectors and Hub are required; zero limits take the defaults below.
@@ -23,8 +24,8 @@ type Config struct {
 	Store   Storage
 	Status  StatusSource
 	Sectors SectorsProvider
-	// Hub must be the Publisher given to ingest.
-	Hub    *Hub
+	// Hub must be the Publisher given to ingest; New installs the server's hooks in it.
+	Hub    *hub.Hub
 	Logger *slog.Logger
 	// Registerer receives the RPC and stream metrics; nil registers nowhere.
 	Registerer prometheus.Registerer
@@ -80,7 +81,7 @@ const (
 	DefaultKeepaliveTime        = 30 * time.Second
 	DefaultKeepaliveTimeout     = 10 * time.Second
 	DefaultKeepaliveMinTime     = 10 * time.Second
-	DefaultMaxOpenStreams       = DefaultMaxSubscribers
+	DefaultMaxOpenStreams       = hub.DefaultMaxSubscribers
 	// DefaultMaxStreamsPerClient lets a dashboard host run a stream per panel, and keeps one host from taking
 	// the whole cap: 32 hosts are needed to fill the 1,024.
 	DefaultMaxStreamsPerClient = 32
@@ -98,7 +99,7 @@ const (
 type Server struct {
 	grpc   *grpc.Server
 	health *healthService
-	hub    *Hub
+	hub    *hub.Hub
 	store  Storage
 	log    *slog.Logger
 	// admit and catchUp are the stream and catch-up bounds, held here for their figures.
@@ -182,8 +183,8 @@ func New(cfg Config) (*Server, error) {
 		grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp,
 		ingest: &ingestHealth{health: h, status: cfg.Status, interval: cfg.PollInterval, now: cfg.Now},
 	}
-	refresh := s.ingest.refresh
-	cfg.Hub.published.Store(&refresh)
+	prepareWith(cfg.Hub)
+	cfg.Hub.SetAfterPublish(s.ingest.refresh)
 	return s, nil
 }
 
@@ -217,7 +218,7 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.MaxOpenStreams == 0 {
 		// A hub sized for more subscribers (a load test) is not undercut by the default.
-		cfg.MaxOpenStreams = max(DefaultMaxOpenStreams, cfg.Hub.maxSubs)
+		cfg.MaxOpenStreams = max(DefaultMaxOpenStreams, cfg.Hub.MaxSubscribers())
 	}
 	if cfg.MaxStreamsPerClient == 0 {
 		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
@@ -245,7 +246,7 @@ func healthNames() []string {
 }
 
 // hubCollectors expose the hub's figures.
-func hubCollectors(h *Hub) []prometheus.Collector {
+func hubCollectors(h *hub.Hub) []prometheus.Collector {
 	return []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vatsector_api_streams", Help: "Streams subscribed to committed cycles (sector events and ingestion).",
@@ -271,7 +272,7 @@ func (s *Server) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	s.hub.seed(last, latest)
+	s.hub.Seed(last, latest)
 	for _, name := range healthNames() {
 		if name != vatsectorv1.IngestService_ServiceDesc.ServiceName {
 			s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -210,7 +211,7 @@ func TestMetricsCountCallsAndStreams(t *testing.T) {
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
 	store := openFixtureStore(t)
-	full := Config{Store: store, Status: &fakeStatus{}, Sectors: testAirspace(t), Hub: NewHub(HubConfig{})}
+	full := Config{Store: store, Status: &fakeStatus{}, Sectors: testAirspace(t), Hub: hub.New(hub.Config{})}
 	cases := []struct {
 		name   string
 		change func(*Config)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 )
 
 // Every sector event stream receives the same cycles, and what an event looks like on the wire does not depend
@@ -20,6 +21,9 @@ import (
 // thousand times one: so the messages of a published cycle are encoded once, by the first stream that needs
 // them, and every stream hands the same bytes to its transport (streamCodec). Only the framing a stream needs
 // that others do not (a filtered batch) is laid out per stream, by copying encoded events, not by marshalling.
+//
+// The hub knows nothing of the wire: the server installs newPublishedCycle as the hub's Prepare hook
+// (prepareWith), which the hub calls once per published cycle and whose result it hands to every subscriber.
 
 // maxBatchEvents bounds a SectorEventBatch, as the API promises: at a couple of hundred bytes an event, a
 // message stays far below the 4 MB that gRPC clients accept by default.
@@ -33,7 +37,7 @@ const (
 	batchEventsField    protowire.Number = 1 // SectorEventBatch.events
 )
 
-// publishedCycle is a committed cycle as the hub hands it to every subscriber: the cycle, shared read-only,
+// publishedCycle is a committed cycle as every stream receives it from the hub: the cycle, shared read-only,
 // and its encodings, each computed once, on first use, and shared by every stream (Publish stays cheap).
 type publishedCycle struct {
 	*domain.Committed
@@ -64,6 +68,22 @@ func newPublishedCycle(c *domain.Committed) *publishedCycle {
 		return batchMessages(bodies, nil, maxBatchEvents), nil
 	})
 	return p
+}
+
+// prepareWith makes h hand every stream its cycles with their shared encodings.
+func prepareWith(h *hub.Hub) {
+	h.SetPrepare(func(c *domain.Committed) any { return newPublishedCycle(c) })
+}
+
+// encodingsOf is the cycle with the encodings the server prepared for it when the hub published it.
+func encodingsOf(p *hub.Published) (*publishedCycle, error) {
+	c, ok := p.Prepared.(*publishedCycle)
+	if !ok {
+		// A hub that was not given to server.New would have every stream fail here rather than marshal
+		// each event once per stream unnoticed.
+		return nil, fmt.Errorf("cycle %d was published without the server's encodings: the hub was not given to server.New", p.Cycle.ID)
+	}
+	return c, nil
 }
 
 func encodeEventBodies(c *domain.Committed) ([][]byte, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -53,13 +54,13 @@ func (q *queryService) watchEvents(ctx context.Context, w eventWatch, sink event
 		st.checkpoint = *w.after
 	}
 	for {
-		sub, err := q.hub.subscribe()
+		sub, err := q.hub.Subscribe()
 		if err != nil {
 			return err
 		}
 		err = st.run(ctx, sub, resume)
-		q.hub.unsubscribe(sub)
-		if !errors.Is(err, errLagged) {
+		q.hub.Unsubscribe(sub)
+		if !errors.Is(err, hub.ErrLagged) {
 			return err
 		}
 		resume = true
@@ -78,14 +79,14 @@ type eventStream struct {
 	picked []int
 }
 
-func (st *eventStream) run(ctx context.Context, sub *subscription, resume bool) error {
-	if sub.start != nil && sub.start.UpdateTimestamp.After(st.feedTime) {
-		st.feedTime = sub.start.UpdateTimestamp
+func (st *eventStream) run(ctx context.Context, sub *hub.Subscription, resume bool) error {
+	if start := sub.Start(); start != nil && start.UpdateTimestamp.After(st.feedTime) {
+		st.feedTime = start.UpdateTimestamp
 	}
 	if !resume {
-		st.checkpoint = sub.startSeq
+		st.checkpoint = sub.StartSequence()
 	} else {
-		if err := st.checkResume(sub.startSeq); err != nil {
+		if err := st.checkResume(sub.StartSequence()); err != nil {
 			return err
 		}
 		if err := st.replay(ctx, sub); err != nil {
@@ -108,21 +109,22 @@ func (st *eventStream) checkResume(latest int64) error {
 // replay sends the stored events after the checkpoint up to the subscription's start. Each page is read with
 // the oldest retained sequence of the same snapshot: if pruning has removed events after the checkpoint (before
 // the stream came, or while it replays), the stream cannot go on without a gap and ends with OUT_OF_RANGE.
-func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
-	for st.checkpoint < sub.startSeq {
+func (st *eventStream) replay(ctx context.Context, sub *hub.Subscription) error {
+	end := sub.StartSequence()
+	for st.checkpoint < end {
 		select {
-		case <-sub.done:
-			return sub.reason
+		case <-sub.Done():
+			return sub.Err()
 		default:
 		}
-		release, err := st.q.catchUp.acquire(ctx, sub.done)
+		release, err := st.q.catchUp.acquire(ctx, sub.Done())
 		if err != nil {
 			if ctx.Err() == nil {
-				return sub.reason
+				return sub.Err()
 			}
 			return err
 		}
-		events, oldest, err := st.q.store.ReplayEvents(ctx, st.filter, st.checkpoint, sub.startSeq, st.q.replayPage)
+		events, oldest, err := st.q.store.ReplayEvents(ctx, st.filter, st.checkpoint, end, st.q.replayPage)
 		release()
 		if err != nil {
 			return err
@@ -138,7 +140,7 @@ func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
 			st.checkpoint = events[len(events)-1].Sequence
 		}
 		if len(events) < st.q.replayPage {
-			st.checkpoint = sub.startSeq
+			st.checkpoint = end
 		}
 	}
 	return nil
@@ -146,16 +148,20 @@ func (st *eventStream) replay(ctx context.Context, sub *subscription) error {
 
 // live sends the subscription's cycles as they come, and a heartbeat whenever nothing was sent for the
 // heartbeat interval.
-func (st *eventStream) live(ctx context.Context, sub *subscription) error {
+func (st *eventStream) live(ctx context.Context, sub *hub.Subscription) error {
 	hb := time.NewTimer(st.q.heartbeat)
 	defer hb.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-sub.done:
-			return sub.reason
-		case c := <-sub.ch:
+		case <-sub.Done():
+			return sub.Err()
+		case p := <-sub.Cycles():
+			c, err := encodingsOf(p)
+			if err != nil {
+				return err
+			}
 			sent, err := st.deliver(c)
 			if err != nil {
 				return err

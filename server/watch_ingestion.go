@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/vatsector/vatsector/domain"
+	"github.com/vatsector/vatsector/hub"
 )
 
 // watchIngestion sends each committed cycle as the hub publishes it. Unlike sector events, cycles are not
@@ -12,16 +13,16 @@ import (
 // write phases, known only after the transaction), so a client that fell behind is ended with
 // RESOURCE_EXHAUSTED; GetIngestionStatus tells it the current state when it reconnects.
 func (q *queryService) watchIngestion(ctx context.Context, includeLast bool, send func(*domain.Cycle) error) error {
-	sub, err := q.hub.subscribe()
+	sub, err := q.hub.Subscribe()
 	if err != nil {
 		return err
 	}
-	defer q.hub.unsubscribe(sub)
+	defer q.hub.Unsubscribe(sub)
 	var lastID int64
-	if sub.start != nil {
-		lastID = sub.start.ID
+	if start := sub.Start(); start != nil {
+		lastID = start.ID
 		if includeLast {
-			if err := send(sub.start); err != nil {
+			if err := send(start); err != nil {
 				return err
 			}
 		}
@@ -30,13 +31,13 @@ func (q *queryService) watchIngestion(ctx context.Context, includeLast bool, sen
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-sub.done:
-			if errors.Is(sub.reason, errLagged) {
+		case <-sub.Done():
+			if errors.Is(sub.Err(), hub.ErrLagged) {
 				return exhaustedf("the stream fell more than %d cycles behind: reconnect (GetIngestionStatus tells the current state)",
-					q.hub.buffer)
+					q.hub.Buffer())
 			}
-			return sub.reason
-		case c := <-sub.ch:
+			return sub.Err()
+		case c := <-sub.Cycles():
 			// A cycle committed before the hub was seeded may be published after it.
 			if c.Cycle.ID <= lastID {
 				continue

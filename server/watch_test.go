@@ -10,6 +10,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 )
 
 // streamCtx bounds a stream so that a missing message fails the test instead of hanging it.
@@ -166,7 +167,7 @@ func TestStreamsBeforeReadyAreUnavailable(t *testing.T) {
 }
 
 func TestTooManyStreamsAreRefused(t *testing.T) {
-	eachEnv(t, envOptions{hub: HubConfig{MaxSubscribers: 1}}, func(t *testing.T, e *env) {
+	eachEnv(t, envOptions{hub: hub.Config{MaxSubscribers: 1}}, func(t *testing.T, e *env) {
 		ctx := streamCtx(t)
 		first, err := e.sectorClient.WatchSectorEvents(ctx, &vatsectorv1.WatchSectorEventsRequest{})
 		if err != nil {

@@ -41,6 +41,7 @@ import (
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -175,7 +176,7 @@ type cycleMark struct {
 
 // marker records each committed cycle before handing it to the hub, so subscribers can time their delivery.
 type marker struct {
-	hub   *server.Hub
+	hub   *hub.Hub
 	mu    sync.RWMutex
 	marks map[int64]*cycleMark
 	with  atomic.Bool
@@ -300,8 +301,8 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 		// Streams that caught up reconnect at once: the old one may not have left yet when the new one comes.
 		maxSubscribers = 2*o.subscribers + 16
 	}
-	hub := server.NewHub(server.HubConfig{MaxSubscribers: maxSubscribers})
-	mk := &marker{hub: hub, marks: map[int64]*cycleMark{}, done: make(chan int64, 1)}
+	events := hub.New(hub.Config{MaxSubscribers: maxSubscribers})
+	mk := &marker{hub: events, marks: map[int64]*cycleMark{}, done: make(chan int64, 1)}
 	first := o.history + o.warmup + o.cycles
 	g := &gate{
 		inner: sim.New(sim.Config{Seed: 1, Pilots: o.pilots, Cycles: first + o.cycles}), after: first,
@@ -314,7 +315,7 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 	}
 	// The service sends a heartbeat after two feed cycles without events (30 s); cycles here come every
 	// --interval, so the heartbeat comes after two of those.
-	cfg := server.Config{Store: store, Status: runner, Sectors: sectors, Hub: hub, Logger: log,
+	cfg := server.Config{Store: store, Status: runner, Sectors: sectors, Hub: events, Logger: log,
 		HeartbeatInterval: 2 * o.interval, PollInterval: 15 * time.Second,
 		// Every subscriber connects from loopback: the per-client bounds would treat them as one client.
 		MaxStreamsPerClient: o.subscribers + 16, ClientRequestRate: 1e6, ClientRequestBurst: o.subscribers + 16}
