@@ -461,26 +461,24 @@ func staffing(controllers map[connKey]*controllerState) map[string]*controllerSt
 func (t *Tracker) Apply(p *Plan) {
 	t.flights, t.controllers, t.staffed = p.flights, p.controllers, p.staffed
 	t.ids, t.last = p.ids, p.timestamp
-	for _, key := range p.returned {
-		delete(t.departed, key)
+	applyDeparted(t.departed, p.returned, p.departed, p.timestamp, func(fs *flightState) time.Time { return *fs.row.DisconnectedAt })
+	applyDeparted(t.departedControllers, p.returnedControllers, p.departedControllers, p.timestamp,
+		func(cs *controllerState) time.Time { return *cs.row.DisconnectedAt })
+}
+
+// applyDeparted updates the remembered disconnections: the returned continue as live connections, the newly
+// gone are remembered, and those disconnected longer than departedRetention before now are forgotten (the same
+// window LoadState reads back).
+func applyDeparted[S any](departed map[connKey]S, returned []connKey, gone map[connKey]S, now time.Time, disconnectedAt func(S) time.Time) {
+	for _, key := range returned {
+		delete(departed, key)
 	}
-	for key, fs := range p.departed {
-		t.departed[key] = fs
+	for key, s := range gone {
+		departed[key] = s
 	}
-	for key, fs := range t.departed {
-		if p.timestamp.Sub(*fs.row.DisconnectedAt) > departedRetention {
-			delete(t.departed, key)
-		}
-	}
-	for _, key := range p.returnedControllers {
-		delete(t.departedControllers, key)
-	}
-	for key, cs := range p.departedControllers {
-		t.departedControllers[key] = cs
-	}
-	for key, cs := range t.departedControllers {
-		if p.timestamp.Sub(*cs.row.DisconnectedAt) > departedRetention {
-			delete(t.departedControllers, key)
+	for key, s := range departed {
+		if now.Sub(disconnectedAt(s)) > departedRetention {
+			delete(departed, key)
 		}
 	}
 }
