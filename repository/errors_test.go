@@ -8,7 +8,6 @@ import (
 	"io"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -69,34 +68,8 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// openPostgresWith opens a store on a fresh migrated database, with extra DSN parameters, closed at the end.
-func openPostgresWith(t *testing.T, url, params string) *repository.Store {
-	t.Helper()
-	s, err := repository.Open(context.Background(), repository.Config{DatabaseURL: url + params, QueryTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// lockFlights takes an ACCESS EXCLUSIVE lock on flights in a transaction of its own until the test ends, so that
-// a read of flights waits for as long as the test wants it to.
-func lockFlights(t *testing.T, s *repository.Store) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := s.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tx.Rollback() })
-	if _, err := tx.ExecContext(ctx, "LOCK TABLE flights IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// endWaitingRead runs the read in the background, waits until it queues behind the lock, then ends its
-// backend's statement with fn (pg_cancel_backend or pg_terminate_backend), and returns the read's error.
+// endWaitingRead runs a read of flights in the background, ends it with fn once it waits on the lock, and
+// returns its error.
 func endWaitingRead(t *testing.T, holder, s *repository.Store, fn string) error {
 	t.Helper()
 	done := make(chan error, 1)
@@ -104,26 +77,8 @@ func endWaitingRead(t *testing.T, holder, s *repository.Store, fn string) error 
 		_, err := s.ListFlights(context.Background(), repository.FlightFilter{}, nil, 10)
 		done <- err
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		var n int
-		err := holder.SQL().QueryRowContext(ctx, `SELECT count(`+fn+`(a.pid)) FROM pg_stat_activity a
-			WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.wait_event_type = 'Lock'`).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return <-done
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the read ended before %s: %v", fn, err)
-		case <-ctx.Done():
-			t.Fatal("the read never waited on the lock")
-		case <-time.After(10 * time.Millisecond): // polling pg_stat_activity: it has no notification
-		}
-	}
+	dbtest.EndLockWaiters(t, holder, fn, done)
+	return <-done
 }
 
 // A read that PostgreSQL cancels (SQLSTATE 57014, as a statement_timeout does) is a timeout, not an unknown
@@ -131,9 +86,9 @@ func endWaitingRead(t *testing.T, holder, s *repository.Store, fn string) error 
 // so the server's cancellation is brought about by pg_cancel_backend, which ends the statement the same way.
 func TestReadCutByStatementTimeoutIsQueryTimeout(t *testing.T) {
 	url := dbtest.URL(t)
-	holder := openPostgresWith(t, url, "")
-	lockFlights(t, holder)
-	s := openPostgresWith(t, url, "")
+	holder := dbtest.OpenPostgres(t, url)
+	dbtest.HoldLock(t, holder, "flights")
+	s := dbtest.OpenPostgres(t, url)
 	err := endWaitingRead(t, holder, s, "pg_cancel_backend")
 	if !errors.Is(err, repository.ErrQueryTimeout) {
 		t.Fatalf("ListFlights: %v, want ErrQueryTimeout", err)
@@ -147,9 +102,9 @@ func TestReadCutByStatementTimeoutIsQueryTimeout(t *testing.T) {
 // A read whose connection is terminated by the server (pg_terminate_backend, as at a shutdown) is unavailable.
 func TestReadOnATerminatedConnectionIsUnavailable(t *testing.T) {
 	url := dbtest.URL(t)
-	holder := openPostgresWith(t, url, "")
-	lockFlights(t, holder)
-	s := openPostgresWith(t, url, "")
+	holder := dbtest.OpenPostgres(t, url)
+	dbtest.HoldLock(t, holder, "flights")
+	s := dbtest.OpenPostgres(t, url)
 	if err := endWaitingRead(t, holder, s, "pg_terminate_backend"); !errors.Is(err, repository.ErrUnavailable) {
 		t.Fatalf("ListFlights: %v, want ErrUnavailable", err)
 	}
