@@ -195,42 +195,27 @@ func (cfg *Config) setDefaults() {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	set := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	set(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
-	set(&cfg.KeepaliveTime, DefaultKeepaliveTime)
-	set(&cfg.KeepaliveTimeout, DefaultKeepaliveTimeout)
-	set(&cfg.KeepaliveMinTime, DefaultKeepaliveMinTime)
-	if cfg.ReplayPageSize == 0 {
-		cfg.ReplayPageSize = DefaultReplayPageSize
-	}
-	if cfg.MaxRecvMsgSize == 0 {
-		cfg.MaxRecvMsgSize = DefaultMaxRecvMsgSize
-	}
-	if cfg.MaxSendMsgSize == 0 {
-		cfg.MaxSendMsgSize = DefaultMaxSendMsgSize
-	}
-	if cfg.MaxConcurrentStreams == 0 {
-		cfg.MaxConcurrentStreams = DefaultMaxConcurrentStreams
-	}
-	if cfg.MaxOpenStreams == 0 {
-		// A hub sized for more subscribers (a load test) is not undercut by the default.
-		cfg.MaxOpenStreams = max(DefaultMaxOpenStreams, cfg.Hub.MaxSubscribers())
-	}
-	if cfg.MaxStreamsPerClient == 0 {
-		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
-	}
-	if cfg.ClientRequestRate == 0 {
-		cfg.ClientRequestRate = DefaultClientRequestRate
-	}
-	if cfg.ClientRequestBurst == 0 {
-		cfg.ClientRequestBurst = DefaultClientRequestBurst
-	}
-	if cfg.MaxConcurrentCatchUpReads == 0 {
-		cfg.MaxConcurrentCatchUpReads = DefaultMaxConcurrentCatchUpReads
+	orDefault(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
+	orDefault(&cfg.KeepaliveTime, DefaultKeepaliveTime)
+	orDefault(&cfg.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	orDefault(&cfg.KeepaliveMinTime, DefaultKeepaliveMinTime)
+	orDefault(&cfg.ReplayPageSize, DefaultReplayPageSize)
+	orDefault(&cfg.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
+	orDefault(&cfg.MaxSendMsgSize, DefaultMaxSendMsgSize)
+	orDefault(&cfg.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	// A hub sized for more subscribers (a load test) is not undercut by the default.
+	orDefault(&cfg.MaxOpenStreams, max(DefaultMaxOpenStreams, cfg.Hub.MaxSubscribers()))
+	orDefault(&cfg.MaxStreamsPerClient, DefaultMaxStreamsPerClient)
+	orDefault(&cfg.ClientRequestRate, DefaultClientRequestRate)
+	orDefault(&cfg.ClientRequestBurst, DefaultClientRequestBurst)
+	orDefault(&cfg.MaxConcurrentCatchUpReads, DefaultMaxConcurrentCatchUpReads)
+}
+
+// orDefault sets a zero configuration value to its default.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 
