@@ -6,7 +6,10 @@
 // the database compares equal to the one that was written.
 package domain
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Flight is one pilot connection with its latest state. A connection is identified by (CID, Callsign,
 // LogonTime); ID is allocated by the ingest writer.
@@ -279,4 +282,37 @@ type MaxIDs struct {
 type Committed struct {
 	Cycle  Cycle
 	Events []Event
+}
+
+// One instance ingests into a database at a time: two would allocate the same identifiers from the same state.
+// An instance claims the database before ingesting and renews the claim with each cycle it writes.
+
+var (
+	// ErrWriterBusy means another instance renewed its claim within the lease.
+	ErrWriterBusy = errors.New("another instance is ingesting into this database")
+	// ErrSuperseded means another instance claimed the database since this writer did.
+	ErrSuperseded = errors.New("another instance took over ingest into this database")
+)
+
+// WriterClaim is an instance's claim on the right to ingest into a database.
+type WriterClaim struct {
+	// Epoch grows with every claim; a cycle written under an older epoch fails with ErrSuperseded.
+	Epoch     int64
+	Holder    string
+	ClaimedAt time.Time
+	RenewedAt time.Time
+}
+
+// CycleResult says what a committed cycle cost.
+type CycleResult struct {
+	// Statements executed in the transaction, the cycle record included; BEGIN and COMMIT are not statements.
+	Statements  int
+	Write       time.Duration
+	Commit      time.Duration
+	CommittedAt time.Time
+}
+
+// Pruned counts the rows a prune of the history past its retention removed.
+type Pruned struct {
+	Positions, Events int64
 }
