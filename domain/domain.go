@@ -6,7 +6,10 @@
 // the database compares equal to the one that was written.
 package domain
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Flight is one pilot connection with its latest state. A connection is identified by (CID, Callsign,
 // LogonTime); ID is allocated by the ingest writer.
@@ -279,4 +282,84 @@ type MaxIDs struct {
 type Committed struct {
 	Cycle  Cycle
 	Events []Event
+}
+
+// The reads the API serves return the types below: flights and sectors as of one committed cycle.
+
+// FlightSummary is a flight with its latest plan and the sectors it is inside now.
+type FlightSummary struct {
+	Flight Flight
+	// Plan is nil when none was filed.
+	Plan *FlightPlan
+	// Sectors are the ids of the sectors of its open visits, sorted.
+	Sectors []string
+}
+
+// FlightDetail is a flight with its newest visits and, on request, its newest track points.
+type FlightDetail struct {
+	FlightSummary
+	// Visits are ordered by EnteredAt, then sector id.
+	Visits []Visit
+	// Track is ordered by ObservedAt; nil unless asked for.
+	Track []Position
+	// VisitsTruncated and TrackTruncated say older visits or positions exist than those returned.
+	VisitsTruncated, TrackTruncated bool
+}
+
+// Occupant is a flight inside a sector: its open visit and its latest state.
+type Occupant struct {
+	VisitID   int64
+	EnteredAt time.Time
+	Flight    Flight
+}
+
+// Occupancy is a sector's state as of one committed cycle.
+type Occupancy struct {
+	// Occupants are ordered by EnteredAt, then callsign, then visit id: one page of them.
+	Occupants []Occupant
+	// Total is the number of flights inside the sector, on every page.
+	Total int
+	// Staffing are the controllers online staffing the sector, ordered by callsign then id.
+	Staffing []Controller
+	// AsOf is the feed time of the last committed cycle; zero before the first.
+	AsOf time.Time
+}
+
+// SectorState is a sector's live figures: the flights inside it and the controllers online staffing it.
+type SectorState struct {
+	Flights  int
+	Staffing []Controller
+}
+
+// One instance ingests into a database at a time: two would allocate the same identifiers from the same state.
+// An instance claims the database before ingesting and renews the claim with each cycle it writes.
+
+var (
+	// ErrWriterBusy means another instance renewed its claim within the lease.
+	ErrWriterBusy = errors.New("another instance is ingesting into this database")
+	// ErrSuperseded means another instance claimed the database since this writer did.
+	ErrSuperseded = errors.New("another instance took over ingest into this database")
+)
+
+// WriterClaim is an instance's claim on the right to ingest into a database.
+type WriterClaim struct {
+	// Epoch grows with every claim; a cycle written under an older epoch fails with ErrSuperseded.
+	Epoch     int64
+	Holder    string
+	ClaimedAt time.Time
+	RenewedAt time.Time
+}
+
+// CycleResult says what a committed cycle cost.
+type CycleResult struct {
+	// Statements executed in the transaction, the cycle record included; BEGIN and COMMIT are not statements.
+	Statements  int
+	Write       time.Duration
+	Commit      time.Duration
+	CommittedAt time.Time
+}
+
+// Pruned counts the rows a prune of the history past its retention removed.
+type Pruned struct {
+	Positions, Events int64
 }

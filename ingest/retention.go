@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
 // Pruner deletes history past its retention.
 type Pruner interface {
-	Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (repository.Pruned, error)
+	Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (domain.Pruned, error)
 }
 
 // Retention deletes positions and events past their retention, every Every (hourly by default). It counts back

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/domain"
 )
 
-type prunerFunc func(positionsBefore, eventsBefore time.Time) (repository.Pruned, error)
+type prunerFunc func(positionsBefore, eventsBefore time.Time) (domain.Pruned, error)
 
-func (f prunerFunc) Prune(_ context.Context, p, e time.Time) (repository.Pruned, error) {
+func (f prunerFunc) Prune(_ context.Context, p, e time.Time) (domain.Pruned, error) {
 	return f(p, e)
 }
 
@@ -35,12 +35,12 @@ func TestRetentionCountsBackFromTheFeedTimeButNeverFromTheFuture(t *testing.T) {
 			called := false
 			r := Retention{Positions: tt.positions, Events: tt.events, FeedNow: func() time.Time { return tt.feed },
 				Now: func() time.Time { return clock },
-				Store: prunerFunc(func(p, e time.Time) (repository.Pruned, error) {
+				Store: prunerFunc(func(p, e time.Time) (domain.Pruned, error) {
 					called = true
 					if !p.Equal(tt.wantPositions) || !e.Equal(tt.want) {
 						t.Errorf("pruned positions before %v and events before %v, want %v and %v", p, e, tt.wantPositions, tt.want)
 					}
-					return repository.Pruned{}, nil
+					return domain.Pruned{}, nil
 				})}
 			r.Once(context.Background())
 			if called != tt.wantCall {

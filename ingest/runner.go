@@ -15,7 +15,6 @@ import (
 
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // Publisher receives every committed cycle. Publish is called from the ingest loop after the commit and must
@@ -115,9 +114,9 @@ type Status struct {
 	LastError   string
 	LastErrorAt time.Time
 	// Writer is this instance's claim on ingesting into the database; nil while another instance holds it.
-	Writer *repository.Writer
+	Writer *domain.WriterClaim
 	// StandbyFor is the other instance's claim while this one waits for it (standby); nil otherwise.
-	StandbyFor *repository.Writer
+	StandbyFor *domain.WriterClaim
 	// LastCheckpoint is how long the SQLite log checkpoint after the last cycle's publish took (0 on
 	// PostgreSQL, and before the first).
 	LastCheckpoint time.Duration
@@ -285,7 +284,7 @@ func (r *Runner) drain(ctx context.Context) error {
 			r.noteBacklog()
 			continue
 		}
-		if errors.Is(err, repository.ErrSuperseded) {
+		if errors.Is(err, domain.ErrSuperseded) {
 			return fmt.Errorf("ingest stopped: %w", err)
 		}
 		r.reload = true
@@ -345,7 +344,7 @@ func (r *Runner) claim(ctx context.Context) (bool, error) {
 			r.mu.Unlock()
 			r.log.Info("ingest writer", "instance", w.Holder, "epoch", w.Epoch)
 			return true, nil
-		case errors.Is(err, repository.ErrWriterBusy):
+		case errors.Is(err, domain.ErrWriterBusy):
 			r.mu.Lock()
 			r.status.StandbyFor = &w
 			r.mu.Unlock()
@@ -536,7 +535,7 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	res, err := r.cfg.Store.WriteCycle(wctx, &plan.Write)
 	c.WriteUS, c.CommitUS = res.Write.Microseconds(), res.Commit.Microseconds()
 	c.TotalUS = (f.decode + time.Since(start)).Microseconds()
-	if errors.Is(err, repository.ErrSuperseded) {
+	if errors.Is(err, domain.ErrSuperseded) {
 		// The database has another writer now, allocating cycle ids from its own state: a failure record
 		// from this one could take the id of its next cycle.
 		r.fail("write", err)

@@ -5,16 +5,15 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // Store is what the ingest loop needs of the database; *repository.Store implements it. Declared here, it
 // lets the loop run against a store that fails on purpose, and keeps the tracker's inputs and outputs in the
 // domain's types.
 type Store interface {
-	// ClaimWriter makes holder the database's ingest writer, failing with repository.ErrWriterBusy (and the
+	// ClaimWriter makes holder the database's ingest writer, failing with domain.ErrWriterBusy (and the
 	// current claim) while another holder renewed its claim within lease.
-	ClaimWriter(ctx context.Context, holder string, lease time.Duration, now time.Time) (repository.Writer, error)
+	ClaimWriter(ctx context.Context, holder string, lease time.Duration, now time.Time) (domain.WriterClaim, error)
 	// ReleaseWriter gives the claim of epoch back.
 	ReleaseWriter(ctx context.Context, epoch int64) error
 	// LoadState reads the state a tracker resumes from; flights and controllers disconnected within
@@ -22,9 +21,9 @@ type Store interface {
 	LoadState(ctx context.Context, departedWithin time.Duration) (*domain.State, error)
 	// LastCommittedBefore is the newest committed cycle dated at or before t; nil when there is none.
 	LastCommittedBefore(ctx context.Context, t time.Time) (*domain.Cycle, error)
-	// WriteCycle stores a cycle in one transaction, all or nothing; repository.ErrSuperseded when another
+	// WriteCycle stores a cycle in one transaction, all or nothing; domain.ErrSuperseded when another
 	// writer claimed the database since w.WriterEpoch.
-	WriteCycle(ctx context.Context, w *domain.CycleWrite) (repository.CycleResult, error)
+	WriteCycle(ctx context.Context, w *domain.CycleWrite) (domain.CycleResult, error)
 	// RecordFailedCycle stores the record of a cycle that WriteCycle did not commit.
 	RecordFailedCycle(ctx context.Context, c *domain.Cycle) error
 	// Checkpoint folds the database's write-ahead log back after a cycle where that is the store's job

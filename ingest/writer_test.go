@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/internal/dbtest"
@@ -59,7 +60,7 @@ func TestAWriterWhoseClaimWasTakenStopsWithoutWriting(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = r.Run(ctx)
-		if !errors.Is(err, repository.ErrSuperseded) {
+		if !errors.Is(err, domain.ErrSuperseded) {
 			t.Fatalf("Run = %v, want ErrSuperseded", err)
 		}
 		if st := r.Status(); st.Totals.Cycles != 2 || st.Writer != nil {
@@ -69,7 +70,7 @@ func TestAWriterWhoseClaimWasTakenStopsWithoutWriting(t *testing.T) {
 			t.Errorf("cycles stored %v, want [2]: the fenced cycle must write nothing, not even its failure", got)
 		}
 		// The other instance keeps its claim: the superseded one did not release it.
-		if _, err := store.ClaimWriter(ctx, "third", time.Hour, time.Now()); !errors.Is(err, repository.ErrWriterBusy) {
+		if _, err := store.ClaimWriter(ctx, "third", time.Hour, time.Now()); !errors.Is(err, domain.ErrWriterBusy) {
 			t.Errorf("claim after the superseded writer stopped: %v, want ErrWriterBusy", err)
 		}
 	})

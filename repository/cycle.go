@@ -32,28 +32,19 @@ type CycleWrite struct {
 	// Cycle is the cycle's record; WriteCycle fills in the statement count, write duration and commit time.
 	Cycle Cycle
 	// WriterEpoch is the ingest writer's claim (ClaimWriter): the cycle renews it first, and fails with
-	// ErrSuperseded, writing nothing, if another instance has claimed the database since. Zero writes without
+	// domain.ErrSuperseded, writing nothing, if another instance has claimed the database since. Zero writes without
 	// a claim (tests and tools that own the database).
 	WriterEpoch int64
-}
-
-// CycleResult says what a committed cycle cost.
-type CycleResult struct {
-	// Statements executed in the transaction, the cycle record included; BEGIN and COMMIT are not statements.
-	Statements  int
-	Write       time.Duration
-	Commit      time.Duration
-	CommittedAt time.Time
 }
 
 // WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
 // PostgreSQL whatever the rows, on SQLite one per batch of rows. On any error the transaction is rolled back and nothing of
 // the cycle is stored. The cycle's record in cw gets the statement count, write duration and commit time it
 // was stored with.
-func (s *Store) WriteCycle(ctx context.Context, cw *domain.CycleWrite) (CycleResult, error) {
+func (s *Store) WriteCycle(ctx context.Context, cw *domain.CycleWrite) (domain.CycleResult, error) {
 	w := rowsOf(cw)
 	defer func() { cw.Cycle = *cycleOf(&w.Cycle) }()
-	var res CycleResult
+	var res domain.CycleResult
 	var n atomic.Int64
 	ctx = withStatementCounter(ctx, &n)
 	start := time.Now()

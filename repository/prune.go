@@ -4,20 +4,17 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// Pruned counts the rows a Prune removed.
-type Pruned struct {
-	Positions, Events int64
-}
+	"github.com/vatsector/vatsector/domain"
+)
 
 // Prune deletes positions observed before positionsBefore and the events of cycles whose feed time is before
 // eventsBefore (a zero time keeps everything of that kind). Visits, flights and cycle records are history and kept. It runs on its
 // own connection, outside any cycle; run it often (hourly) so each run deletes a small slice.
-func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (Pruned, error) {
+func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Time) (domain.Pruned, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var p Pruned
+	var p domain.Pruned
 	db := s.ingest.WithContext(ctx)
 	if !positionsBefore.IsZero() {
 		res := db.Where("observed_at < ?", positionsBefore.UTC()).Delete(&Position{})

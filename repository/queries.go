@@ -47,26 +47,6 @@ type FlightFilter struct {
 	SeenFrom, SeenUntil time.Time
 }
 
-// FlightSummary is a flight with its latest plan and the sectors it is inside now.
-type FlightSummary struct {
-	Flight Flight
-	// Plan is nil when none was filed.
-	Plan *FlightPlan
-	// Sectors are the sector ids of its open visits, sorted.
-	Sectors []string
-}
-
-// FlightDetail is a flight with its newest visits and, on request, its newest track points.
-type FlightDetail struct {
-	FlightSummary
-	// Visits are ordered by entered_at, then sector id.
-	Visits []Visit
-	// Track is ordered by observed_at; nil unless asked for.
-	Track []Position
-	// VisitsTruncated and TrackTruncated say older visits or positions exist than those returned.
-	VisitsTruncated, TrackTruncated bool
-}
-
 // DetailLimits bound what a flight's detail holds: a flight online all day has thousands of positions.
 type DetailLimits struct {
 	// Visits is the most visits returned, the newest; it must be positive.
@@ -80,31 +60,6 @@ type OccupantKey struct {
 	EnteredAt time.Time
 	Callsign  string
 	VisitID   int64
-}
-
-// Occupant is a flight inside a sector: its open visit and its latest state.
-type Occupant struct {
-	VisitID   int64
-	EnteredAt time.Time
-	Flight    Flight
-}
-
-// Occupancy is a sector's state as of one committed cycle.
-type Occupancy struct {
-	// Occupants are ordered by entered_at, then callsign, then visit id: one page of them.
-	Occupants []Occupant
-	// Total is the number of flights inside the sector, on every page.
-	Total int
-	// Staffing are the controllers online staffing the sector, ordered by callsign then id.
-	Staffing []Controller
-	// AsOf is the update_timestamp of the last committed cycle; zero before the first.
-	AsOf time.Time
-}
-
-// SectorState is what ListSectors shows per sector besides its definition.
-type SectorState struct {
-	Flights  int
-	Staffing []Controller
 }
 
 // EventFilter selects sector events; zero fields match everything.
@@ -126,11 +81,11 @@ type ControllerFilter struct {
 
 // ListFlights returns up to limit flights matching f, ordered by callsign then id, after the key (nil: from
 // the start).
-func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, limit int) ([]FlightSummary, error) {
+func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, limit int) ([]domain.FlightSummary, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	var out []FlightSummary
+	var out []domain.FlightSummary
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&Flight{})
 		if !f.IncludeOffline {
@@ -184,24 +139,24 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 
 // FlightByID returns a flight, online or not, with its newest visits and positions within lim. ErrNotFound
 // when no flight has the id.
-func (s *Store) FlightByID(ctx context.Context, id int64, lim DetailLimits) (*FlightDetail, error) {
+func (s *Store) FlightByID(ctx context.Context, id int64, lim DetailLimits) (*domain.FlightDetail, error) {
 	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
 }
 
 // OnlineFlightByCallsign returns the online flight with the callsign (case-insensitive); among several (a ghost
 // connection) the latest logon. ErrNotFound when none is online.
-func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, lim DetailLimits) (*FlightDetail, error) {
+func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, lim DetailLimits) (*domain.FlightDetail, error) {
 	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB {
 		return tx.Where("disconnected_at IS NULL AND UPPER(callsign) = ?", strings.ToUpper(callsign)).
 			Order("logon_time DESC, id DESC")
 	})
 }
 
-func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*gorm.DB) *gorm.DB) (*FlightDetail, error) {
+func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*gorm.DB) *gorm.DB) (*domain.FlightDetail, error) {
 	if err := checkLimit(lim.Visits); err != nil {
 		return nil, err
 	}
-	var d FlightDetail
+	var d domain.FlightDetail
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var f Flight
 		if err := where(tx.Model(&Flight{})).Take(&f).Error; err != nil {
@@ -216,32 +171,38 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 		}
 		d.FlightSummary = sums[0]
 		// The newest first, one more than the limit to tell whether older ones exist, then put back in order.
+		var visits []Visit
 		if err := tx.Where("flight_id = ?", f.ID).Order("entered_at DESC, id DESC").Limit(lim.Visits + 1).
-			Find(&d.Visits).Error; err != nil {
+			Find(&visits).Error; err != nil {
 			return fmt.Errorf("visits: %w", err)
 		}
-		if len(d.Visits) > lim.Visits {
-			d.Visits, d.VisitsTruncated = d.Visits[:lim.Visits], true
+		if len(visits) > lim.Visits {
+			visits, d.VisitsTruncated = visits[:lim.Visits], true
 		}
-		slices.Reverse(d.Visits)
-		for i := range d.Visits {
-			d.Visits[i].normalize()
+		slices.Reverse(visits)
+		d.Visits = make([]domain.Visit, len(visits))
+		for i := range visits {
+			visits[i].normalize()
+			d.Visits[i] = visitOf(&visits[i])
 		}
 		// Visits entered in the same cycle come in sector id order; the database's collation may differ.
-		slices.SortStableFunc(d.Visits, func(a, b Visit) int {
+		slices.SortStableFunc(d.Visits, func(a, b domain.Visit) int {
 			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.SectorID, b.SectorID))
 		})
 		if lim.TrackPoints > 0 {
+			var track []Position
 			if err := tx.Where("flight_id = ?", f.ID).Order("observed_at DESC").Limit(lim.TrackPoints + 1).
-				Find(&d.Track).Error; err != nil {
+				Find(&track).Error; err != nil {
 				return fmt.Errorf("track: %w", err)
 			}
-			if len(d.Track) > lim.TrackPoints {
-				d.Track, d.TrackTruncated = d.Track[:lim.TrackPoints], true
+			if len(track) > lim.TrackPoints {
+				track, d.TrackTruncated = track[:lim.TrackPoints], true
 			}
-			slices.Reverse(d.Track)
-			for i := range d.Track {
-				d.Track[i].ObservedAt = d.Track[i].ObservedAt.UTC()
+			slices.Reverse(track)
+			d.Track = make([]domain.Position, len(track))
+			for i := range track {
+				track[i].ObservedAt = track[i].ObservedAt.UTC()
+				d.Track[i] = domain.Position(track[i])
 			}
 		}
 		return nil
@@ -256,8 +217,8 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 }
 
 // summarize attaches plans and current sectors to flights, keeping their order.
-func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error) {
-	out := make([]FlightSummary, len(flights))
+func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]domain.FlightSummary, error) {
+	out := make([]domain.FlightSummary, len(flights))
 	if len(flights) == 0 {
 		return out, nil
 	}
@@ -265,7 +226,7 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error
 	at := make(map[int64]int, len(flights))
 	for i := range flights {
 		flights[i].normalize()
-		out[i].Flight = flights[i]
+		out[i].Flight = domain.Flight(flights[i])
 		ids[i] = flights[i].ID
 		at[flights[i].ID] = i
 	}
@@ -274,7 +235,7 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error
 		return nil, fmt.Errorf("flight plans: %w", err)
 	}
 	for i := range plans {
-		p := plans[i]
+		p := domain.FlightPlan(plans[i])
 		p.UpdatedAt = p.UpdatedAt.UTC()
 		out[at[p.FlightID]].Plan = &p
 	}
@@ -294,11 +255,11 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]FlightSummary, error
 
 // SectorOccupancy returns up to limit flights inside a sector now, after the key (nil: from the start), with
 // the count of all of them, the sector's staffing, and the cycle this reflects.
-func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *OccupantKey, limit int) (*Occupancy, error) {
+func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *OccupantKey, limit int) (*domain.Occupancy, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	var occ Occupancy
+	var occ domain.Occupancy
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var total int64
 		if err := tx.Model(&Visit{}).Where("sector_id = ? AND exited_at IS NULL", sectorID).Count(&total).Error; err != nil {
@@ -334,9 +295,11 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *Occ
 				f.normalize()
 				byID[f.ID] = f
 			}
-			occ.Occupants = make([]Occupant, 0, len(rows))
+			occ.Occupants = make([]domain.Occupant, 0, len(rows))
 			for _, r := range rows {
-				occ.Occupants = append(occ.Occupants, Occupant{VisitID: r.VisitID, EnteredAt: r.EnteredAt.UTC(), Flight: byID[r.FlightID]})
+				occ.Occupants = append(occ.Occupants, domain.Occupant{
+					VisitID: r.VisitID, EnteredAt: r.EnteredAt.UTC(), Flight: domain.Flight(byID[r.FlightID]),
+				})
 			}
 		}
 		staffing, err := s.staffing(tx, []string{sectorID})
@@ -361,8 +324,8 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *Occ
 
 // SectorStates returns the flight count and staffing of each of the sectors (all sectors when ids is nil);
 // sectors nobody is in or staffs are absent from the map.
-func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]SectorState, error) {
-	out := map[string]SectorState{}
+func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]domain.SectorState, error) {
+	out := map[string]domain.SectorState{}
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		counts, err := flightCounts(tx, ids)
 		if err != nil {
@@ -373,7 +336,7 @@ func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]Sect
 			return err
 		}
 		for id, n := range counts {
-			out[id] = SectorState{Flights: n}
+			out[id] = domain.SectorState{Flights: n}
 		}
 		for id, cs := range staffing {
 			st := out[id]
@@ -425,7 +388,7 @@ func flightCounts(tx *gorm.DB, ids []string) (map[string]int, error) {
 // staffing maps each sector (of ids, or all when nil) to the controllers online staffing it, by callsign then
 // id. The sectors column is space-separated, so the split is done here; only a few hundred controllers are
 // online at a time.
-func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]Controller, error) {
+func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]domain.Controller, error) {
 	var cs []Controller
 	if err := tx.Where("disconnected_at IS NULL AND kind = ? AND sectors <> ''", string(domain.KindController)).
 		Order(s.keyOrder("controllers")).Find(&cs).Error; err != nil {
@@ -438,10 +401,11 @@ func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]Controller, er
 			want[id] = true
 		}
 	}
-	out := map[string][]Controller{}
-	for _, c := range cs {
-		c.normalize()
-		for _, id := range strings.Fields(c.Sectors) {
+	out := map[string][]domain.Controller{}
+	for i := range cs {
+		cs[i].normalize()
+		c := controllerOf(&cs[i])
+		for _, id := range c.Sectors {
 			if want == nil || want[id] {
 				out[id] = append(out[id], c)
 			}
@@ -531,7 +495,7 @@ func (s *Store) SequenceBounds(ctx context.Context) (oldest, latest int64, err e
 
 // ListOnlineControllers returns up to limit connections online matching f, ordered by callsign then id, after
 // the key (nil: from the start).
-func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, after *Key, limit int) ([]Controller, error) {
+func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, after *Key, limit int) ([]domain.Controller, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
@@ -554,7 +518,7 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	for i := range cs {
 		cs[i].normalize()
 	}
-	return cs, nil
+	return controllersOf(cs), nil
 }
 
 // LastCommittedCycle returns the last committed cycle, or nil on a database that has none.

@@ -135,7 +135,7 @@ func fixture(t *testing.T, s *repository.Store) {
 	}
 }
 
-func flightIDs(fs []repository.FlightSummary) []int64 {
+func flightIDs(fs []domain.FlightSummary) []int64 {
 	out := make([]int64, len(fs))
 	for i, f := range fs {
 		out[i] = f.Flight.ID
@@ -261,41 +261,41 @@ func TestListFlightsPagesNeitherRepeatNorSkip(t *testing.T) {
 func TestFlightDetail(t *testing.T) {
 	cases := []struct {
 		name    string
-		get     func(*repository.Store) (*repository.FlightDetail, error)
+		get     func(*repository.Store) (*domain.FlightDetail, error)
 		wantID  int64
 		visits  []int64
 		track   int
 		missing bool
 	}{
 		{name: "by id, online, with track", wantID: dlh4, visits: []int64{2, 3}, track: 2,
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.FlightByID(context.Background(), dlh4, allTrack)
 			}},
 		{name: "by id, without track", wantID: dlh4, visits: []int64{2, 3},
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.FlightByID(context.Background(), dlh4, noTrack)
 			}},
 		{name: "by id, offline", wantID: aal1, visits: []int64{4}, track: 1,
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.FlightByID(context.Background(), aal1, allTrack)
 			}},
-		{name: "unknown id", missing: true, get: func(s *repository.Store) (*repository.FlightDetail, error) {
+		{name: "unknown id", missing: true, get: func(s *repository.Store) (*domain.FlightDetail, error) {
 			return s.FlightByID(context.Background(), 999, noTrack)
 		}},
 		{name: "by callsign, any case", wantID: baw123, visits: []int64{1},
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.OnlineFlightByCallsign(context.Background(), "baw123", noTrack)
 			}},
 		{name: "by callsign, ghost: latest logon", wantID: ual7b, visits: []int64{},
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.OnlineFlightByCallsign(context.Background(), "UAL7", noTrack)
 			}},
 		{name: "by callsign, offline is not found", missing: true,
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.OnlineFlightByCallsign(context.Background(), "AAL1", noTrack)
 			}},
 		{name: "by callsign, prefix is not enough", missing: true,
-			get: func(s *repository.Store) (*repository.FlightDetail, error) {
+			get: func(s *repository.Store) (*domain.FlightDetail, error) {
 				return s.OnlineFlightByCallsign(context.Background(), "BAW", noTrack)
 			}},
 	}
@@ -338,7 +338,7 @@ func TestFlightDetail(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := d.Visits[0]
-		if v.ExitedAt == nil || !v.ExitedAt.Equal(t0.Add(15*time.Second)) || v.ExitReason == nil || *v.ExitReason != string(domain.ExitDisconnected) {
+		if v.Exit == nil || !v.Exit.At.Equal(t0.Add(15*time.Second)) || v.Exit.Reason != domain.ExitDisconnected {
 			t.Errorf("closed visit %+v, want exited at t0+15s, disconnected", v)
 		}
 		if d.Flight.DisconnectedAt == nil || d.Flight.DisconnectedAt.Location() != time.UTC {
@@ -472,7 +472,7 @@ func TestSectorStates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		summary := func(m map[string]repository.SectorState) string {
+		summary := func(m map[string]domain.SectorState) string {
 			var parts []string
 			for id, st := range m {
 				var cs []string

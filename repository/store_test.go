@@ -295,7 +295,7 @@ func TestIngestWriterClaims(t *testing.T) {
 			t.Fatal(err)
 		}
 		renewed := time.Now()
-		if got, err := s.ClaimWriter(ctx, "b", lease, renewed.Add(lease-time.Second)); !errors.Is(err, repository.ErrWriterBusy) || got.Holder != "a" {
+		if got, err := s.ClaimWriter(ctx, "b", lease, renewed.Add(lease-time.Second)); !errors.Is(err, domain.ErrWriterBusy) || got.Holder != "a" {
 			t.Fatalf("claim by b within the lease = %+v, %v; want ErrWriterBusy naming a", got, err)
 		}
 		// Once a's lease ran out, b claims, and a's next cycle is fenced off whole.
@@ -305,7 +305,7 @@ func TestIngestWriterClaims(t *testing.T) {
 		}
 		w = cycleOf(2, t0.Add(15*time.Second), 3)
 		w.WriterEpoch = a.Epoch
-		if _, err := s.WriteCycle(ctx, w); !errors.Is(err, repository.ErrSuperseded) {
+		if _, err := s.WriteCycle(ctx, w); !errors.Is(err, domain.ErrSuperseded) {
 			t.Fatalf("a's cycle after b claimed: %v, want ErrSuperseded", err)
 		}
 		var cycles int64

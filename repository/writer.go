@@ -7,28 +7,15 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/vatsector/vatsector/domain"
 )
 
 // One instance ingests into a database at a time: two would allocate the same identifiers from the same state.
 // The ingest_writer row says which. An instance claims it before ingesting, and each of its cycles renews the
 // claim inside the cycle's own transaction, conditionally on its epoch: if another instance has claimed since,
-// the cycle fails with ErrSuperseded and rolls back. So the claim needs no connection held open and no clock
+// the cycle fails with domain.ErrSuperseded and rolls back. So the claim needs no connection held open and no clock
 // agreement to be safe; the lease only decides when an instance that stopped renewing may be replaced.
-
-var (
-	// ErrWriterBusy means another instance renewed its claim within the lease.
-	ErrWriterBusy = errors.New("another instance is ingesting into this database")
-	// ErrSuperseded means another instance claimed the database since this writer did.
-	ErrSuperseded = errors.New("another instance took over ingest into this database")
-)
-
-// Writer is the claim on the right to ingest.
-type Writer struct {
-	Epoch     int64
-	Holder    string
-	ClaimedAt time.Time
-	RenewedAt time.Time
-}
 
 type writerRow struct {
 	ID        int64 `gorm:"primaryKey;autoIncrement:false"`
@@ -40,16 +27,16 @@ type writerRow struct {
 
 func (writerRow) TableName() string { return "ingest_writer" }
 
-func (r writerRow) writer() Writer {
-	return Writer{Epoch: r.Epoch, Holder: r.Holder, ClaimedAt: time.UnixMilli(r.ClaimedMS).UTC(), RenewedAt: time.UnixMilli(r.RenewedMS).UTC()}
+func (r writerRow) writer() domain.WriterClaim {
+	return domain.WriterClaim{Epoch: r.Epoch, Holder: r.Holder, ClaimedAt: time.UnixMilli(r.ClaimedMS).UTC(), RenewedAt: time.UnixMilli(r.RenewedMS).UTC()}
 }
 
 // ClaimWriter makes holder the writer, with a new epoch, unless another holder renewed its claim less than
-// lease before now: then it returns ErrWriterBusy and that holder's claim. The same holder (a restarted
+// lease before now: then it returns domain.ErrWriterBusy and that holder's claim. The same holder (a restarted
 // instance with the same identity) claims at once.
-func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Duration, now time.Time) (Writer, error) {
+func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Duration, now time.Time) (domain.WriterClaim, error) {
 	if holder == "" {
-		return Writer{}, errors.New("repository: a writer needs an identity")
+		return domain.WriterClaim{}, errors.New("repository: a writer needs an identity")
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -63,16 +50,16 @@ func (s *Store) ClaimWriter(ctx context.Context, holder string, lease time.Durat
 		RETURNING id, epoch, holder, claimed_ms, renewed_ms`,
 		holder, nowMS, nowMS, nowMS-lease.Milliseconds()).Scan(&claimed).Error
 	if err != nil {
-		return Writer{}, fmt.Errorf("repository: claim writer: %w", err)
+		return domain.WriterClaim{}, fmt.Errorf("repository: claim writer: %w", err)
 	}
 	if len(claimed) == 1 {
 		return claimed[0].writer(), nil
 	}
 	var current writerRow
 	if err := s.ingest.WithContext(ctx).Take(&current, 1).Error; err != nil {
-		return Writer{}, fmt.Errorf("repository: read writer: %w", err)
+		return domain.WriterClaim{}, fmt.Errorf("repository: read writer: %w", err)
 	}
-	return current.writer(), ErrWriterBusy
+	return current.writer(), domain.ErrWriterBusy
 }
 
 // ReleaseWriter gives up the claim of epoch, so that another instance may claim at once instead of waiting for
@@ -97,7 +84,7 @@ func renewWriter(tx *gorm.DB, epoch int64, now time.Time) error {
 		return fmt.Errorf("repository: renew writer: %w", res.Error)
 	}
 	if res.RowsAffected != 1 {
-		return fmt.Errorf("repository: epoch %d: %w", epoch, ErrSuperseded)
+		return fmt.Errorf("repository: epoch %d: %w", epoch, domain.ErrSuperseded)
 	}
 	return nil
 }

@@ -10,11 +10,9 @@ import (
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
-	"github.com/vatsector/vatsector/repository"
 )
 
-// Conversions between the domain (and, for the query results still in their repository form, the stored
-// rows) and the API messages. Only handlers call them.
+// Conversions between the domain and the API messages. Only handlers call them.
 
 // timeFormat is how times appear in error messages.
 const timeFormat = time.RFC3339Nano
@@ -159,7 +157,7 @@ func facility(code int) vatsectorv1.Facility {
 	return vatsectorv1.Facility(code + 1)
 }
 
-func flightProto(f *repository.FlightSummary) *vatsectorv1.Flight {
+func flightProto(f *domain.FlightSummary) *vatsectorv1.Flight {
 	r := &f.Flight
 	out := &vatsectorv1.Flight{
 		Id: r.ID, Cid: r.CID, Callsign: r.Callsign, Name: r.Name, Server: r.Server,
@@ -185,22 +183,22 @@ func flightProto(f *repository.FlightSummary) *vatsectorv1.Flight {
 	return out
 }
 
-func visitProto(v *repository.Visit) *vatsectorv1.Visit {
+func pointProto(p domain.Point) *vatsectorv1.Point {
+	return &vatsectorv1.Point{Latitude: p.Latitude, Longitude: p.Longitude, AltitudeFt: int32(p.Altitude)}
+}
+
+func visitProto(v *domain.Visit) *vatsectorv1.Visit {
 	out := &vatsectorv1.Visit{
-		Id: v.ID, FlightId: v.FlightID, SectorId: v.SectorID, EnteredAt: ts(v.EnteredAt),
-		EntryPosition: &vatsectorv1.Point{Latitude: v.EntryLatitude, Longitude: v.EntryLongitude, AltitudeFt: int32(v.EntryAltitude)},
-		ExitedAt:      tsPtr(v.ExitedAt), Duration: seconds(v.DurationSeconds),
+		Id: v.ID, FlightId: v.FlightID, SectorId: v.SectorID, EnteredAt: ts(v.EnteredAt), EntryPosition: pointProto(v.Entry),
 	}
-	if v.ExitReason != nil {
-		out.ExitReason = exitReason(domain.ExitReason(*v.ExitReason))
-	}
-	if v.ExitLatitude != nil && v.ExitLongitude != nil && v.ExitAltitude != nil {
-		out.ExitPosition = &vatsectorv1.Point{Latitude: *v.ExitLatitude, Longitude: *v.ExitLongitude, AltitudeFt: int32(*v.ExitAltitude)}
+	if x := v.Exit; x != nil {
+		out.ExitedAt, out.Duration = ts(x.At), seconds(&x.DurationSeconds)
+		out.ExitReason, out.ExitPosition = exitReason(x.Reason), pointProto(x.Position)
 	}
 	return out
 }
 
-func trackPointProto(p *repository.Position) *vatsectorv1.TrackPoint {
+func trackPointProto(p *domain.Position) *vatsectorv1.TrackPoint {
 	return &vatsectorv1.TrackPoint{
 		ObservedAt: ts(p.ObservedAt), Latitude: p.Latitude, Longitude: p.Longitude, AltitudeFt: int32(p.Altitude),
 		GroundspeedKt: int32(p.Groundspeed), HeadingDeg: int32(p.Heading),
@@ -230,17 +228,17 @@ func eventProto(e *domain.Event) *vatsectorv1.SectorEvent {
 	return out
 }
 
-func controllerRef(c *repository.Controller) *vatsectorv1.ControllerRef {
+func controllerRef(c *domain.Controller) *vatsectorv1.ControllerRef {
 	return &vatsectorv1.ControllerRef{Id: c.ID, Cid: c.CID, Callsign: c.Callsign}
 }
 
-func controllerProto(c *repository.Controller) *vatsectorv1.Controller {
+func controllerProto(c *domain.Controller) *vatsectorv1.Controller {
 	out := &vatsectorv1.Controller{
-		Id: c.ID, Cid: c.CID, Callsign: c.Callsign, Name: c.Name, Kind: controllerKind(domain.ControllerKind(c.Kind)),
+		Id: c.ID, Cid: c.CID, Callsign: c.Callsign, Name: c.Name, Kind: controllerKind(c.Kind),
 		Facility: facility(c.Facility), FacilityCode: int32(c.Facility), Rating: int32(c.Rating),
 		Frequency: c.Frequency, Server: c.Server, VisualRange: int32(c.VisualRange),
 		LogonTime: ts(c.LogonTime), LastUpdated: ts(c.LastUpdated), FirstSeen: ts(c.FirstSeen),
-		SectorIds: strings.Fields(c.Sectors),
+		SectorIds: c.Sectors,
 	}
 	if c.ATISCode != nil {
 		out.AtisCode = *c.ATISCode
@@ -252,7 +250,7 @@ func controllerProto(c *repository.Controller) *vatsectorv1.Controller {
 }
 
 // sectorProto is a loaded sector with its live figures.
-func sectorProto(s *airspace.Sector, st repository.SectorState) *vatsectorv1.Sector {
+func sectorProto(s *airspace.Sector, st domain.SectorState) *vatsectorv1.Sector {
 	out := &vatsectorv1.Sector{
 		Id: s.ID, Name: s.Name, Set: s.Set, Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: s.Kind,
 		FloorFt: int32Ptr(s.FloorFt), CeilingFt: int32Ptr(s.CeilingFt), Oceanic: s.Oceanic,
@@ -267,7 +265,7 @@ func sectorProto(s *airspace.Sector, st repository.SectorState) *vatsectorv1.Sec
 	return out
 }
 
-func occupantProto(o *repository.Occupant) *vatsectorv1.SectorOccupant {
+func occupantProto(o *domain.Occupant) *vatsectorv1.SectorOccupant {
 	f := &o.Flight
 	return &vatsectorv1.SectorOccupant{
 		Flight:    &vatsectorv1.FlightRef{Id: f.ID, Cid: f.CID, Callsign: f.Callsign},

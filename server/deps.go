@@ -18,15 +18,15 @@ type Storage interface {
 	Ping(ctx context.Context) error
 	PoolStats() sql.DBStats
 	IngestPoolStats() sql.DBStats
-	ListFlights(ctx context.Context, f repository.FlightFilter, after *repository.Key, limit int) ([]repository.FlightSummary, error)
-	FlightByID(ctx context.Context, id int64, lim repository.DetailLimits) (*repository.FlightDetail, error)
-	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*repository.FlightDetail, error)
-	SectorOccupancy(ctx context.Context, sectorID string, after *repository.OccupantKey, limit int) (*repository.Occupancy, error)
-	SectorStates(ctx context.Context, ids []string) (map[string]repository.SectorState, error)
+	ListFlights(ctx context.Context, f repository.FlightFilter, after *repository.Key, limit int) ([]domain.FlightSummary, error)
+	FlightByID(ctx context.Context, id int64, lim repository.DetailLimits) (*domain.FlightDetail, error)
+	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*domain.FlightDetail, error)
+	SectorOccupancy(ctx context.Context, sectorID string, after *repository.OccupantKey, limit int) (*domain.Occupancy, error)
+	SectorStates(ctx context.Context, ids []string) (map[string]domain.SectorState, error)
 	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, error)
 	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, int64, error)
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
-	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]repository.Controller, error)
+	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]domain.Controller, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
 }
 

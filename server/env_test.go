@@ -373,7 +373,7 @@ type failingStore struct {
 }
 
 func (f failingStore) ListFlights(ctx context.Context, flt repository.FlightFilter, after *repository.Key, limit int) (
-	[]repository.FlightSummary, error,
+	[]domain.FlightSummary, error,
 ) {
 	if f.listFlights != nil {
 		return nil, f.listFlights
@@ -382,7 +382,7 @@ func (f failingStore) ListFlights(ctx context.Context, flt repository.FlightFilt
 }
 
 func (f failingStore) ListOnlineControllers(ctx context.Context, flt repository.ControllerFilter, after *repository.Key, limit int) (
-	[]repository.Controller, error,
+	[]domain.Controller, error,
 ) {
 	if f.listControllers != nil {
 		f.listControllers()

@@ -16,15 +16,15 @@ type controllerHandler struct {
 func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv1.ListControllersRequest) (
 	*vatsectorv1.ListControllersResponse, error,
 ) {
-	rows, next, err := h.q.listControllers(ctx, repository.ControllerFilter{
+	cs, next, err := h.q.listControllers(ctx, repository.ControllerFilter{
 		Kinds: controllerKindNames(req.GetKinds()), CallsignPrefix: req.GetCallsignPrefix(), SectorID: req.GetSectorId(),
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &vatsectorv1.ListControllersResponse{Controllers: make([]*vatsectorv1.Controller, len(rows)), NextPageToken: next}
-	for i := range rows {
-		out.Controllers[i] = controllerProto(&rows[i])
+	out := &vatsectorv1.ListControllersResponse{Controllers: make([]*vatsectorv1.Controller, len(cs)), NextPageToken: next}
+	for i := range cs {
+		out.Controllers[i] = controllerProto(&cs[i])
 	}
 	return out, nil
 }

@@ -15,16 +15,16 @@ type flightHandler struct {
 
 func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFlightsRequest) (*vatsectorv1.ListFlightsResponse, error) {
 	from, until := timeRange(req.GetSeen())
-	rows, next, err := h.q.listFlights(ctx, repository.FlightFilter{
+	flights, next, err := h.q.listFlights(ctx, repository.FlightFilter{
 		SectorID: req.GetSectorId(), CallsignPrefix: req.GetCallsignPrefix(), Departure: req.GetDeparture(),
 		Arrival: req.GetArrival(), IncludeOffline: req.GetIncludeOffline(), SeenFrom: from, SeenUntil: until,
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &vatsectorv1.ListFlightsResponse{Flights: make([]*vatsectorv1.Flight, len(rows)), NextPageToken: next}
-	for i := range rows {
-		out.Flights[i] = flightProto(&rows[i])
+	out := &vatsectorv1.ListFlightsResponse{Flights: make([]*vatsectorv1.Flight, len(flights)), NextPageToken: next}
+	for i := range flights {
+		out.Flights[i] = flightProto(&flights[i])
 	}
 	return out, nil
 }

@@ -37,7 +37,7 @@ func (h *sectorHandler) GetSectorOccupancy(ctx context.Context, req *vatsectorv1
 		return nil, err
 	}
 	out := &vatsectorv1.GetSectorOccupancyResponse{
-		Sector:        sectorProto(s, repository.SectorState{Flights: occ.Total, Staffing: occ.Staffing}),
+		Sector:        sectorProto(s, domain.SectorState{Flights: occ.Total, Staffing: occ.Staffing}),
 		Occupants:     make([]*vatsectorv1.SectorOccupant, len(occ.Occupants)),
 		AsOf:          ts(occ.AsOf),
 		NextPageToken: next,

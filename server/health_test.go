@@ -10,7 +10,6 @@ import (
 
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/ingest"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // testClock is the server's clock in a test: it moves only when the test says.
@@ -58,7 +57,7 @@ func TestIngestServiceHealthFollowsIngestion(t *testing.T) {
 			now: 50 * time.Second, publish: true, want: healthpb.HealthCheckResponse_SERVING},
 		{name: "wedged after it", status: ingest.Status{Started: start, LastCommitted: committed(start.Add(50*time.Second), start.Add(50*time.Second))},
 			now: 96 * time.Second, want: healthpb.HealthCheckResponse_NOT_SERVING},
-		{name: "standby", status: ingest.Status{Started: start, StandbyFor: &repository.Writer{Holder: "other", RenewedAt: start}},
+		{name: "standby", status: ingest.Status{Started: start, StandbyFor: &domain.WriterClaim{Holder: "other", RenewedAt: start}},
 			now: time.Hour, want: healthpb.HealthCheckResponse_SERVING},
 		{name: "the feed stopped updating, ingest commits", status: ingest.Status{Started: start,
 			LastCommitted: committed(start.Add(time.Hour), start.Add(-24*time.Hour))},

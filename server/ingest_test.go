@@ -55,7 +55,7 @@ func TestGetIngestionStatus(t *testing.T) {
 		{name: "feed not updating", state: vatsectorv1.HealthState_HEALTH_STATE_STALE, reason: "the feed is not updating",
 			status: ingest.Status{Started: ago(time.Hour), LastCommitted: committed(time.Hour, 5*time.Second)}},
 		{name: "standby", state: vatsectorv1.HealthState_HEALTH_STATE_STANDBY, reason: `instance "primary" is the ingest writer (claim renewed 20s ago)`,
-			status: ingest.Status{Started: ago(time.Hour), StandbyFor: &repository.Writer{Holder: "primary", Epoch: 3, RenewedAt: ago(20 * time.Second)}}},
+			status: ingest.Status{Started: ago(time.Hour), StandbyFor: &domain.WriterClaim{Holder: "primary", Epoch: 3, RenewedAt: ago(20 * time.Second)}}},
 	}
 	eachEnv(t, envOptions{now: func() time.Time { return now }, interval: 15 * time.Second}, func(t *testing.T, e *env) {
 		for _, tc := range cases {

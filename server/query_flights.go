@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -15,12 +16,12 @@ type flightSelector struct {
 }
 
 func (q *queryService) listFlights(ctx context.Context, f repository.FlightFilter, size int32, token string) (
-	[]repository.FlightSummary, string, error,
+	[]domain.FlightSummary, string, error,
 ) {
 	fp := fingerprint("ListFlights", f.SectorID, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
 		strings.ToUpper(f.Arrival), f.IncludeOffline, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil))
-	return keysetPage(token, fp, size, func(r repository.FlightSummary) (string, int64) { return r.Flight.Callsign, r.Flight.ID },
-		func(after *repository.Key, limit int) ([]repository.FlightSummary, error) {
+	return keysetPage(token, fp, size, func(r domain.FlightSummary) (string, int64) { return r.Flight.Callsign, r.Flight.ID },
+		func(after *repository.Key, limit int) ([]domain.FlightSummary, error) {
 			return q.store.ListFlights(ctx, f, after, limit)
 		})
 }
@@ -48,9 +49,9 @@ func (w flightDetailWanted) limits() repository.DetailLimits {
 	return lim
 }
 
-func (q *queryService) getFlight(ctx context.Context, sel flightSelector, want flightDetailWanted) (*repository.FlightDetail, error) {
+func (q *queryService) getFlight(ctx context.Context, sel flightSelector, want flightDetailWanted) (*domain.FlightDetail, error) {
 	var (
-		d   *repository.FlightDetail
+		d   *domain.FlightDetail
 		err error
 	)
 	if sel.ID != 0 {

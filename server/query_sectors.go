@@ -12,7 +12,7 @@ import (
 // sectorView is a loaded sector with its live figures.
 type sectorView struct {
 	sector *airspace.Sector
-	state  repository.SectorState
+	state  domain.SectorState
 }
 
 // loaded returns the sectors loaded now, sorted by id; none before any is loaded.
@@ -70,7 +70,7 @@ const (
 )
 
 func (q *queryService) sectorOccupancy(ctx context.Context, id string, size int32, token string) (
-	*airspace.Sector, *repository.Occupancy, string, error,
+	*airspace.Sector, *domain.Occupancy, string, error,
 ) {
 	fp := fingerprint("GetSectorOccupancy", id)
 	tok, err := decodePageToken(token, fp)
