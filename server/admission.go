@@ -177,11 +177,11 @@ func (a *admission) openStreams() (int, <-chan struct{}) {
 }
 
 // interceptors refuse, before validation and the handler, the calls over the client's rate and the streams
-// over either bound.
-func (a *admission) interceptors(errs errorMapper) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+// over either bound; the error map above them in the chain turns the refusal into its status.
+func (a *admission) interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := a.allowRequest(clientOf(ctx)); err != nil {
-			return nil, errs.status(ctx, err)
+			return nil, err
 		}
 		return handler(ctx, req)
 	}
@@ -189,11 +189,11 @@ func (a *admission) interceptors(errs errorMapper) (grpc.UnaryServerInterceptor,
 		ctx := ss.Context()
 		client := clientOf(ctx)
 		if err := a.allowRequest(client); err != nil {
-			return errs.status(ctx, err)
+			return err
 		}
 		release, err := a.openStream(client, info.FullMethod)
 		if err != nil {
-			return errs.status(ctx, err)
+			return err
 		}
 		defer release()
 		return handler(srv, ss)

@@ -24,10 +24,11 @@ func interceptorChain(log *slog.Logger, errs errorMapper, metrics *grpcprom.Serv
 ) {
 	logger := slogAdapter(log)
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
-	admitUnary, admitStream := admit.interceptors(errs)
-	validateUnary, validateStream := validationInterceptors(errs)
-	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		return errs.status(ctx, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+	admitUnary, admitStream := admit.interceptors()
+	validateUnary, validateStream := validationInterceptors()
+	// The error map masks the panic as INTERNAL and logs it, stack included, under the id the client gets.
+	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(_ context.Context, p any) error {
+		return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 	})}
 	unary := []grpc.UnaryServerInterceptor{
 		metrics.UnaryServerInterceptor(),

@@ -265,23 +265,23 @@ func checkControllerKinds(kinds []vatsectorv1.ControllerKind) error {
 }
 
 // validationInterceptors check every request with validateRequest before the handler sees it. For a server
-// stream the request is read by the generated handler through RecvMsg, so the stream is wrapped there.
-func validationInterceptors(errs errorMapper) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+// stream the request is read by the generated handler through RecvMsg, so the stream is wrapped there. The
+// error map above them in the chain turns a refusal into INVALID_ARGUMENT.
+func validationInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := validateRequest(req); err != nil {
-			return nil, errs.status(ctx, err)
+			return nil, err
 		}
 		return handler(ctx, req)
 	}
 	stream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return handler(srv, &validatingStream{ServerStream: ss, errs: errs})
+		return handler(srv, &validatingStream{ServerStream: ss})
 	}
 	return unary, stream
 }
 
 type validatingStream struct {
 	grpc.ServerStream
-	errs errorMapper
 }
 
 func (s *validatingStream) RecvMsg(m any) error {
@@ -289,7 +289,7 @@ func (s *validatingStream) RecvMsg(m any) error {
 		return err
 	}
 	if err := validateRequest(m); err != nil {
-		return s.errs.status(s.Context(), err)
+		return err
 	}
 	return nil
 }
