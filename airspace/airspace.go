@@ -5,33 +5,43 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/tidwall/rtree"
 )
 
 // Airspace is a set of loaded sectors with a spatial index. It is immutable after New and safe for concurrent use.
 type Airspace struct {
-	sectors []*Sector // sorted by ID
-	byID    map[string]*Sector
+	sectors []*Sector // sorted by set, then ID
+	byRef   map[ref]*Sector
+	byID    map[string][]*Sector // bare ID → the sectors of every set using it, sorted by set
 	sets    []*Set
 	polys   []indexedPolygon
-	// tree holds one entry per polygon (not per sector): sectors split at the antimeridian have a bounding box
-	// spanning the whole globe, while each of their polygons has a tight one.
+	// tree holds one entry per polygon of each volume (not per sector): sectors split at the antimeridian have
+	// a bounding box spanning the whole globe, while each of their polygons has a tight one.
 	tree rtree.RTreeG[int32]
 }
 
+// ref is a sector's identity: its set and its ID.
+type ref struct{ set, id string }
+
 type indexedPolygon struct {
 	sector *Sector
+	volume *volume
 	poly   *polygon
 }
 
-// New indexes the sectors of the given sets. Sector IDs must be unique across all sets and set names distinct.
+// New indexes the sectors of the given sets. Set names must be distinct and sector IDs unique within each set;
+// different sets may use the same IDs.
 func New(sets ...*Set) (*Airspace, error) {
-	a := &Airspace{byID: make(map[string]*Sector)}
+	a := &Airspace{byRef: make(map[ref]*Sector), byID: make(map[string][]*Sector)}
 	setNames := make(map[string]bool)
 	for i, set := range sets {
 		if set == nil {
 			return nil, fmt.Errorf("airspace: set %d is nil", i)
+		}
+		if err := checkSetName(set.Name); err != nil {
+			return nil, err
 		}
 		if setNames[set.Name] {
 			return nil, fmt.Errorf("airspace: two sets are named %q; sector Set names must tell them apart", set.Name)
@@ -42,43 +52,73 @@ func New(sets ...*Set) (*Airspace, error) {
 			if s == nil || s.ID == "" {
 				return nil, fmt.Errorf("airspace: set %q has a sector without an ID", set.Name)
 			}
-			if len(s.polys) == 0 {
+			if s.Set != set.Name {
+				return nil, fmt.Errorf("airspace: sector %q of set %q says it is of set %q", s.ID, set.Name, s.Set)
+			}
+			if s.Polygons() == 0 {
 				return nil, fmt.Errorf("airspace: sector %q of set %q has no geometry (sectors come from the loaders)", s.ID, set.Name)
 			}
-			if old, dup := a.byID[s.ID]; dup {
-				return nil, fmt.Errorf("airspace: sector id %q is in both set %q and set %q; ids must be unique across everything loaded",
-					s.ID, old.Set, set.Name)
+			r := ref{s.Set, s.ID}
+			if _, dup := a.byRef[r]; dup {
+				return nil, fmt.Errorf("airspace: set %q has two sectors with id %q", set.Name, s.ID)
 			}
-			a.byID[s.ID] = s
+			a.byRef[r] = s
+			a.byID[s.ID] = append(a.byID[s.ID], s)
 			a.sectors = append(a.sectors, s)
 		}
 	}
-	sortSectors(a.sectors)
+	slices.SortFunc(a.sectors, compareSectors)
+	for _, same := range a.byID {
+		slices.SortFunc(same, compareSectors)
+	}
 	for _, s := range a.sectors {
-		for _, p := range s.polys {
-			if len(a.polys) == math.MaxInt32 {
-				return nil, errors.New("airspace: too many polygons")
+		for vi := range s.volumes {
+			v := &s.volumes[vi]
+			for _, p := range v.polys {
+				if len(a.polys) == math.MaxInt32 {
+					return nil, errors.New("airspace: too many polygons")
+				}
+				a.tree.Insert([2]float64{p.minX, p.minY}, [2]float64{p.maxX, p.maxY}, int32(len(a.polys)))
+				a.polys = append(a.polys, indexedPolygon{s, v, p})
 			}
-			a.tree.Insert([2]float64{p.minX, p.minY}, [2]float64{p.maxX, p.maxY}, int32(len(a.polys)))
-			a.polys = append(a.polys, indexedPolygon{s, p})
 		}
 	}
 	return a, nil
 }
 
-// Sectors returns every sector, sorted by ID. The slice is the caller's; the sectors are shared and must not be
-// modified.
+// checkSetName keeps set names usable in a resource name (sets/{set}/sectors/{id}) and in the stored list of
+// the sectors a controller staffs (space-separated set/id): not empty, no "/", no space or control character.
+func checkSetName(name string) error {
+	if name == "" {
+		return errors.New("airspace: a set has no name")
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool { return r == '/' || r <= ' ' || r == 0x7f }); i >= 0 {
+		return fmt.Errorf("airspace: set name %q has %q, which a set name cannot hold (no \"/\", space or control character)", name, name[i])
+	}
+	return nil
+}
+
+// Sectors returns every sector, sorted by set then ID. The slice is the caller's; the sectors are shared and
+// must not be modified.
 func (a *Airspace) Sectors() []*Sector { return slices.Clone(a.sectors) }
 
-// Sector returns the sector with this ID.
-func (a *Airspace) Sector(id string) (*Sector, bool) {
-	s, ok := a.byID[id]
+// Sets returns the loaded sets, in the order they were given to New.
+func (a *Airspace) Sets() []*Set { return slices.Clone(a.sets) }
+
+// Sector returns the sector with this ID in this set.
+func (a *Airspace) Sector(set, id string) (*Sector, bool) {
+	s, ok := a.byRef[ref{set, id}]
 	return s, ok
 }
 
+// Lookup returns the sectors of every set with this ID, sorted by set: one when the bare ID is unambiguous,
+// none when no set has it.
+func (a *Airspace) Lookup(id string) []*Sector { return slices.Clone(a.byID[id]) }
+
 // Locate appends to dst every sector containing the position (see the package documentation for the rules) and
-// returns the extended slice; the appended part is sorted by ID and has no duplicates. It allocates nothing when
-// dst has room, so a caller classifying many positions reuses one slice: dst = a.Locate(lat, lon, alt, dst[:0]).
+// returns the extended slice; the appended part is sorted by set then ID and has no duplicates. It allocates
+// nothing when dst has room, so a caller classifying many positions reuses one slice:
+// dst = a.Locate(lat, lon, alt, dst[:0]).
 func (a *Airspace) Locate(lat, lon float64, altitudeFt int, dst []*Sector) []*Sector {
 	x, y, ok := normalize(lat, lon)
 	if !ok {
@@ -88,7 +128,7 @@ func (a *Airspace) Locate(lat, lon float64, altitudeFt int, dst []*Sector) []*Se
 	pt := [2]float64{x, y}
 	a.tree.Search(pt, pt, func(_, _ [2]float64, i int32) bool {
 		ip := &a.polys[i]
-		if !ip.sector.inBand(altitudeFt) || slices.Contains(dst[start:], ip.sector) {
+		if !ip.volume.inBand(altitudeFt) || slices.Contains(dst[start:], ip.sector) {
 			return true
 		}
 		if ip.poly.contains(x, y) {
@@ -96,54 +136,106 @@ func (a *Airspace) Locate(lat, lon float64, altitudeFt int, dst []*Sector) []*Se
 		}
 		return true
 	})
-	slices.SortFunc(dst[start:], compareByID)
+	slices.SortFunc(dst[start:], compareSectors)
 	return dst
 }
 
 // locateBruteForce is Locate without the R-tree, bounding boxes or edge bands: every edge of every polygon of
-// every sector is tested. It is the reference the index is checked against.
+// every volume of every sector is tested. It is the reference the index is checked against.
 func (a *Airspace) locateBruteForce(lat, lon float64, altitudeFt int, dst []*Sector) []*Sector {
 	x, y, ok := normalize(lat, lon)
 	if !ok {
 		return dst
 	}
 	for _, s := range a.sectors {
-		if !s.inBand(altitudeFt) {
-			continue
-		}
-		for _, p := range s.polys {
-			if p.containsBruteForce(x, y) {
-				dst = append(dst, s)
-				break
+	volumes:
+		for vi := range s.volumes {
+			v := &s.volumes[vi]
+			if !v.inBand(altitudeFt) {
+				continue
+			}
+			for _, p := range v.polys {
+				if p.containsBruteForce(x, y) {
+					dst = append(dst, s)
+					break volumes
+				}
 			}
 		}
 	}
 	return dst
 }
 
-// Staffs returns the sectors a controller connection staffs, sorted by ID, or nil.
-//
-// For VATSpy (see LoadVATSpy): only CTR (6) and FSS (1) connections staff, through the callsign's longest key
-// found in [FIRs] (CALLSIGN PREFIX column, then ICAO column) or [UIRs]. For custom sets: a feature's
-// callsign_prefixes, longest key first, for the feature's facilities (CTR and FSS unless it says otherwise).
-// Observers (0) never staff anything. Each set is resolved on its own and the results are merged.
+// Staffs returns the sectors a controller connection staffs on its callsign alone, sorted by set then ID, or
+// nil. Each set resolves the callsign its own way (see the loaders) and the results are merged; observers (0)
+// never staff anything. StaffAll adds the sectors a set's hierarchy hands to the controllers online.
 func (a *Airspace) Staffs(callsign string, facility int) []*Sector {
 	if facility == facilityObserver {
-		return nil
-	}
-	keys := callsignKeys(callsign)
-	if len(keys) == 0 {
 		return nil
 	}
 	var out []*Sector
 	for _, set := range a.sets {
 		if set.staff != nil {
-			out = append(out, set.staff.resolve(keys, facility)...)
+			out = append(out, set.staff.staffs(callsign, facility)...)
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	slices.SortFunc(out, compareByID)
+	slices.SortFunc(out, compareSectors)
 	return slices.Compact(out)
+}
+
+// Station is a controller connection as staffing sees it.
+type Station struct {
+	Callsign string
+	Facility int
+}
+
+// StaffAll returns, for each station, the sectors it staffs (sorted by set then ID; nil for none): those its
+// callsign staffs (Staffs), and, in sets with a hierarchy (vatSys ResponsibleSectors), the sectors those are
+// responsible for that no station staffs on its own callsign, followed down the hierarchy until a sector some
+// station staffs itself. Several stations can cover the same sector; each is given it.
+func (a *Airspace) StaffAll(stations []Station) [][]*Sector {
+	out := make([][]*Sector, len(stations))
+	own := make(map[*Sector]bool)
+	hierarchy := false
+	for i, st := range stations {
+		out[i] = a.Staffs(st.Callsign, st.Facility)
+		for _, s := range out[i] {
+			own[s] = true
+		}
+	}
+	for _, set := range a.sets {
+		hierarchy = hierarchy || len(set.responsible) > 0
+	}
+	if !hierarchy {
+		return out
+	}
+	responsible := make(map[*Sector][]*Sector)
+	for _, set := range a.sets {
+		for s, rs := range set.responsible {
+			responsible[s] = rs
+		}
+	}
+	for i := range out {
+		covered := slices.Clone(out[i])
+		var walk func(s *Sector)
+		walk = func(s *Sector) {
+			for _, r := range responsible[s] {
+				if own[r] || slices.Contains(covered, r) {
+					continue
+				}
+				covered = append(covered, r)
+				walk(r)
+			}
+		}
+		for _, s := range out[i] {
+			walk(s)
+		}
+		if len(covered) > len(out[i]) {
+			slices.SortFunc(covered, compareSectors)
+			out[i] = covered
+		}
+	}
+	return out
 }

@@ -114,18 +114,18 @@ func TestCustomProperties(t *testing.T) {
 		t.Errorf("sectors %v, want sorted by ID", got)
 	}
 	a := mustNew(t, set)
-	ring, ok := a.Sector("RING")
+	ring, ok := a.Sector("event-sectors", "RING")
 	if !ok {
 		t.Fatal("RING not found")
 	}
 	if ring.Kind != "tma" || !ring.Oceanic || ring.Region != "EMEA" || ring.Set != "event-sectors" || ring.FloorFt != nil || ring.CeilingFt != nil {
 		t.Errorf("RING = %+v, want kind tma, oceanic, region EMEA, set event-sectors, unbounded", *ring)
 	}
-	low, _ := a.Sector("LOW")
+	low, _ := a.Sector("event-sectors", "LOW")
 	if low.Kind != KindCustom || low.Name != "Low" || low.FloorFt != nil || low.CeilingFt == nil || *low.CeilingFt != 10000 {
 		t.Errorf("LOW = %+v, want kind custom, name Low, no floor, ceiling 10000", *low)
 	}
-	if islands, _ := a.Sector("7"); islands.Polygons() != 2 {
+	if islands, _ := a.Sector("event-sectors", "7"); islands.Polygons() != 2 {
 		t.Errorf("sector 7 has %d polygons, want 2", islands.Polygons())
 	}
 	if minLat, minLon, maxLat, maxLon := ring.Bounds(); minLat != 40 || minLon != 10 || maxLat != 44 || maxLon != 14 {
@@ -259,18 +259,32 @@ func TestLoadDispatch(t *testing.T) {
 	}
 }
 
-func TestNewRejectsDuplicates(t *testing.T) {
+// Sets may reuse each other's ids (a division's vatSys volumes reuse VATSpy FIR ids): a sector is its set and
+// its id.
+func TestNewKeepsSetsApart(t *testing.T) {
 	dir := t.TempDir()
 	a := mustLoadGeoJSON(t, writeJSON(t, dir, "a.geojson", collection(feature("X", nil, polygonGeom(rect(0, 0, 1, 1))))))
 	b := mustLoadGeoJSON(t, writeJSON(t, dir, "b.geojson", collection(feature("X", nil, polygonGeom(rect(5, 5, 6, 6))))))
-	_, err := New(a, b)
-	if err == nil || !strings.Contains(err.Error(), `"X"`) || !strings.Contains(err.Error(), `"a"`) || !strings.Contains(err.Error(), `"b"`) {
-		t.Errorf("New(a, b) error = %v, want it to name id X and sets a and b", err)
+	ab := mustNew(t, a, b)
+	if got := ab.Lookup("X"); len(got) != 2 || got[0].Set != "a" || got[1].Set != "b" {
+		t.Errorf("Lookup(X) = %v, want the X of set a, then of set b", got)
+	}
+	if s, ok := ab.Sector("b", "X"); !ok || s.Set != "b" || !s.Contains(5.5, 5.5, 0) {
+		t.Errorf("Sector(b, X) = %v, %v", s, ok)
+	}
+	if got := ab.Locate(5.5, 5.5, 0, nil); len(got) != 1 || got[0].Set != "b" {
+		t.Errorf("Locate in b's X = %v", got)
+	}
+	if _, ok := ab.Sector("c", "X"); ok || len(ab.Lookup("Y")) != 0 {
+		t.Error("an unknown set or id resolves to nothing")
+	}
+	if _, err := New(&Set{Name: "a/b"}); err == nil || !strings.Contains(err.Error(), `"/"`) {
+		t.Errorf("a set name with a slash: error = %v", err)
 	}
 	if _, err := New(a, a); err == nil || !strings.Contains(err.Error(), `two sets are named "a"`) {
 		t.Errorf("New(a, a) error = %v, want duplicate set name", err)
 	}
-	if _, err := New(&Set{Name: "hand", Sectors: []*Sector{{ID: "H"}}}); err == nil || !strings.Contains(err.Error(), "no geometry") {
+	if _, err := New(&Set{Name: "hand", Sectors: []*Sector{{ID: "H", Set: "hand"}}}); err == nil || !strings.Contains(err.Error(), "no geometry") {
 		t.Errorf("New with a hand-made sector: error = %v, want no geometry", err)
 	}
 	empty := mustNew(t)
@@ -279,7 +293,7 @@ func TestNewRejectsDuplicates(t *testing.T) {
 	}
 }
 
-// Two sets in one Airspace: Locate and Staffs merge them, sorted by ID.
+// Two sets in one Airspace: Locate and Staffs merge them, sorted by set, then ID.
 func TestMultipleSets(t *testing.T) {
 	dir := t.TempDir()
 	a := mustLoadGeoJSON(t, writeJSON(t, dir, "a.geojson", collection(
@@ -287,16 +301,16 @@ func TestMultipleSets(t *testing.T) {
 	b := mustLoadGeoJSON(t, writeJSON(t, dir, "b.geojson", collection(
 		feature("A1", obj{"callsign_prefixes": []string{"ZZ_N"}}, polygonGeom(rect(1, 1, 3, 3))))))
 	as := mustNew(t, a, b)
-	if got := as.Locate(1.5, 1.5, 0, nil); !sameIDs(got, []string{"A1", "Z1"}) {
-		t.Errorf("Locate = %v, want [A1 Z1]", ids(got))
+	if got := as.Locate(1.5, 1.5, 0, nil); !sameIDs(got, []string{"Z1", "A1"}) {
+		t.Errorf("Locate = %v, want [a/Z1 b/A1]", ids(got))
 	}
-	if got := as.Staffs("ZZ_N_CTR", 6); !sameIDs(got, []string{"A1", "Z1"}) {
-		t.Errorf("Staffs = %v, want each set's own longest match, merged: [A1 Z1]", ids(got))
+	if got := as.Staffs("ZZ_N_CTR", 6); !sameIDs(got, []string{"Z1", "A1"}) {
+		t.Errorf("Staffs = %v, want each set's own longest match, merged: [a/Z1 b/A1]", ids(got))
 	}
-	if got := ids(as.Sectors()); strings.Join(got, ",") != "A1,Z1" {
+	if got := ids(as.Sectors()); strings.Join(got, ",") != "Z1,A1" {
 		t.Errorf("Sectors = %v", got)
 	}
-	if s, ok := as.Sector("A1"); !ok || s.Set != "b" {
-		t.Errorf("Sector(A1) = %v, %v; want it from set b", s, ok)
+	if s, ok := as.Sector("b", "A1"); !ok || s.Set != "b" {
+		t.Errorf("Sector(b, A1) = %v, %v; want it from set b", s, ok)
 	}
 }

@@ -198,7 +198,8 @@ func parseCustomFeature(raw json.RawMessage) (string, *Sector, []string, facilit
 	}
 	s := newSector(polys)
 	s.ID, s.Boundary, s.Name, s.Kind = id, id, cp.name, cp.kind
-	s.FloorFt, s.CeilingFt, s.Oceanic = cp.floor, cp.ceiling, cp.oceanic
+	s.setBand(cp.floor, cp.ceiling)
+	s.Oceanic = cp.oceanic
 	s.Region, s.Division = cp.region, cp.division
 	return id, s, cp.prefixes, cp.facilities, nil
 }

@@ -42,7 +42,7 @@ func TestLocateMatchesBruteForceOnVertices(t *testing.T) {
 	a := vatspyAirspace(t)
 	var pts []point
 	for _, s := range a.Sectors() {
-		for _, p := range s.polys {
+		for _, p := range s.volumes[0].polys { // VATSpy sectors are one volume
 			for _, r := range p.rings {
 				for i := 0; i+1 < len(r); i++ {
 					pts = append(pts, r[i], point{(r[i].x + r[i+1].x) / 2, (r[i].y + r[i+1].y) / 2})
@@ -61,7 +61,7 @@ func TestLocateMatchesBruteForceOnVertices(t *testing.T) {
 		slow = slow[:0]
 		x, y, _ := normalize(q.y, q.x)
 		for _, s := range a.sectors {
-			for _, p := range s.polys {
+			for _, p := range s.volumes[0].polys {
 				if x >= p.minX && x <= p.maxX && y >= p.minY && y <= p.maxY && p.containsBruteForce(x, y) {
 					slow = append(slow, s)
 					break

@@ -26,6 +26,13 @@ func (m facilityMask) has(f int) bool { return f >= 0 && f < 64 && m&(1<<uint(f)
 // such as EGGX_FSS or CZQO_FSS, and UIR-wide positions such as RU-ESC_FSS).
 const enrouteFacilities = facilityMask(1<<facilityFSS | 1<<facilityCTR)
 
+// staffer resolves the sectors of one set a controller connection staffs on its callsign alone. Sets resolve
+// differently: VATSpy and custom files by the callsign without its facility suffix (staffing), SimAware by the
+// callsign's first part and its suffix.
+type staffer interface {
+	staffs(callsign string, facility int) []*Sector
+}
+
 type staffEntry struct {
 	sector     *Sector
 	facilities facilityMask
@@ -57,6 +64,11 @@ func callsignKeys(callsign string) []string {
 		keys = append(keys, strings.Join(segs[:n], "_"))
 	}
 	return keys
+}
+
+// staffs resolves a callsign by its keys (callsignKeys).
+func (st *staffing) staffs(callsign string, facility int) []*Sector {
+	return st.resolve(callsignKeys(callsign), facility)
 }
 
 // resolve returns the sectors the first (longest) matching key staffs for this facility.

@@ -173,7 +173,7 @@ func TestMapDataEnsureLifecycle(t *testing.T) {
 	}
 	if set, err := LoadVATSpy(dir3); err != nil {
 		t.Fatal(err)
-	} else if s, _ := mustNew(t, set).Sector("TTTT-N"); s.Name != "Test Centre North" {
+	} else if s, _ := mustNew(t, set).Sector(SetVATSpy, "TTTT-N"); s.Name != "Test Centre North" {
 		t.Errorf("TTTT-N name %q: the new release's file was not used", s.Name)
 	}
 

@@ -76,8 +76,8 @@ func TestVATSpyDuplicateIDRule(t *testing.T) {
 			if got := ids(a.Sectors()); strings.Join(got, ",") != "DUPE,DUPE-OCEANIC,MERG,OCEA,TTTT,TTTT-N" {
 				t.Fatalf("sectors %v", got)
 			}
-			dom, _ := a.Sector("DUPE")
-			oce, _ := a.Sector("DUPE-OCEANIC")
+			dom, _ := a.Sector(SetVATSpy, "DUPE")
+			oce, _ := a.Sector(SetVATSpy, "DUPE-OCEANIC")
 			if dom.Oceanic || !oce.Oceanic || dom.Boundary != "DUPE" || oce.Boundary != "DUPE" {
 				t.Errorf("DUPE: domestic %+v, oceanic %+v", *dom, *oce)
 			}
@@ -90,7 +90,7 @@ func TestVATSpyDuplicateIDRule(t *testing.T) {
 			if got := a.Locate(5, 25, 0, nil); !sameIDs(got, []string{"DUPE-OCEANIC"}) {
 				t.Errorf("oceanic DUPE area: %v", ids(got))
 			}
-			merg, _ := a.Sector("MERG")
+			merg, _ := a.Sector(SetVATSpy, "MERG")
 			if merg.Polygons() != 2 {
 				t.Errorf("MERG has %d polygons, want 2 (the exact repeat dropped)", merg.Polygons())
 			}
@@ -99,10 +99,10 @@ func TestVATSpyDuplicateIDRule(t *testing.T) {
 					t.Errorf("MERG part at lon %v: %v", lon, ids(got))
 				}
 			}
-			if o, _ := a.Sector("OCEA"); !o.Oceanic || o.ID != "OCEA" {
+			if o, _ := a.Sector(SetVATSpy, "OCEA"); !o.Oceanic || o.ID != "OCEA" {
 				t.Errorf("an oceanic-only id keeps its id: %+v", *o)
 			}
-			n, _ := a.Sector("TTTT-N")
+			n, _ := a.Sector(SetVATSpy, "TTTT-N")
 			if n.Name != "Test Center North" || n.Kind != KindFIR || n.Set != SetVATSpy || n.Region != "R" || n.Division != "D" {
 				t.Errorf("TTTT-N = %+v", *n)
 			}
@@ -189,7 +189,7 @@ func TestVATSpyRealDuplicates(t *testing.T) {
 		{"KZAK", true, 2, "KZAK"}, // split at the antimeridian, oceanic only: keeps its id
 	}
 	for _, tt := range tests {
-		s, ok := a.Sector(tt.id)
+		s, ok := a.Sector(SetVATSpy, tt.id)
 		if !ok {
 			t.Errorf("sector %s missing", tt.id)
 			continue
@@ -199,7 +199,7 @@ func TestVATSpyRealDuplicates(t *testing.T) {
 				tt.id, s.Oceanic, s.Polygons(), s.Boundary, tt.oceanic, tt.polygons, tt.boundary)
 		}
 	}
-	if s, _ := a.Sector("EGTT-S"); s.Name != "London ACC (South) - London" || s.Region != "EMEA" || s.Division != "VATUK" {
+	if s, _ := a.Sector(SetVATSpy, "EGTT-S"); s.Name != "London ACC (South) - London" || s.Region != "EMEA" || s.Division != "VATUK" {
 		t.Errorf("EGTT-S = %+v", *s)
 	}
 }
@@ -247,7 +247,7 @@ func TestVATSpyKnownPoints(t *testing.T) {
 			}
 		})
 	}
-	if s, _ := a.Sector("EGGX"); !strings.Contains(s.Name, "Shanwick Oceanic") {
+	if s, _ := a.Sector(SetVATSpy, "EGGX"); !strings.Contains(s.Name, "Shanwick Oceanic") {
 		t.Errorf("EGGX name %q", s.Name)
 	}
 }
@@ -314,7 +314,7 @@ func TestVATSpyStaffingRecordedControllers(t *testing.T) {
 			enroute = append(enroute, c.Callsign)
 			got := a.Staffs(c.Callsign, c.Facility)
 			for _, s := range got {
-				if same, ok := a.Sector(s.ID); !ok || same != s {
+				if same, ok := a.Sector(SetVATSpy, s.ID); !ok || same != s {
 					t.Errorf("%s staffs %s, which is not a sector of the Airspace", c.Callsign, s.ID)
 				}
 			}

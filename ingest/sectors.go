@@ -55,6 +55,5 @@ func (v *sectorView) Staffs(callsign string, facility int) []string {
 }
 
 func (v *sectorView) Has(id string) bool {
-	_, ok := v.a.Sector(id)
-	return ok
+	return len(v.a.Lookup(id)) > 0
 }

@@ -81,7 +81,9 @@ func (q *queryService) sectorOccupancy(ctx context.Context, id string, size int3
 	var s *airspace.Sector
 	ok := false
 	if a != nil {
-		s, ok = a.Sector(id)
+		if same := a.Lookup(id); len(same) == 1 {
+			s, ok = same[0], true
+		}
 	}
 	if !ok {
 		return nil, nil, "", notFoundf("sector %q is not loaded", id)
