@@ -7,9 +7,36 @@
 package domain
 
 import (
+	"cmp"
 	"errors"
+	"strings"
 	"time"
 )
+
+// SectorRef identifies a sector: its set ("vatspy", "simaware", a division's own) and its id within the set.
+// Ids are unique only within a set: a division's vatSys volumes reuse VATSpy FIR ids.
+type SectorRef struct {
+	Set string
+	ID  string
+}
+
+// Compare orders sector refs by set, then id: the order of every sector list.
+func (r SectorRef) Compare(o SectorRef) int {
+	return cmp.Or(strings.Compare(r.Set, o.Set), strings.Compare(r.ID, o.ID))
+}
+
+// String is "set/id" (set names hold no "/"), the form the stored list of a controller's sectors uses.
+func (r SectorRef) String() string { return r.Set + "/" + r.ID }
+
+// ParseSectorRef reads String's form back. A token without "/" is a bare id: a sector stored before sectors
+// had sets, with Set "" until the sets are known.
+func ParseSectorRef(s string) SectorRef {
+	set, id, ok := strings.Cut(s, "/")
+	if !ok {
+		return SectorRef{ID: s}
+	}
+	return SectorRef{Set: set, ID: id}
+}
 
 // Flight is one pilot connection with its latest state. A connection is identified by (CID, Callsign,
 // LogonTime); ID is allocated by the ingest writer.
@@ -93,7 +120,7 @@ const (
 type Visit struct {
 	ID        int64
 	FlightID  int64
-	SectorID  string
+	Sector    SectorRef
 	EnteredAt time.Time
 	Entry     Point
 	Exit      *VisitExit
@@ -125,7 +152,7 @@ const (
 type Event struct {
 	Sequence   int64
 	Kind       EventKind
-	SectorID   string
+	Sector     SectorRef
 	OccurredAt time.Time
 	CycleID    int64
 	// Flight is who entered or left: set on entries and exits.
@@ -187,8 +214,8 @@ type Controller struct {
 	// ATISCode and TextATIS are nil when the feed has none; TextATIS joins the feed's lines with "\n".
 	ATISCode *string
 	TextATIS *string
-	// Sectors are the ids of the sectors it staffs, sorted; nil when it staffs none.
-	Sectors     []string
+	// Sectors are the sectors it staffs, sorted; nil when it staffs none.
+	Sectors     []SectorRef
 	LastUpdated time.Time
 	FirstSeen   time.Time
 	// LastSeen is the feed time of the last snapshot that showed the connection, once the newest committed one
@@ -291,14 +318,14 @@ type FlightSummary struct {
 	Flight Flight
 	// Plan is nil when none was filed.
 	Plan *FlightPlan
-	// Sectors are the ids of the sectors of its open visits, sorted.
-	Sectors []string
+	// Sectors are the sectors of its open visits, sorted.
+	Sectors []SectorRef
 }
 
 // FlightDetail is a flight with its newest visits and, on request, its newest track points.
 type FlightDetail struct {
 	FlightSummary
-	// Visits are ordered by EnteredAt, then sector id.
+	// Visits are ordered by EnteredAt, then sector.
 	Visits []Visit
 	// Track is ordered by ObservedAt; nil unless asked for.
 	Track []Position
@@ -362,4 +389,11 @@ type CycleResult struct {
 // Pruned counts the rows a prune of the history past its retention removed.
 type Pruned struct {
 	Positions, Events int64
+}
+
+// AdoptedSectors counts the rows stored before sectors had sets that were given the set of a loaded sector.
+type AdoptedSectors struct {
+	Visits, Events, Controllers int64
+	// Unknown are the stored ids no loaded set has: their rows keep the set "" until one does.
+	Unknown []string
 }

@@ -35,7 +35,7 @@ func diffPosition(lat float64, at time.Time) domain.Position {
 func diffPoint(lat float64) *domain.Point { return &domain.Point{Latitude: lat, Altitude: 1000} }
 
 func diffVisit(id int64, sector string, entered time.Time, lat float64) domain.Visit {
-	return domain.Visit{ID: id, FlightID: 1, SectorID: sector, EnteredAt: entered, Entry: *diffPoint(lat)}
+	return domain.Visit{ID: id, FlightID: 1, Sector: band(sector), EnteredAt: entered, Entry: *diffPoint(lat)}
 }
 
 func diffFlightRef(visit int64) *domain.FlightRef {
@@ -57,7 +57,7 @@ func diffController(callsign string) feed.Controller {
 
 func diffTrackedController(firstSeen time.Time) domain.Controller {
 	return domain.Controller{ID: 1, CID: 2001, Callsign: "B50_CTR", Kind: domain.KindController, Name: "Member",
-		Frequency: "123.450", Facility: feed.FacilityCenter, Rating: 5, Sectors: []string{"B50"},
+		Frequency: "123.450", Facility: feed.FacilityCenter, Rating: 5, Sectors: []domain.SectorRef{band("B50")},
 		LogonTime: diffLogon, LastUpdated: diffT0, FirstSeen: firstSeen}
 }
 
@@ -110,7 +110,7 @@ func TestDiff(t *testing.T) {
 				Flights:      []domain.Flight{diffFlight(50.5, diffT0, diffT0)},
 				Positions:    []domain.Position{diffPosition(50.5, diffT0)},
 				OpenedVisits: []domain.Visit{diffVisit(1, "B50", diffT0, 50.5)},
-				Events: []domain.Event{{Sequence: 1, Kind: domain.EventEntry, SectorID: "B50", OccurredAt: diffT0, CycleID: 1,
+				Events: []domain.Event{{Sequence: 1, Kind: domain.EventEntry, Sector: band("B50"), OccurredAt: diffT0, CycleID: 1,
 					Flight: diffFlightRef(1), Position: diffPoint(50.5)}},
 			},
 		},
@@ -121,13 +121,13 @@ func TestDiff(t *testing.T) {
 			want: domain.CycleWrite{
 				Flights:   []domain.Flight{diffFlight(51.5, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(51.5, ts)},
-				ClosedVisits: []domain.Visit{{ID: 3, FlightID: 1, SectorID: "B50", EnteredAt: diffT0, Entry: *diffPoint(50.5),
+				ClosedVisits: []domain.Visit{{ID: 3, FlightID: 1, Sector: band("B50"), EnteredAt: diffT0, Entry: *diffPoint(50.5),
 					Exit: &domain.VisitExit{At: ts, Position: *diffPoint(51.5), Reason: domain.ExitLeft, DurationSeconds: 15}}},
 				OpenedVisits: []domain.Visit{diffVisit(4, "B51", ts, 51.5)},
 				Events: []domain.Event{
-					{Sequence: 6, Kind: domain.EventExit, SectorID: "B50", OccurredAt: ts, CycleID: 2, Flight: diffFlightRef(3),
+					{Sequence: 6, Kind: domain.EventExit, Sector: band("B50"), OccurredAt: ts, CycleID: 2, Flight: diffFlightRef(3),
 						Position: diffPoint(51.5), Exit: &domain.VisitEnd{Reason: domain.ExitLeft, DurationSeconds: 15}},
-					{Sequence: 7, Kind: domain.EventEntry, SectorID: "B51", OccurredAt: ts, CycleID: 2, Flight: diffFlightRef(4),
+					{Sequence: 7, Kind: domain.EventEntry, Sector: band("B51"), OccurredAt: ts, CycleID: 2, Flight: diffFlightRef(4),
 						Position: diffPoint(51.5)},
 				},
 			},
@@ -145,10 +145,10 @@ func TestDiff(t *testing.T) {
 					f.DisconnectedAt = ptrTo(diffT0)
 					return f
 				}()},
-				ClosedVisits: []domain.Visit{{ID: 3, FlightID: 1, SectorID: "B50", EnteredAt: diffT0.Add(-time.Minute),
+				ClosedVisits: []domain.Visit{{ID: 3, FlightID: 1, Sector: band("B50"), EnteredAt: diffT0.Add(-time.Minute),
 					Entry: *diffPoint(50.5), Exit: &domain.VisitExit{At: diffT0, Position: *diffPoint(50.5),
 						Reason: domain.ExitDisconnected, DurationSeconds: 60}}},
-				Events: []domain.Event{{Sequence: 6, Kind: domain.EventExit, SectorID: "B50", OccurredAt: diffT0, CycleID: 2,
+				Events: []domain.Event{{Sequence: 6, Kind: domain.EventExit, Sector: band("B50"), OccurredAt: diffT0, CycleID: 2,
 					Flight: diffFlightRef(3), Position: diffPoint(50.5),
 					Exit: &domain.VisitEnd{Reason: domain.ExitDisconnected, DurationSeconds: 60}}},
 			},
@@ -168,7 +168,7 @@ func TestDiff(t *testing.T) {
 				Flights:      []domain.Flight{diffFlight(50.5, diffT0.Add(-time.Minute), late)},
 				Positions:    []domain.Position{diffPosition(50.5, late)},
 				OpenedVisits: []domain.Visit{diffVisit(4, "B50", late, 50.5)},
-				Events: []domain.Event{{Sequence: 6, Kind: domain.EventEntry, SectorID: "B50", OccurredAt: late, CycleID: 2,
+				Events: []domain.Event{{Sequence: 6, Kind: domain.EventEntry, Sector: band("B50"), OccurredAt: late, CycleID: 2,
 					Flight: diffFlightRef(4), Position: diffPoint(50.5)}},
 			},
 		},
@@ -179,9 +179,9 @@ func TestDiff(t *testing.T) {
 			want: domain.CycleWrite{
 				Flights:   []domain.Flight{diffFlight(50.5, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(50.5, ts)},
-				ClosedVisits: []domain.Visit{{ID: 4, FlightID: 1, SectorID: "X9", EnteredAt: diffT0, Entry: *diffPoint(50.5),
+				ClosedVisits: []domain.Visit{{ID: 4, FlightID: 1, Sector: band("X9"), EnteredAt: diffT0, Entry: *diffPoint(50.5),
 					Exit: &domain.VisitExit{At: ts, Position: *diffPoint(50.5), Reason: domain.ExitSectorRemoved, DurationSeconds: 15}}},
-				Events: []domain.Event{{Sequence: 6, Kind: domain.EventExit, SectorID: "X9", OccurredAt: ts, CycleID: 2,
+				Events: []domain.Event{{Sequence: 6, Kind: domain.EventExit, Sector: band("X9"), OccurredAt: ts, CycleID: 2,
 					Flight: diffFlightRef(4), Position: diffPoint(50.5),
 					Exit: &domain.VisitEnd{Reason: domain.ExitSectorRemoved, DurationSeconds: 15}}},
 			},
@@ -191,7 +191,7 @@ func TestDiff(t *testing.T) {
 			snap: feed.Snapshot{Controllers: []feed.Controller{diffController("B50_CTR")}},
 			want: domain.CycleWrite{
 				Controllers: []domain.Controller{diffTrackedController(diffT0)},
-				Events: []domain.Event{{Sequence: 1, Kind: domain.EventStaffed, SectorID: "B50", OccurredAt: diffT0, CycleID: 1,
+				Events: []domain.Event{{Sequence: 1, Kind: domain.EventStaffed, Sector: band("B50"), OccurredAt: diffT0, CycleID: 1,
 					Controller: &domain.ControllerRef{ID: 1, CID: 2001, Callsign: "B50_CTR"}}},
 			},
 		},
@@ -208,7 +208,7 @@ func TestDiff(t *testing.T) {
 					c.LastSeen, c.DisconnectedAt = ptrTo(diffT0), ptrTo(diffT0)
 					return c
 				}()},
-				Events: []domain.Event{{Sequence: 6, Kind: domain.EventUnstaffed, SectorID: "B50", OccurredAt: diffT0, CycleID: 2,
+				Events: []domain.Event{{Sequence: 6, Kind: domain.EventUnstaffed, Sector: band("B50"), OccurredAt: diffT0, CycleID: 2,
 					Controller: &domain.ControllerRef{ID: 1, CID: 2001, Callsign: "B50_CTR"}}},
 			},
 		},

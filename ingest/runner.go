@@ -91,6 +91,8 @@ type Runner struct {
 	log     *slog.Logger
 	metrics *metrics
 	tracker *Tracker
+	// adopted is set once the stored rows without a sector set were given theirs (adopt).
+	adopted bool
 	// epoch is this instance's writer claim, renewed by every cycle.
 	epoch int64
 
@@ -207,6 +209,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.release()
+	if err := r.adopt(ctx); err != nil {
+		return err
+	}
 	if err := r.load(ctx); err != nil {
 		return err
 	}
@@ -400,6 +405,26 @@ func (r *Runner) wait(ctx context.Context, retry bool) bool {
 	}
 }
 
+// adopt gives the rows stored before sectors had sets the set of the loaded sector with their id, before the
+// tracker loads them: otherwise their open visits would close as sector_removed and reopen in the same sector.
+// Without sectors loaded yet it waits for the first cycle that has some.
+func (r *Runner) adopt(ctx context.Context) error {
+	sectors := r.cfg.Sectors()
+	if sectors.Empty() {
+		return nil
+	}
+	n, err := r.cfg.Store.AdoptSectorSets(ctx, sectors.SetOf)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	r.adopted = true
+	if n.Visits+n.Events+n.Controllers > 0 || len(n.Unknown) > 0 {
+		r.log.Info("stored sectors given their sets", "visits", n.Visits, "events", n.Events,
+			"controllers", n.Controllers, "ids_no_loaded_set_has", n.Unknown)
+	}
+	return nil
+}
+
 func (r *Runner) load(ctx context.Context) error {
 	st, err := r.cfg.Store.LoadState(ctx, departedRetention)
 	if err != nil {
@@ -520,6 +545,16 @@ func (r *Runner) ingested(updateTimestamp time.Time) bool {
 func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 	start := time.Now()
 	sectors := r.cfg.Sectors()
+	if !r.adopted && !sectors.Empty() {
+		// The sectors came after the start (a first download): the stored rows without a set can be given
+		// theirs now, and the tracker must then resume from them.
+		if err := r.adopt(ctx); err != nil {
+			return err
+		}
+		if err := r.load(ctx); err != nil {
+			return err
+		}
+	}
 	cls := Classify(f.snap, sectors)
 	classify := time.Since(start)
 	plan := r.tracker.Diff(f.snap, cls, sectors)

@@ -15,26 +15,39 @@ import (
 	"github.com/vatsector/vatsector/repository"
 )
 
-// bandSectors puts a position in sector "B<n>" for each whole degree of latitude, and lets a controller whose
-// callsign starts with "B<n>_" staff that sector: enough to move flights between sectors and staff them.
+// bandSectors puts a position in sector "B<n>" of set "bands" for each whole degree of latitude, and lets a
+// controller whose callsign starts with "B<n>_" staff that sector: enough to move flights between sectors and
+// staff them.
 type bandSectors struct{}
 
-func (bandSectors) Locate(lat, _ float64, _ int, dst []string) []string {
-	return append(dst, fmt.Sprintf("B%d", int(lat)))
+const bandSet = "bands"
+
+func band(id string) domain.SectorRef { return domain.SectorRef{Set: bandSet, ID: id} }
+
+func (bandSectors) Locate(lat, _ float64, _ int, dst []domain.SectorRef) []domain.SectorRef {
+	return append(dst, band(fmt.Sprintf("B%d", int(lat))))
 }
 
-func (bandSectors) Staffs(callsign string, facility int) []string {
-	if facility < feed.FacilityApproach {
-		return nil
+func (bandSectors) Staff(stations []Station) [][]domain.SectorRef {
+	out := make([][]domain.SectorRef, len(stations))
+	for i, st := range stations {
+		if st.Facility < feed.FacilityApproach {
+			continue
+		}
+		if prefix, _, ok := strings.Cut(st.Callsign, "_"); ok && strings.HasPrefix(prefix, "B") {
+			out[i] = []domain.SectorRef{band(prefix)}
+		}
 	}
-	prefix, _, ok := strings.Cut(callsign, "_")
-	if !ok || !strings.HasPrefix(prefix, "B") {
-		return nil
-	}
-	return []string{prefix}
+	return out
 }
 
-func (bandSectors) Has(id string) bool { return strings.HasPrefix(id, "B") }
+func (bandSectors) Has(ref domain.SectorRef) bool {
+	return ref.Set == bandSet && strings.HasPrefix(ref.ID, "B")
+}
+
+func (bandSectors) Empty() bool { return false }
+
+func (bandSectors) SetOf(id string) (string, bool) { return bandSet, strings.HasPrefix(id, "B") }
 
 // churn is a sequence of snapshots in which connections do everything a restart must not disturb: flights and
 // controllers go missing within the grace period and come back, go missing past it and are disconnected, and a

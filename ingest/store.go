@@ -29,6 +29,8 @@ type Store interface {
 	// Checkpoint folds the database's write-ahead log back after a cycle where that is the store's job
 	// (SQLite); false where the database does it on its own.
 	Checkpoint(ctx context.Context) (bool, error)
+	// AdoptSectorSets gives the rows stored before sectors had sets the set resolve names for their id.
+	AdoptSectorSets(ctx context.Context, resolve func(id string) (set string, ok bool)) (domain.AdoptedSectors, error)
 	// Ping tells a database that answers from one that does not.
 	Ping(ctx context.Context) error
 }

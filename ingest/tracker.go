@@ -14,14 +14,27 @@ import (
 	"github.com/vatsector/vatsector/feed"
 )
 
-// Sectors classifies positions and controller connections into sector ids.
+// Sectors classifies positions and controller connections into sectors.
 type Sectors interface {
-	// Locate appends to dst the ids of the sectors containing the position, sorted and without repeats.
-	Locate(lat, lon float64, altitudeFt int, dst []string) []string
-	// Staffs returns the ids of the sectors a controller connection staffs, sorted.
-	Staffs(callsign string, facility int) []string
-	// Has reports whether a sector id is loaded.
-	Has(id string) bool
+	// Locate appends to dst the sectors containing the position, sorted and without repeats.
+	Locate(lat, lon float64, altitudeFt int, dst []domain.SectorRef) []domain.SectorRef
+	// Staff returns, for each controller connection online, the sectors it staffs, sorted (nil for none). The
+	// connections are resolved together: in a set with a hierarchy (vatSys), a controller also covers the
+	// sectors below its own that no other connection staffs.
+	Staff(stations []Station) [][]domain.SectorRef
+	// Has reports whether a sector is loaded.
+	Has(ref domain.SectorRef) bool
+	// Empty reports that no sector is loaded (yet): nothing to classify into, nor to resolve stored ids by.
+	Empty() bool
+	// SetOf names the loaded set a sector stored before sectors had sets belongs to, by its bare id; false
+	// when no loaded set has the id.
+	SetOf(id string) (set string, ok bool)
+}
+
+// Station is a controller connection as staffing sees it.
+type Station struct {
+	Callsign string
+	Facility int
 }
 
 // DefaultGrace is how long a connection may be missing from the feed before it counts as disconnected: the
@@ -44,14 +57,14 @@ func keyOf(cid int64, callsign string, logon time.Time) connKey {
 type flightState struct {
 	row  domain.Flight
 	plan *domain.FlightPlan
-	// visits are the open visits, sorted by sector id.
+	// visits are the open visits, sorted by sector.
 	visits []domain.Visit
 }
 
 type controllerState struct {
 	row      domain.Controller
 	lastSeen time.Time
-	sectors  []string
+	sectors  []domain.SectorRef
 }
 
 // Tracker holds the live state between cycles: flights and controllers online (or missing for less than the
@@ -66,7 +79,7 @@ type Tracker struct {
 	// after its disconnection continues its row.
 	departedControllers map[connKey]*controllerState
 	// staffed maps a staffed sector to the controller shown as staffing it.
-	staffed map[string]*controllerState
+	staffed map[domain.SectorRef]*controllerState
 	ids     domain.MaxIDs
 	last    time.Time // update_timestamp of the last committed cycle
 }
@@ -81,7 +94,7 @@ func NewTracker(st *domain.State, grace time.Duration) *Tracker {
 		flights:     map[connKey]*flightState{},
 		departed:    map[connKey]*flightState{},
 		controllers: map[connKey]*controllerState{},
-		staffed:     map[string]*controllerState{},
+		staffed:     map[domain.SectorRef]*controllerState{},
 
 		departedControllers: map[connKey]*controllerState{},
 	}
@@ -114,7 +127,7 @@ func NewTracker(st *domain.State, grace time.Duration) *Tracker {
 		}
 	}
 	for _, fs := range t.flights {
-		slices.SortFunc(fs.visits, func(a, b domain.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+		slices.SortFunc(fs.visits, compareVisits)
 	}
 	for _, c := range st.Controllers {
 		// A controller's row carries its last-seen time only while it is missing (diffControllers); without
@@ -142,12 +155,12 @@ func (t *Tracker) LastTimestamp() time.Time { return t.last }
 func (t *Tracker) Online() (flights, controllers int) { return len(t.flights), len(t.controllers) }
 
 // Classification is the sectors of each pilot of a snapshot, in snapshot order.
-type Classification [][]string
+type Classification [][]domain.SectorRef
 
 // Classify locates every pilot. It reads only the sectors, not the tracked state.
 func Classify(snap *feed.Snapshot, sectors Sectors) Classification {
 	out := make(Classification, len(snap.Pilots))
-	buf := make([]string, 0, len(snap.Pilots)*2)
+	buf := make([]domain.SectorRef, 0, len(snap.Pilots)*2)
 	for i := range snap.Pilots {
 		p := &snap.Pilots[i]
 		start := len(buf)
@@ -163,7 +176,7 @@ type Plan struct {
 	timestamp   time.Time
 	flights     map[connKey]*flightState
 	controllers map[connKey]*controllerState
-	staffed     map[string]*controllerState
+	staffed     map[domain.SectorRef]*controllerState
 	ids         domain.MaxIDs
 	// departed are the flights this cycle disconnects; returned are departed flights the feed shows again.
 	departed map[connKey]*flightState
@@ -286,40 +299,42 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 // moveVisits closes the open visits of sectors the flight has left and opens visits for sectors it entered,
 // returning the flight's open visits after this snapshot. Exits come before entries: a hand-off reads as
 // leaving one sector, then entering the next.
-func (p *Plan) moveVisits(f domain.Flight, open []domain.Visit, now []string, ts time.Time, sectors Sectors) []domain.Visit {
+func (p *Plan) moveVisits(f domain.Flight, open []domain.Visit, now []domain.SectorRef, ts time.Time, sectors Sectors) []domain.Visit {
 	if len(open) == 0 && len(now) == 0 {
 		return nil
 	}
 	kept := make([]domain.Visit, 0, len(now))
 	for _, v := range open {
-		if _, in := slices.BinarySearch(now, v.SectorID); in {
+		if _, in := slices.BinarySearchFunc(now, v.Sector, domain.SectorRef.Compare); in {
 			kept = append(kept, v)
 			continue
 		}
 		reason := domain.ExitLeft
-		if !sectors.Has(v.SectorID) {
+		if !sectors.Has(v.Sector) {
 			reason = domain.ExitSectorRemoved
 		}
 		p.closeVisit(v, f, ts, reason)
 	}
-	for _, id := range now {
-		if _, in := slices.BinarySearchFunc(open, id, func(v domain.Visit, id string) int {
-			return strings.Compare(v.SectorID, id)
+	for _, ref := range now {
+		if _, in := slices.BinarySearchFunc(open, ref, func(v domain.Visit, ref domain.SectorRef) int {
+			return v.Sector.Compare(ref)
 		}); in {
 			continue
 		}
 		p.ids.Visit++
 		at := pointOf(&f)
-		v := domain.Visit{ID: p.ids.Visit, FlightID: f.ID, SectorID: id, EnteredAt: ts, Entry: at}
+		v := domain.Visit{ID: p.ids.Visit, FlightID: f.ID, Sector: ref, EnteredAt: ts, Entry: at}
 		p.Write.OpenedVisits = append(p.Write.OpenedVisits, v)
 		p.event(domain.Event{
-			Kind: domain.EventEntry, SectorID: id, OccurredAt: ts, Flight: flightRef(&f, v.ID), Position: &at,
+			Kind: domain.EventEntry, Sector: ref, OccurredAt: ts, Flight: flightRef(&f, v.ID), Position: &at,
 		})
 		kept = append(kept, v)
 	}
-	slices.SortFunc(kept, func(a, b domain.Visit) int { return strings.Compare(a.SectorID, b.SectorID) })
+	slices.SortFunc(kept, compareVisits)
 	return kept
 }
+
+func compareVisits(a, b domain.Visit) int { return a.Sector.Compare(b.Sector) }
 
 // closeVisit ends a visit at the flight's latest position: where it was seen outside the sector, or, for a
 // flight gone, where it was last seen.
@@ -329,7 +344,7 @@ func (p *Plan) closeVisit(v domain.Visit, f domain.Flight, at time.Time, reason 
 	v.Exit = &domain.VisitExit{At: at, Position: pos, Reason: reason, DurationSeconds: d}
 	p.Write.ClosedVisits = append(p.Write.ClosedVisits, v)
 	p.event(domain.Event{
-		Kind: domain.EventExit, SectorID: v.SectorID, OccurredAt: at, Flight: flightRef(&f, v.ID), Position: &pos,
+		Kind: domain.EventExit, Sector: v.Sector, OccurredAt: at, Flight: flightRef(&f, v.ID), Position: &pos,
 		Exit: &domain.VisitEnd{Reason: reason, DurationSeconds: d},
 	})
 }
@@ -351,19 +366,16 @@ func (p *Plan) event(e domain.Event) {
 
 func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, sectors Sectors) {
 	w := &p.Write
-	see := func(c *feed.Controller, kind domain.ControllerKind) {
+	staffs := staffAll(snap, sectors)
+	see := func(c *feed.Controller, kind domain.ControllerKind, staffs []domain.SectorRef) {
 		key := keyOf(c.CID, c.Callsign, feedTime(c.LogonTime))
 		if _, dup := p.controllers[key]; dup {
 			return
 		}
 		row := controllerFrom(c, kind)
-		var staffs []string
-		if kind == domain.KindController {
-			staffs = sectors.Staffs(c.Callsign, c.Facility)
-			if len(staffs) > 0 {
-				// nil for none, as the repository loads a controller that staffs nothing
-				row.Sectors = staffs
-			}
+		if len(staffs) > 0 {
+			// nil for none, as the repository loads a controller that staffs nothing
+			row.Sectors = staffs
 		}
 		prev := t.controllers[key]
 		if prev == nil {
@@ -383,10 +395,10 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 		p.controllers[key] = &controllerState{row: row, lastSeen: ts, sectors: staffs}
 	}
 	for i := range snap.Controllers {
-		see(&snap.Controllers[i], controllerKind(&snap.Controllers[i]))
+		see(&snap.Controllers[i], controllerKind(&snap.Controllers[i]), staffs[i])
 	}
 	for i := range snap.ATIS {
-		see(&snap.ATIS[i], domain.KindATIS)
+		see(&snap.ATIS[i], domain.KindATIS, nil)
 	}
 	missing := make([]*controllerState, 0)
 	for key, cs := range t.controllers {
@@ -416,28 +428,28 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 	}
 
 	p.staffed = staffing(p.controllers)
-	ids := make([]string, 0, len(p.staffed)+len(t.staffed))
-	for id := range p.staffed {
-		if t.staffed[id] == nil {
-			ids = append(ids, id)
+	changed := make([]domain.SectorRef, 0, len(p.staffed)+len(t.staffed))
+	for ref := range p.staffed {
+		if t.staffed[ref] == nil {
+			changed = append(changed, ref)
 		}
 	}
-	for id := range t.staffed {
-		if p.staffed[id] == nil {
-			ids = append(ids, id)
+	for ref := range t.staffed {
+		if p.staffed[ref] == nil {
+			changed = append(changed, ref)
 		}
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		kind, cs, at := domain.EventStaffed, p.staffed[id], ts
+	slices.SortFunc(changed, domain.SectorRef.Compare)
+	for _, ref := range changed {
+		kind, cs, at := domain.EventStaffed, p.staffed[ref], ts
 		if cs == nil {
-			kind, cs = domain.EventUnstaffed, t.staffed[id]
+			kind, cs = domain.EventUnstaffed, t.staffed[ref]
 			if _, still := p.controllers[keyOf(cs.row.CID, cs.row.Callsign, cs.row.LogonTime)]; !still {
 				at = cs.lastSeen // it disconnected: unstaffed since it was last seen
 			}
 		}
 		p.event(domain.Event{
-			Kind: kind, SectorID: id, OccurredAt: at,
+			Kind: kind, Sector: ref, OccurredAt: at,
 			Controller: &domain.ControllerRef{ID: cs.row.ID, CID: cs.row.CID, Callsign: cs.row.Callsign},
 		})
 	}
@@ -445,14 +457,37 @@ func (p *Plan) diffControllers(t *Tracker, snap *feed.Snapshot, ts time.Time, se
 
 // staffing maps each staffed sector to the controller shown as staffing it: the earliest connected (lowest id),
 // so the choice is stable while several controllers share a sector.
-func staffing(controllers map[connKey]*controllerState) map[string]*controllerState {
-	out := map[string]*controllerState{}
+func staffing(controllers map[connKey]*controllerState) map[domain.SectorRef]*controllerState {
+	out := map[domain.SectorRef]*controllerState{}
 	for _, cs := range controllers {
-		for _, id := range cs.sectors {
-			if cur := out[id]; cur == nil || cs.row.ID < cur.row.ID {
-				out[id] = cs
+		for _, ref := range cs.sectors {
+			if cur := out[ref]; cur == nil || cs.row.ID < cur.row.ID {
+				out[ref] = cs
 			}
 		}
+	}
+	return out
+}
+
+// staffAll resolves the staffing of the snapshot's controllers together (Sectors.Staff), indexed like
+// snap.Controllers; observers staff nothing. A connection the decoder would have dropped as repeated is
+// resolved all the same: the tracker skips it afterwards, as before the staffing was resolved in one call.
+func staffAll(snap *feed.Snapshot, sectors Sectors) [][]domain.SectorRef {
+	out := make([][]domain.SectorRef, len(snap.Controllers))
+	var stations []Station
+	var at []int
+	for i := range snap.Controllers {
+		c := &snap.Controllers[i]
+		if controllerKind(c) == domain.KindController {
+			stations = append(stations, Station{Callsign: c.Callsign, Facility: c.Facility})
+			at = append(at, i)
+		}
+	}
+	if len(stations) == 0 {
+		return out
+	}
+	for j, refs := range sectors.Staff(stations) {
+		out[at[j]] = refs
 	}
 	return out
 }

@@ -52,7 +52,7 @@ func RowsOf(w *domain.CycleWrite) *CycleWrite { return rowsOf(w) }
 
 func visitRow(v *domain.Visit) Visit {
 	row := Visit{
-		ID: v.ID, FlightID: v.FlightID, SectorID: v.SectorID, EnteredAt: v.EnteredAt,
+		ID: v.ID, FlightID: v.FlightID, SectorSet: v.Sector.Set, SectorID: v.Sector.ID, EnteredAt: v.EnteredAt,
 		EntryLatitude: v.Entry.Latitude, EntryLongitude: v.Entry.Longitude, EntryAltitude: v.Entry.Altitude,
 	}
 	if x := v.Exit; x != nil {
@@ -67,7 +67,7 @@ func visitRow(v *domain.Visit) Visit {
 // visitOf is a stored visit; every exit column is written together, so one set means all are.
 func visitOf(row *Visit) domain.Visit {
 	v := domain.Visit{
-		ID: row.ID, FlightID: row.FlightID, SectorID: row.SectorID, EnteredAt: row.EnteredAt,
+		ID: row.ID, FlightID: row.FlightID, Sector: sectorOf(row.SectorSet, row.SectorID), EnteredAt: row.EnteredAt,
 		Entry: domain.Point{Latitude: row.EntryLatitude, Longitude: row.EntryLongitude, Altitude: row.EntryAltitude},
 	}
 	if row.ExitedAt != nil {
@@ -88,7 +88,7 @@ func visitOf(row *Visit) domain.Visit {
 
 func eventRow(e *domain.Event) Event {
 	row := Event{
-		Sequence: e.Sequence, Kind: string(e.Kind), SectorID: e.SectorID, OccurredAt: e.OccurredAt, CycleID: e.CycleID,
+		Sequence: e.Sequence, Kind: string(e.Kind), SectorSet: e.Sector.Set, SectorID: e.Sector.ID, OccurredAt: e.OccurredAt, CycleID: e.CycleID,
 	}
 	if f := e.Flight; f != nil {
 		id, visit := f.ID, f.VisitID
@@ -111,8 +111,9 @@ func eventRow(e *domain.Event) Event {
 
 func eventOf(row *Event) domain.Event {
 	e := domain.Event{
-		Sequence: row.Sequence, Kind: domain.EventKind(row.Kind), SectorID: row.SectorID, OccurredAt: row.OccurredAt,
-		CycleID: row.CycleID,
+		Sequence: row.Sequence, Kind: domain.EventKind(row.Kind), Sector: sectorOf(row.SectorSet, row.SectorID),
+		OccurredAt: row.OccurredAt,
+		CycleID:    row.CycleID,
 	}
 	if row.FlightID != nil {
 		e.Flight = &domain.FlightRef{ID: *row.FlightID, CID: row.CID, Callsign: row.Callsign}
@@ -149,12 +150,12 @@ func eventsOf(rows []Event) []domain.Event {
 	return out
 }
 
-// controllerRow stores the sectors space-separated: the column a LIKE finds one sector id in.
+// controllerRow stores the sectors space-separated: the column a LIKE finds one sector in.
 func controllerRow(c *domain.Controller) Controller {
 	return Controller{
 		ID: c.ID, CID: c.CID, Callsign: c.Callsign, LogonTime: c.LogonTime, Kind: string(c.Kind), Name: c.Name,
 		Frequency: c.Frequency, Facility: c.Facility, Rating: c.Rating, Server: c.Server, VisualRange: c.VisualRange,
-		ATISCode: c.ATISCode, TextATIS: c.TextATIS, Sectors: strings.Join(c.Sectors, " "),
+		ATISCode: c.ATISCode, TextATIS: c.TextATIS, Sectors: sectorList(c.Sectors),
 		LastUpdated: c.LastUpdated, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, DisconnectedAt: c.DisconnectedAt,
 	}
 }
@@ -166,10 +167,38 @@ func controllerOf(row *Controller) domain.Controller {
 		VisualRange: row.VisualRange, ATISCode: row.ATISCode, TextATIS: row.TextATIS,
 		LastUpdated: row.LastUpdated, FirstSeen: row.FirstSeen, LastSeen: row.LastSeen, DisconnectedAt: row.DisconnectedAt,
 	}
-	if row.Sectors != "" {
-		c.Sectors = strings.Fields(row.Sectors)
-	}
+	c.Sectors = parseSectorList(row.Sectors)
 	return c
+}
+
+func sectorOf(set, id string) domain.SectorRef { return domain.SectorRef{Set: set, ID: id} }
+
+// sectorToken is one sector in a controller's sectors column: set/id with "%" and the separator (space)
+// escaped, so that an id holding a space stays one token and a LIKE on " token " finds exactly that sector.
+func sectorToken(r domain.SectorRef) string { return tokenEscaper.Replace(r.String()) }
+
+var tokenEscaper = strings.NewReplacer("%", "%25", " ", "%20")
+var tokenUnescaper = strings.NewReplacer("%25", "%", "%20", " ")
+
+func sectorList(refs []domain.SectorRef) string {
+	tokens := make([]string, len(refs))
+	for i, r := range refs {
+		tokens[i] = sectorToken(r)
+	}
+	return strings.Join(tokens, " ")
+}
+
+// parseSectorList reads sectorList's form; nil for none, as the tracker keeps a controller staffing nothing.
+func parseSectorList(s string) []domain.SectorRef {
+	tokens := strings.Fields(s)
+	if len(tokens) == 0 {
+		return nil
+	}
+	refs := make([]domain.SectorRef, len(tokens))
+	for i, t := range tokens {
+		refs[i] = domain.ParseSectorRef(tokenUnescaper.Replace(t))
+	}
+	return refs
 }
 
 func cycleOf(row *Cycle) *domain.Cycle {

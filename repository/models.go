@@ -68,6 +68,7 @@ type Position struct {
 type Visit struct {
 	ID              int64 `gorm:"primaryKey;autoIncrement:false"`
 	FlightID        int64
+	SectorSet       string
 	SectorID        string
 	EnteredAt       time.Time
 	EntryLatitude   float64
@@ -83,8 +84,8 @@ type Visit struct {
 
 func (Visit) TableName() string { return "sector_visits" }
 
-// Controller stores a domain.Controller. Kind holds a domain.ControllerKind; Sectors lists the ids of the
-// sectors it staffs, space-separated.
+// Controller stores a domain.Controller. Kind holds a domain.ControllerKind; Sectors lists the sectors it
+// staffs, space-separated set/id tokens (sectorList).
 type Controller struct {
 	ID             int64 `gorm:"primaryKey;autoIncrement:false"`
 	CID            int64 `gorm:"column:cid"`
@@ -111,6 +112,7 @@ type Controller struct {
 type Event struct {
 	Sequence        int64 `gorm:"primaryKey;autoIncrement:false"`
 	Kind            string
+	SectorSet       string
 	SectorID        string
 	OccurredAt      time.Time
 	CycleID         int64

@@ -33,9 +33,10 @@ type Key struct {
 
 // FlightFilter selects flights; zero fields match everything.
 type FlightFilter struct {
-	// SectorID keeps the flights inside the sector now (an open visit); with IncludeOffline, also those with a
-	// visit overlapping [SeenFrom, SeenUntil).
-	SectorID string
+	// Sector keeps the flights inside the sector now (an open visit); with IncludeOffline, also those with a
+	// visit overlapping [SeenFrom, SeenUntil). The zero SectorRef matches every flight; one with the Set ""
+	// matches its ID in any set.
+	Sector domain.SectorRef
 	// CallsignPrefix, Departure and Arrival compare case-insensitively.
 	CallsignPrefix string
 	Departure      string
@@ -62,10 +63,17 @@ type OccupantKey struct {
 	VisitID   int64
 }
 
-// EventFilter selects sector events; zero fields match everything.
+// EventFilter selects sector events; zero fields match everything, and the fields combine with AND.
 type EventFilter struct {
-	SectorIDs []string
-	Kinds     []domain.EventKind
+	// Sectors and Sets: events of one of these sectors, or of a sector of one of these sets; both empty
+	// match every sector, and together they match either. A sector with the Set "" matches its ID in any set.
+	Sectors []domain.SectorRef
+	Sets    []string
+	Kinds   []domain.EventKind
+	// FlightCID and FlightCallsign keep the entries and exits of the flights with this CID, or this callsign
+	// (case-insensitive); staffing changes never match them.
+	FlightCID      int64
+	FlightCallsign string
 	// From (inclusive) and Until (exclusive) bound occurred_at; zero bounds are open.
 	From, Until time.Time
 }
@@ -75,8 +83,9 @@ type ControllerFilter struct {
 	Kinds []domain.ControllerKind
 	// CallsignPrefix compares case-insensitively.
 	CallsignPrefix string
-	// SectorID keeps the connections staffing the sector.
-	SectorID string
+	// Sector keeps the connections staffing the sector; the zero SectorRef matches every connection, one with
+	// the Set "" its ID in any set.
+	Sector domain.SectorRef
 }
 
 // ListFlights returns up to limit flights matching f, ordered by callsign then id, after the key (nil: from
@@ -91,8 +100,11 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 		if !f.IncludeOffline {
 			q = q.Where("flights.disconnected_at IS NULL")
 		}
-		if f.SectorID != "" {
-			visits := tx.Table("sector_visits AS v").Select("1").Where("v.flight_id = flights.id AND v.sector_id = ?", f.SectorID)
+		if f.Sector != (domain.SectorRef{}) {
+			visits := tx.Table("sector_visits AS v").Select("1").Where("v.flight_id = flights.id AND v.sector_id = ?", f.Sector.ID)
+			if f.Sector.Set != "" {
+				visits = visits.Where("v.sector_set = ?", f.Sector.Set)
+			}
 			if !f.IncludeOffline {
 				visits = visits.Where("v.exited_at IS NULL")
 			} else {
@@ -185,9 +197,9 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 			visits[i].normalize()
 			d.Visits[i] = visitOf(&visits[i])
 		}
-		// Visits entered in the same cycle come in sector id order; the database's collation may differ.
+		// Visits entered in the same cycle come in sector order; the database's collation may differ.
 		slices.SortStableFunc(d.Visits, func(a, b domain.Visit) int {
-			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), strings.Compare(a.SectorID, b.SectorID))
+			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), a.Sector.Compare(b.Sector))
 		})
 		if lim.TrackPoints > 0 {
 			var track []Position
@@ -240,36 +252,38 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]domain.FlightSummary
 		out[at[p.FlightID]].Plan = &p
 	}
 	var open []Visit
-	if err := tx.Select("flight_id", "sector_id").Where("flight_id IN ? AND exited_at IS NULL", ids).Find(&open).Error; err != nil {
+	if err := tx.Select("flight_id", "sector_set", "sector_id").Where("flight_id IN ? AND exited_at IS NULL", ids).
+		Find(&open).Error; err != nil {
 		return nil, fmt.Errorf("open visits: %w", err)
 	}
 	for _, v := range open {
 		i := at[v.FlightID]
-		out[i].Sectors = append(out[i].Sectors, v.SectorID)
+		out[i].Sectors = append(out[i].Sectors, sectorOf(v.SectorSet, v.SectorID))
 	}
 	for i := range out {
-		slices.Sort(out[i].Sectors)
+		slices.SortFunc(out[i].Sectors, domain.SectorRef.Compare)
 	}
 	return out, nil
 }
 
 // SectorOccupancy returns up to limit flights inside a sector now, after the key (nil: from the start), with
 // the count of all of them, the sector's staffing, and the cycle this reflects.
-func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *OccupantKey, limit int) (*domain.Occupancy, error) {
+func (s *Store) SectorOccupancy(ctx context.Context, sector domain.SectorRef, after *OccupantKey, limit int) (*domain.Occupancy, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
 	var occ domain.Occupancy
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var total int64
-		if err := tx.Model(&Visit{}).Where("sector_id = ? AND exited_at IS NULL", sectorID).Count(&total).Error; err != nil {
+		if err := tx.Model(&Visit{}).Where("sector_set = ? AND sector_id = ? AND exited_at IS NULL", sector.Set, sector.ID).
+			Count(&total).Error; err != nil {
 			return fmt.Errorf("occupant count: %w", err)
 		}
 		occ.Total = int(total)
 		callsign := s.bytewise("f.callsign")
 		q := tx.Table("sector_visits AS v").Select("v.id AS visit_id, v.entered_at, v.flight_id").
 			Joins("JOIN flights AS f ON f.id = v.flight_id").
-			Where("v.sector_id = ? AND v.exited_at IS NULL", sectorID)
+			Where("v.sector_set = ? AND v.sector_id = ? AND v.exited_at IS NULL", sector.Set, sector.ID)
 		if after != nil {
 			q = q.Where("(v.entered_at, "+callsign+", v.id) > (?, ?, ?)", after.EnteredAt.UTC(), after.Callsign, after.VisitID)
 		}
@@ -302,11 +316,11 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *Occ
 				})
 			}
 		}
-		staffing, err := s.staffing(tx, []string{sectorID})
+		staffing, err := s.staffing(tx, []domain.SectorRef{sector})
 		if err != nil {
 			return err
 		}
-		occ.Staffing = staffing[sectorID]
+		occ.Staffing = staffing[sector]
 		last, err := lastCommitted(tx)
 		if err != nil {
 			return err
@@ -324,8 +338,8 @@ func (s *Store) SectorOccupancy(ctx context.Context, sectorID string, after *Occ
 
 // SectorStates returns the flight count and staffing of each of the sectors (all sectors when ids is nil);
 // sectors nobody is in or staffs are absent from the map.
-func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]domain.SectorState, error) {
-	out := map[string]domain.SectorState{}
+func (s *Store) SectorStates(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]domain.SectorState, error) {
+	out := map[domain.SectorRef]domain.SectorState{}
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		counts, err := flightCounts(tx, ids)
 		if err != nil {
@@ -353,7 +367,7 @@ func (s *Store) SectorStates(ctx context.Context, ids []string) (map[string]doma
 
 // SectorFlightCounts returns the number of flights inside each sector now (all sectors when ids is nil);
 // empty sectors are absent.
-func (s *Store) SectorFlightCounts(ctx context.Context, ids []string) (map[string]int, error) {
+func (s *Store) SectorFlightCounts(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]int, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	out, err := flightCounts(s.db.WithContext(ctx), ids)
@@ -363,51 +377,80 @@ func (s *Store) SectorFlightCounts(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
-func flightCounts(tx *gorm.DB, ids []string) (map[string]int, error) {
-	q := tx.Model(&Visit{}).Select("sector_id, COUNT(*) AS flights").Where("exited_at IS NULL")
+func flightCounts(tx *gorm.DB, ids []domain.SectorRef) (map[domain.SectorRef]int, error) {
+	q := tx.Model(&Visit{}).Select("sector_set, sector_id, COUNT(*) AS flights").Where("exited_at IS NULL")
 	if ids != nil {
 		if len(ids) == 0 {
-			return map[string]int{}, nil
+			return map[domain.SectorRef]int{}, nil
 		}
-		q = q.Where("sector_id IN ?", ids)
+		q = whereSectorIn(q, ids, nil)
 	}
 	var rows []struct {
-		SectorID string
-		Flights  int
+		SectorSet string
+		SectorID  string
+		Flights   int
 	}
-	if err := q.Group("sector_id").Scan(&rows).Error; err != nil {
+	if err := q.Group("sector_set, sector_id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("flight counts: %w", err)
 	}
-	out := make(map[string]int, len(rows))
+	out := make(map[domain.SectorRef]int, len(rows))
 	for _, r := range rows {
-		out[r.SectorID] = r.Flights
+		out[sectorOf(r.SectorSet, r.SectorID)] = r.Flights
 	}
 	return out, nil
+}
+
+// whereSectorIn keeps the rows of one of the sectors (a Set "" meaning any set), or of a sector of one of the
+// sets: one condition, so that it ANDs with the others. A row-value IN, which both databases answer from the
+// (sector_set, sector_id) indexes.
+func whereSectorIn(q *gorm.DB, refs []domain.SectorRef, sets []string) *gorm.DB {
+	var conds, pairs []string
+	var args, anySet []any
+	for _, r := range refs {
+		if r.Set == "" {
+			anySet = append(anySet, r.ID)
+			continue
+		}
+		pairs = append(pairs, "(?, ?)")
+		args = append(args, r.Set, r.ID)
+	}
+	if len(pairs) > 0 {
+		conds = append(conds, "(sector_set, sector_id) IN ("+strings.Join(pairs, ", ")+")")
+	}
+	if len(anySet) > 0 {
+		conds = append(conds, "sector_id IN ?")
+		args = append(args, anySet)
+	}
+	if len(sets) > 0 {
+		conds = append(conds, "sector_set IN ?")
+		args = append(args, sets)
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
 }
 
 // staffing maps each sector (of ids, or all when nil) to the controllers online staffing it, by callsign then
 // id. The sectors column is space-separated, so the split is done here; only a few hundred controllers are
 // online at a time.
-func (s *Store) staffing(tx *gorm.DB, ids []string) (map[string][]domain.Controller, error) {
+func (s *Store) staffing(tx *gorm.DB, ids []domain.SectorRef) (map[domain.SectorRef][]domain.Controller, error) {
 	var cs []Controller
 	if err := tx.Where("disconnected_at IS NULL AND kind = ? AND sectors <> ''", string(domain.KindController)).
 		Order(s.keyOrder("controllers")).Find(&cs).Error; err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
-	var want map[string]bool
+	var want map[domain.SectorRef]bool
 	if ids != nil {
-		want = make(map[string]bool, len(ids))
+		want = make(map[domain.SectorRef]bool, len(ids))
 		for _, id := range ids {
 			want[id] = true
 		}
 	}
-	out := map[string][]domain.Controller{}
+	out := map[domain.SectorRef][]domain.Controller{}
 	for i := range cs {
 		cs[i].normalize()
 		c := controllerOf(&cs[i])
-		for _, id := range c.Sectors {
-			if want == nil || want[id] {
-				out[id] = append(out[id], c)
+		for _, ref := range c.Sectors {
+			if want == nil || want[ref] {
+				out[ref] = append(out[ref], c)
 			}
 		}
 	}
@@ -459,8 +502,14 @@ func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]
 	if through > 0 {
 		q = q.Where("sequence <= ?", through)
 	}
-	if len(f.SectorIDs) > 0 {
-		q = q.Where("sector_id IN ?", f.SectorIDs)
+	if len(f.Sectors) > 0 || len(f.Sets) > 0 {
+		q = whereSectorIn(q, f.Sectors, f.Sets)
+	}
+	if f.FlightCID != 0 {
+		q = q.Where("flight_id IS NOT NULL AND cid = ?", f.FlightCID)
+	}
+	if f.FlightCallsign != "" {
+		q = q.Where("flight_id IS NOT NULL AND UPPER(callsign) = ?", strings.ToUpper(f.FlightCallsign))
 	}
 	if len(f.Kinds) > 0 {
 		q = q.Where("kind IN ?", kindNames(f.Kinds))
@@ -508,8 +557,12 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	if f.CallsignPrefix != "" {
 		q = q.Where(`UPPER(controllers.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))
 	}
-	if f.SectorID != "" {
-		q = q.Where(`(' ' || controllers.sectors || ' ') LIKE ? ESCAPE '\'`, "% "+escapeLike(f.SectorID)+" %")
+	if f.Sector != (domain.SectorRef{}) {
+		token := "% " + escapeLike(sectorToken(f.Sector)) + " %"
+		if f.Sector.Set == "" {
+			token = "% %/" + escapeLike(sectorToken(domain.SectorRef{ID: f.Sector.ID})[1:]) + " %"
+		}
+		q = q.Where(`(' ' || controllers.sectors || ' ') LIKE ? ESCAPE '\'`, token)
 	}
 	var cs []Controller
 	if err := s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers")).Limit(limit).Find(&cs).Error; err != nil {

@@ -50,15 +50,15 @@ func fixture(t *testing.T, s *repository.Store) {
 	ctl := func(id int64, callsign string, kind domain.ControllerKind, sectors string) domain.Controller {
 		return domain.Controller{
 			ID: id, CID: 2000 + id, Callsign: callsign, LogonTime: t0.Add(-time.Hour), Kind: kind, Facility: 6,
-			Frequency: "132.600", Sectors: strings.Fields(sectors), LastUpdated: t0, FirstSeen: t0,
+			Frequency: "132.600", Sectors: vsAll(strings.Fields(sectors)...), LastUpdated: t0, FirstSeen: t0,
 		}
 	}
 	entry := func(seq, cycle, flightID, visit int64, callsign, sector string, at time.Time) domain.Event {
-		return domain.Event{Sequence: seq, Kind: domain.EventEntry, SectorID: sector, OccurredAt: at, CycleID: cycle,
+		return domain.Event{Sequence: seq, Kind: domain.EventEntry, Sector: vs(sector), OccurredAt: at, CycleID: cycle,
 			Flight: &domain.FlightRef{ID: flightID, CID: 1000 + flightID, Callsign: callsign, VisitID: visit}}
 	}
 	staff := func(seq, cycle int64, kind domain.EventKind, ctlID int64, callsign, sector string, at time.Time) domain.Event {
-		return domain.Event{Sequence: seq, Kind: kind, SectorID: sector, OccurredAt: at, CycleID: cycle,
+		return domain.Event{Sequence: seq, Kind: kind, Sector: vs(sector), OccurredAt: at, CycleID: cycle,
 			Controller: &domain.ControllerRef{ID: ctlID, CID: 2000 + ctlID, Callsign: callsign}}
 	}
 	first, last := int64(1), int64(7)
@@ -73,10 +73,10 @@ func fixture(t *testing.T, s *repository.Store) {
 			plan(baw123, "EGLL", "KJFK"), plan(baw9, "EGKK", "LFPG"), plan(dlh4, "EDDF", "EGLL"), plan(aal1, "KJFK", "EGLL"),
 		},
 		OpenedVisits: []domain.Visit{
-			{ID: 1, FlightID: baw123, SectorID: "EGTT", EnteredAt: t0},
-			{ID: 2, FlightID: dlh4, SectorID: "EGTT", EnteredAt: t0},
-			{ID: 3, FlightID: dlh4, SectorID: "EGTT_S", EnteredAt: t0},
-			{ID: 4, FlightID: aal1, SectorID: "EGTT", EnteredAt: t0},
+			{ID: 1, FlightID: baw123, Sector: vs("EGTT"), EnteredAt: t0},
+			{ID: 2, FlightID: dlh4, Sector: vs("EGTT"), EnteredAt: t0},
+			{ID: 3, FlightID: dlh4, Sector: vs("EGTT_S"), EnteredAt: t0},
+			{ID: 4, FlightID: aal1, Sector: vs("EGTT"), EnteredAt: t0},
 		},
 		Events: []domain.Event{
 			entry(1, 1, baw123, 1, "BAW123", "EGTT", t0), entry(2, 1, dlh4, 2, "DLH4", "EGTT", t0),
@@ -113,7 +113,7 @@ func fixture(t *testing.T, s *repository.Store) {
 		Flights:      []domain.Flight{gone},
 		ClosedVisits: []domain.Visit{closed},
 		Events: []domain.Event{
-			{Sequence: 8, Kind: domain.EventExit, SectorID: "EGTT", OccurredAt: t1, CycleID: 2,
+			{Sequence: 8, Kind: domain.EventExit, Sector: vs("EGTT"), OccurredAt: t1, CycleID: 2,
 				Flight: &domain.FlightRef{ID: aal1, CID: 1000 + aal1, Callsign: "AAL1", VisitID: 4}, Position: &at,
 				Exit: &domain.VisitEnd{Reason: reason, DurationSeconds: dur}},
 			staff(9, 2, domain.EventUnstaffed, 5, "EGTT_N_CTR", "EGTT_N", t1),
@@ -161,15 +161,15 @@ func TestListFlights(t *testing.T) {
 		{name: "departure", filter: repository.FlightFilter{Departure: "egll"}, limit: 100, want: []int64{baw123}},
 		{name: "arrival online", filter: repository.FlightFilter{Arrival: "EGLL"}, limit: 100, want: []int64{dlh4}},
 		{name: "arrival with offline", filter: repository.FlightFilter{Arrival: "EGLL", IncludeOffline: true}, limit: 100, want: []int64{aal1, dlh4}},
-		{name: "inside a sector now", filter: repository.FlightFilter{SectorID: "EGTT"}, limit: 100, want: []int64{baw123, dlh4}},
-		{name: "sector with offline: any visit", filter: repository.FlightFilter{SectorID: "EGTT", IncludeOffline: true}, limit: 100,
+		{name: "inside a sector now", filter: repository.FlightFilter{Sector: vs("EGTT")}, limit: 100, want: []int64{baw123, dlh4}},
+		{name: "sector with offline: any visit", filter: repository.FlightFilter{Sector: vs("EGTT"), IncludeOffline: true}, limit: 100,
 			want: []int64{aal1, baw123, dlh4}},
 		{name: "sector with offline, visit after the range", limit: 100,
-			filter: repository.FlightFilter{SectorID: "EGTT", IncludeOffline: true, SeenUntil: t0}, want: []int64{}},
+			filter: repository.FlightFilter{Sector: vs("EGTT"), IncludeOffline: true, SeenUntil: t0}, want: []int64{}},
 		{name: "sector with offline, visit ending at the range start", limit: 100,
-			filter: repository.FlightFilter{SectorID: "EGTT", IncludeOffline: true, SeenFrom: t1},
+			filter: repository.FlightFilter{Sector: vs("EGTT"), IncludeOffline: true, SeenFrom: t1},
 			want:   []int64{aal1, baw123, dlh4}},
-		{name: "unknown sector matches nothing", filter: repository.FlightFilter{SectorID: "NOPE"}, limit: 100, want: []int64{}},
+		{name: "unknown sector matches nothing", filter: repository.FlightFilter{Sector: vs("NOPE")}, limit: 100, want: []int64{}},
 		{name: "seen range ending at the first sighting is empty", limit: 100,
 			filter: repository.FlightFilter{IncludeOffline: true, SeenUntil: t0}, want: []int64{}},
 		{name: "seen range after the last sighting is empty", limit: 100,
@@ -211,7 +211,7 @@ func TestListFlightsSummaries(t *testing.T) {
 		if f.Plan == nil || f.Plan.Departure != "EDDF" || f.Plan.Arrival != "EGLL" {
 			t.Errorf("plan %+v, want EDDF→EGLL", f.Plan)
 		}
-		if !slices.Equal(f.Sectors, []string{"EGTT", "EGTT_S"}) {
+		if !slices.Equal(f.Sectors, vsAll("EGTT", "EGTT_S")) {
 			t.Errorf("sectors %v, want [EGTT EGTT_S]", f.Sectors)
 		}
 		if f.Flight.FirstSeen != t0 || f.Flight.FirstSeen.Location() != time.UTC {
@@ -362,7 +362,7 @@ func TestSectorOccupancy(t *testing.T) {
 		fixture(t, s)
 		for _, tc := range cases {
 			t.Run(tc.sector, func(t *testing.T) {
-				occ, err := s.SectorOccupancy(context.Background(), tc.sector, nil, 100)
+				occ, err := s.SectorOccupancy(context.Background(), vs(tc.sector), nil, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -406,7 +406,7 @@ func TestSectorOccupancyPages(t *testing.T) {
 			after *repository.OccupantKey
 		)
 		for page := 0; ; page++ {
-			occ, err := s.SectorOccupancy(context.Background(), "EGTT", after, 1)
+			occ, err := s.SectorOccupancy(context.Background(), vs("EGTT"), after, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -472,9 +472,13 @@ func TestSectorStates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		summary := func(m map[string]domain.SectorState) string {
+		summary := func(m map[domain.SectorRef]domain.SectorState) string {
 			var parts []string
-			for id, st := range m {
+			for ref, st := range m {
+				id := ref.ID
+				if ref.Set != testSet {
+					id = ref.String()
+				}
 				var cs []string
 				for _, c := range st.Staffing {
 					cs = append(cs, c.Callsign)
@@ -487,7 +491,7 @@ func TestSectorStates(t *testing.T) {
 		if got, want := summary(all), "EGTT:2[EGTT_1_CTR EGTT_CTR] EGTT_S:1[EGTT_S_CTR] EGTT_X:0[AEGTT_CTR]"; got != want {
 			t.Errorf("all sectors: %s, want %s", got, want)
 		}
-		some, err := s.SectorStates(ctx, []string{"EGTT_S", "NOPE"})
+		some, err := s.SectorStates(ctx, vsAll("EGTT_S", "NOPE"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,10 +502,10 @@ func TestSectorStates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(counts) != "map[EGTT:2 EGTT_S:1]" {
+		if counts[vs("EGTT")] != 2 || counts[vs("EGTT_S")] != 1 || len(counts) != 2 {
 			t.Errorf("flight counts %v, want map[EGTT:2 EGTT_S:1]", counts)
 		}
-		none, err := s.SectorFlightCounts(ctx, []string{})
+		none, err := s.SectorFlightCounts(ctx, []domain.SectorRef{})
 		if err != nil || len(none) != 0 {
 			t.Errorf("no ids: %v, %v; want nothing", none, err)
 		}
@@ -521,15 +525,15 @@ func TestListEvents(t *testing.T) {
 		{name: "after", after: 6, limit: 100, want: []int64{7, 8, 9}},
 		{name: "after and through", after: 2, through: 5, limit: 100, want: []int64{3, 4, 5}},
 		{name: "limit", after: 2, limit: 2, want: []int64{3, 4}},
-		{name: "sectors", filter: repository.EventFilter{SectorIDs: []string{"EGTT_S", "EGTT_N"}}, limit: 100, want: []int64{3, 6, 7, 9}},
+		{name: "sectors", filter: repository.EventFilter{Sectors: vsAll("EGTT_S", "EGTT_N")}, limit: 100, want: []int64{3, 6, 7, 9}},
 		{name: "kinds", filter: repository.EventFilter{Kinds: []domain.EventKind{domain.EventExit, domain.EventUnstaffed}}, limit: 100,
 			want: []int64{8, 9}},
 		{name: "sector and kind", limit: 100, want: []int64{5},
-			filter: repository.EventFilter{SectorIDs: []string{"EGTT"}, Kinds: []domain.EventKind{domain.EventStaffed}}},
+			filter: repository.EventFilter{Sectors: vsAll("EGTT"), Kinds: []domain.EventKind{domain.EventStaffed}}},
 		{name: "from", filter: repository.EventFilter{From: t1}, limit: 100, want: []int64{8, 9}},
 		{name: "until", filter: repository.EventFilter{Until: t1}, limit: 100, want: []int64{1, 2, 3, 4, 5, 6, 7}},
 		{name: "empty range", filter: repository.EventFilter{From: t0.Add(time.Second), Until: t1}, limit: 100, want: []int64{}},
-		{name: "unknown sector", filter: repository.EventFilter{SectorIDs: []string{"NOPE"}}, limit: 100, want: []int64{}},
+		{name: "unknown sector", filter: repository.EventFilter{Sectors: vsAll("NOPE")}, limit: 100, want: []int64{}},
 	}
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
 		fixture(t, s)
@@ -634,10 +638,10 @@ func TestListOnlineControllers(t *testing.T) {
 			want: []string{"EGLL_ATIS", "LON_OBS"}},
 		{name: "prefix ignores case", filter: repository.ControllerFilter{CallsignPrefix: "egtt_"}, limit: 100,
 			want: []string{"EGTT_1_CTR", "EGTT_CTR", "EGTT_S_CTR"}},
-		{name: "sector is matched whole", filter: repository.ControllerFilter{SectorID: "EGTT"}, limit: 100,
+		{name: "sector is matched whole", filter: repository.ControllerFilter{Sector: vs("EGTT")}, limit: 100,
 			want: []string{"EGTT_1_CTR", "EGTT_CTR"}},
-		{name: "sector of a controller gone", filter: repository.ControllerFilter{SectorID: "EGTT_N"}, limit: 100, want: []string{}},
-		{name: "sector id with a wildcard is literal", filter: repository.ControllerFilter{SectorID: "EGTT_"}, limit: 100, want: []string{}},
+		{name: "sector of a controller gone", filter: repository.ControllerFilter{Sector: vs("EGTT_N")}, limit: 100, want: []string{}},
+		{name: "sector id with a wildcard is literal", filter: repository.ControllerFilter{Sector: vs("EGTT_")}, limit: 100, want: []string{}},
 		{name: "after and limit", after: &repository.Key{Callsign: "EGLL_ATIS", ID: 4}, limit: 2, want: []string{"EGTT_1_CTR", "EGTT_CTR"}},
 	}
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
@@ -705,7 +709,7 @@ func TestQueriesRefuseBadLimitsAndCancelledContexts(t *testing.T) {
 				return err
 			}},
 			{"SectorOccupancy", func(ctx context.Context, _ int) error {
-				_, err := s.SectorOccupancy(ctx, "EGTT", nil, 100)
+				_, err := s.SectorOccupancy(ctx, vs("EGTT"), nil, 100)
 				return err
 			}},
 			{"ListReplayEvents", func(ctx context.Context, n int) error {
@@ -730,4 +734,20 @@ func TestQueriesRefuseBadLimitsAndCancelledContexts(t *testing.T) {
 			})
 		}
 	})
+}
+
+// testSet is the set of the fixtures' sectors.
+const testSet = "vatspy"
+
+func vs(id string) domain.SectorRef { return domain.SectorRef{Set: testSet, ID: id} }
+
+func vsAll(ids ...string) []domain.SectorRef {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]domain.SectorRef, len(ids))
+	for i, id := range ids {
+		out[i] = vs(id)
+	}
+	return out
 }

@@ -68,9 +68,9 @@ func cycleOf(id int64, ts time.Time, n int) *domain.CycleWrite {
 		w.FlightPlans = append(w.FlightPlans, domain.FlightPlan{FlightID: fid, Departure: "EGLL", Arrival: "KJFK", UpdatedAt: ts})
 		w.Positions = append(w.Positions, domain.Position{FlightID: fid, ObservedAt: ts, Latitude: 51, Longitude: -0.5})
 		vid, sector := id*100000+fid, fmt.Sprintf("SECTOR%d", id)
-		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: vid, FlightID: fid, SectorID: sector, EnteredAt: ts})
+		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: vid, FlightID: fid, Sector: vs(sector), EnteredAt: ts})
 		w.Events = append(w.Events, domain.Event{
-			Sequence: vid, Kind: domain.EventEntry, SectorID: sector, OccurredAt: ts, CycleID: id,
+			Sequence: vid, Kind: domain.EventEntry, Sector: vs(sector), OccurredAt: ts, CycleID: id,
 			Flight: &domain.FlightRef{ID: fid, CID: 1000000 + fid, Callsign: fmt.Sprintf("TST%d", i), VisitID: vid},
 		})
 	}
@@ -131,7 +131,7 @@ func TestWriteCycleRollsBackWhole(t *testing.T) {
 		w := cycleOf(1, ts, 10)
 		// A second open visit of the same flight in the same sector violates sector_visits_open, after the
 		// flights, plans and positions were already sent.
-		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: 99, FlightID: 1, SectorID: "SECTOR1", EnteredAt: ts})
+		w.OpenedVisits = append(w.OpenedVisits, domain.Visit{ID: 99, FlightID: 1, Sector: vs("SECTOR1"), EnteredAt: ts})
 		if _, err := s.WriteCycle(ctx, w); err == nil {
 			t.Fatal("WriteCycle succeeded with a duplicated open visit")
 		}

@@ -21,7 +21,7 @@ func mixedCycle(id, firstSeq int64, n int) *domain.Committed {
 	c := &domain.Committed{Cycle: domain.Cycle{ID: id, UpdateTimestamp: at}}
 	for i := range n {
 		seq := firstSeq + int64(i)
-		e := domain.Event{Sequence: seq, SectorID: []string{"EGTT", "EGTT_S", "LFFF"}[i%3], OccurredAt: at, CycleID: id}
+		e := domain.Event{Sequence: seq, Sector: testRef([]string{"EGTT", "EGTT_S", "LFFF"}[i%3]), OccurredAt: at, CycleID: id}
 		switch i % 4 {
 		case 0:
 			e.Kind, e.Flight = domain.EventEntry, &domain.FlightRef{ID: seq, VisitID: 100 + seq, CID: 1000 + seq, Callsign: fmt.Sprintf("BAW%d", i)}

@@ -169,7 +169,7 @@ func flightProto(f *domain.FlightSummary) *vatsectorv1.Flight {
 			AltitudeFt: int32(r.Altitude), GroundspeedKt: int32(r.Groundspeed), HeadingDeg: int32(r.Heading),
 			Transponder: r.Transponder, QnhInhg: r.QNHInHg, QnhMb: int32(r.QNHMb),
 		},
-		CurrentSectorIds: f.Sectors,
+		CurrentSectorIds: sectorIDs(f.Sectors), CurrentSectors: sectorNames(f.Sectors),
 	}
 	if p := f.Plan; p != nil {
 		out.FlightPlan = &vatsectorv1.FlightPlan{
@@ -189,7 +189,8 @@ func pointProto(p domain.Point) *vatsectorv1.Point {
 
 func visitProto(v *domain.Visit) *vatsectorv1.Visit {
 	out := &vatsectorv1.Visit{
-		Id: v.ID, FlightId: v.FlightID, SectorId: v.SectorID, EnteredAt: ts(v.EnteredAt), EntryPosition: pointProto(v.Entry),
+		Id: v.ID, FlightId: v.FlightID, SectorId: v.Sector.ID, SectorSet: v.Sector.Set, Sector: sectorName(v.Sector),
+		EnteredAt: ts(v.EnteredAt), EntryPosition: pointProto(v.Entry),
 	}
 	if x := v.Exit; x != nil {
 		out.ExitedAt, out.Duration = ts(x.At), seconds(&x.DurationSeconds)
@@ -207,7 +208,8 @@ func trackPointProto(p *domain.Position) *vatsectorv1.TrackPoint {
 
 func eventProto(e *domain.Event) *vatsectorv1.SectorEvent {
 	out := &vatsectorv1.SectorEvent{
-		Sequence: e.Sequence, Kind: eventKind(e.Kind), SectorId: e.SectorID, OccurredAt: ts(e.OccurredAt), CycleId: e.CycleID,
+		Sequence: e.Sequence, Kind: eventKind(e.Kind), SectorId: e.Sector.ID, SectorSet: e.Sector.Set,
+		Sector: sectorName(e.Sector), OccurredAt: ts(e.OccurredAt), CycleId: e.CycleID,
 	}
 	if f := e.Flight; f != nil {
 		out.Flight = &vatsectorv1.FlightRef{Id: f.ID, Cid: f.CID, Callsign: f.Callsign}
@@ -238,7 +240,7 @@ func controllerProto(c *domain.Controller) *vatsectorv1.Controller {
 		Facility: facility(c.Facility), FacilityCode: int32(c.Facility), Rating: int32(c.Rating),
 		Frequency: c.Frequency, Server: c.Server, VisualRange: int32(c.VisualRange),
 		LogonTime: ts(c.LogonTime), LastUpdated: ts(c.LastUpdated), FirstSeen: ts(c.FirstSeen),
-		SectorIds: c.Sectors,
+		SectorIds: sectorIDs(c.Sectors), Sectors: sectorNames(c.Sectors),
 	}
 	if c.ATISCode != nil {
 		out.AtisCode = *c.ATISCode
@@ -255,8 +257,10 @@ func sectorProto(s *airspace.Sector, st domain.SectorState) *vatsectorv1.Sector 
 		Id: s.ID, Name: s.Name, Set: s.Set, Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: s.Kind,
 		FloorFt: int32Ptr(s.FloorFt), CeilingFt: int32Ptr(s.CeilingFt), Oceanic: s.Oceanic,
 		Region: s.Region, Division: s.Division, FlightCount: int32(st.Flights),
+		ResourceName: sectorName(domain.SectorRef{Set: s.Set, ID: s.ID}),
 	}
-	if s.Set == airspace.SetVATSpy {
+	switch s.Set {
+	case airspace.SetVATSpy:
 		out.Source = vatsectorv1.SectorSource_SECTOR_SOURCE_VATSPY
 	}
 	for i := range st.Staffing {

@@ -216,6 +216,22 @@ func (e *env) stop(t *testing.T) {
 }
 
 // testAirspace loads three custom sectors: EGTT (London, staffed by EGTT_*), EGTT_S (below FL245) and LFFF.
+// testSet is the set of testAirspace's sectors: the file's base name.
+const testSet = "test"
+
+func testRef(id string) domain.SectorRef { return domain.SectorRef{Set: testSet, ID: id} }
+
+func testRefs(ids ...string) []domain.SectorRef {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]domain.SectorRef, len(ids))
+	for i, id := range ids {
+		out[i] = testRef(id)
+	}
+	return out
+}
+
 func testAirspace(t testing.TB) *ingest.AirspaceSectors {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.geojson")

@@ -55,17 +55,17 @@ func writeFixture(t *testing.T, s *repository.Store) {
 	ctl := func(id int64, callsign string, kind domain.ControllerKind, sectors string, facility int) domain.Controller {
 		return domain.Controller{
 			ID: id, CID: 2000 + id, Callsign: callsign, LogonTime: t0.Add(-time.Hour), Kind: kind, Name: fmt.Sprintf("Member %d", 2000+id),
-			Facility: facility, Rating: 5, Frequency: "132.600", Server: "UK-1", VisualRange: 300, Sectors: strings.Fields(sectors),
+			Facility: facility, Rating: 5, Frequency: "132.600", Server: "UK-1", VisualRange: 300, Sectors: testRefs(strings.Fields(sectors)...),
 			LastUpdated: t0, FirstSeen: t0,
 		}
 	}
 	entry := func(seq, cycle, flightID, visit int64, callsign, sector string) domain.Event {
-		return domain.Event{Sequence: seq, Kind: domain.EventEntry, SectorID: sector, OccurredAt: t0, CycleID: cycle,
+		return domain.Event{Sequence: seq, Kind: domain.EventEntry, Sector: testRef(sector), OccurredAt: t0, CycleID: cycle,
 			Flight:   &domain.FlightRef{ID: flightID, CID: 1000 + flightID, Callsign: callsign, VisitID: visit},
 			Position: &domain.Point{Latitude: 51 + float64(flightID)/10, Longitude: -1.0, Altitude: 20000 + int(flightID)}}
 	}
 	staff := func(seq, cycle int64, kind domain.EventKind, ctlID int64, callsign, sector string, at time.Time) domain.Event {
-		return domain.Event{Sequence: seq, Kind: kind, SectorID: sector, OccurredAt: at, CycleID: cycle,
+		return domain.Event{Sequence: seq, Kind: kind, Sector: testRef(sector), OccurredAt: at, CycleID: cycle,
 			Controller: &domain.ControllerRef{ID: ctlID, CID: 2000 + ctlID, Callsign: callsign}}
 	}
 	atis := ctl(4, "EGLL_ATIS", domain.KindATIS, "", 4)
@@ -82,10 +82,10 @@ func writeFixture(t *testing.T, s *repository.Store) {
 			plan(baw123, "EGLL", "KJFK"), plan(baw9, "EGKK", "LFPG"), plan(dlh4, "EDDF", "EGLL"), plan(aal1, "KJFK", "EGLL"),
 		},
 		OpenedVisits: []domain.Visit{
-			{ID: 1, FlightID: baw123, SectorID: "EGTT", EnteredAt: t0, Entry: domain.Point{Latitude: 51.1, Longitude: -1, Altitude: 20001}},
-			{ID: 2, FlightID: dlh4, SectorID: "EGTT", EnteredAt: t0, Entry: domain.Point{Latitude: 51.3, Longitude: -1, Altitude: 20003}},
-			{ID: 3, FlightID: dlh4, SectorID: "EGTT_S", EnteredAt: t0, Entry: domain.Point{Latitude: 51.3, Longitude: -1, Altitude: 20003}},
-			{ID: 4, FlightID: aal1, SectorID: "EGTT", EnteredAt: t0, Entry: domain.Point{Latitude: 51.4, Longitude: -1, Altitude: 20004}},
+			{ID: 1, FlightID: baw123, Sector: testRef("EGTT"), EnteredAt: t0, Entry: domain.Point{Latitude: 51.1, Longitude: -1, Altitude: 20001}},
+			{ID: 2, FlightID: dlh4, Sector: testRef("EGTT"), EnteredAt: t0, Entry: domain.Point{Latitude: 51.3, Longitude: -1, Altitude: 20003}},
+			{ID: 3, FlightID: dlh4, Sector: testRef("EGTT_S"), EnteredAt: t0, Entry: domain.Point{Latitude: 51.3, Longitude: -1, Altitude: 20003}},
+			{ID: 4, FlightID: aal1, Sector: testRef("EGTT"), EnteredAt: t0, Entry: domain.Point{Latitude: 51.4, Longitude: -1, Altitude: 20004}},
 		},
 		Events: []domain.Event{
 			entry(1, 1, baw123, 1, "BAW123", "EGTT"), entry(2, 1, dlh4, 2, "DLH4", "EGTT"),
@@ -122,7 +122,7 @@ func writeFixture(t *testing.T, s *repository.Store) {
 		Flights:      []domain.Flight{gone},
 		ClosedVisits: []domain.Visit{closed},
 		Events: []domain.Event{
-			{Sequence: 8, Kind: domain.EventExit, SectorID: "EGTT", OccurredAt: t1, CycleID: 2,
+			{Sequence: 8, Kind: domain.EventExit, Sector: testRef("EGTT"), OccurredAt: t1, CycleID: 2,
 				Flight: &domain.FlightRef{ID: aal1, CID: 1000 + aal1, Callsign: "AAL1", VisitID: 4}, Position: &exitAt,
 				Exit: &domain.VisitEnd{Reason: reason, DurationSeconds: dur}},
 			staff(9, 2, domain.EventUnstaffed, 5, "EGTT_N_CTR", "EGTT_N", t1),
@@ -153,11 +153,11 @@ func eventsCycle(id, firstSeq int64, n int) *domain.CycleWrite {
 	w := &domain.CycleWrite{Cycle: domain.Cycle{ID: id, UpdateTimestamp: at, FetchedAt: at, EventsWritten: n}}
 	for i := range n {
 		seq := firstSeq + int64(i)
-		e := domain.Event{Sequence: seq, Kind: domain.EventEntry, SectorID: "LFFF", OccurredAt: at, CycleID: id,
+		e := domain.Event{Sequence: seq, Kind: domain.EventEntry, Sector: testRef("LFFF"), OccurredAt: at, CycleID: id,
 			Flight:   &domain.FlightRef{ID: baw9, CID: 1000 + baw9, Callsign: "BAW9", VisitID: 100 + seq},
 			Position: &domain.Point{Latitude: 48.0, Longitude: 2.0, Altitude: 30000}}
 		if i%3 == 2 {
-			e = domain.Event{Sequence: seq, Kind: domain.EventStaffed, SectorID: "EGTT_S", OccurredAt: at, CycleID: id,
+			e = domain.Event{Sequence: seq, Kind: domain.EventStaffed, Sector: testRef("EGTT_S"), OccurredAt: at, CycleID: id,
 				Controller: &domain.ControllerRef{ID: 2, CID: 2002, Callsign: "EGTT_S_CTR"}}
 		}
 		w.Events = append(w.Events, e)

@@ -179,7 +179,7 @@ func TestGetFlightConvertsEveryField(t *testing.T) {
 				UpdatedAt: timestamppb.New(t0)},
 		},
 		Visits: []*vatsectorv1.Visit{{
-			Id: 4, FlightId: aal1, SectorId: "EGTT", EnteredAt: timestamppb.New(t0),
+			Id: 4, FlightId: aal1, SectorId: "EGTT", SectorSet: "test", Sector: "sets/test/sectors/EGTT", EnteredAt: timestamppb.New(t0),
 			EntryPosition: &vatsectorv1.Point{Latitude: 51.4, Longitude: -1, AltitudeFt: 20004},
 			ExitedAt:      timestamppb.New(t1), ExitPosition: &vatsectorv1.Point{Latitude: 51.4, Longitude: -1, AltitudeFt: 20004},
 			ExitReason: vatsectorv1.ExitReason_EXIT_REASON_DISCONNECTED, Duration: durationpb.New(15 * time.Second),

@@ -16,8 +16,8 @@ type controllerHandler struct {
 func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv1.ListControllersRequest) (
 	*vatsectorv1.ListControllersResponse, error,
 ) {
-	cs, next, err := h.q.listControllers(ctx, repository.ControllerFilter{
-		Kinds: controllerKindNames(req.GetKinds()), CallsignPrefix: req.GetCallsignPrefix(), SectorID: req.GetSectorId(),
+	cs, next, err := h.q.listControllers(ctx, req.GetSectorId(), repository.ControllerFilter{
+		Kinds: controllerKindNames(req.GetKinds()), CallsignPrefix: req.GetCallsignPrefix(),
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err

@@ -15,8 +15,8 @@ type flightHandler struct {
 
 func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFlightsRequest) (*vatsectorv1.ListFlightsResponse, error) {
 	from, until := timeRange(req.GetSeen())
-	flights, next, err := h.q.listFlights(ctx, repository.FlightFilter{
-		SectorID: req.GetSectorId(), CallsignPrefix: req.GetCallsignPrefix(), Departure: req.GetDeparture(),
+	flights, next, err := h.q.listFlights(ctx, req.GetSectorId(), repository.FlightFilter{
+		CallsignPrefix: req.GetCallsignPrefix(), Departure: req.GetDeparture(),
 		Arrival: req.GetArrival(), IncludeOffline: req.GetIncludeOffline(), SeenFrom: from, SeenUntil: until,
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {

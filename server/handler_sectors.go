@@ -18,7 +18,8 @@ type sectorHandler struct {
 }
 
 func (h *sectorHandler) ListSectors(ctx context.Context, req *vatsectorv1.ListSectorsRequest) (*vatsectorv1.ListSectorsResponse, error) {
-	views, next, err := h.q.listSectors(ctx, req.GetSet(), req.GetKind(), req.GetPageSize(), req.GetPageToken())
+	views, next, err := h.q.listSectors(ctx, sectorQuery{set: req.GetSet(), kind: req.GetKind(), sectors: req.GetSectors()},
+		req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +33,11 @@ func (h *sectorHandler) ListSectors(ctx context.Context, req *vatsectorv1.ListSe
 func (h *sectorHandler) GetSectorOccupancy(ctx context.Context, req *vatsectorv1.GetSectorOccupancyRequest) (
 	*vatsectorv1.GetSectorOccupancyResponse, error,
 ) {
-	s, occ, next, err := h.q.sectorOccupancy(ctx, req.GetSectorId(), req.GetPageSize(), req.GetPageToken())
+	sector, field := req.GetSectorId(), "sector_id"
+	if req.GetName() != "" {
+		sector, field = req.GetName(), "name"
+	}
+	s, occ, next, err := h.q.sectorOccupancy(ctx, field, sector, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +57,9 @@ func (h *sectorHandler) ListSectorEvents(ctx context.Context, req *vatsectorv1.L
 	*vatsectorv1.ListSectorEventsResponse, error,
 ) {
 	from, until := timeRange(req.GetOccurred())
-	events, next, err := h.q.listEvents(ctx, repository.EventFilter{
-		SectorIDs: req.GetSectorIds(), Kinds: eventKindNames(req.GetKinds()), From: from, Until: until,
+	events, next, err := h.q.listEvents(ctx, req.GetSectorIds(), repository.EventFilter{
+		Sets: req.GetSets(), Kinds: eventKindNames(req.GetKinds()), From: from, Until: until,
+		FlightCID: req.GetFlightCid(), FlightCallsign: req.GetFlightCallsign(),
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -69,11 +75,17 @@ func (h *sectorHandler) WatchSectorEvents(req *vatsectorv1.WatchSectorEventsRequ
 	stream vatsectorv1.SectorService_WatchSectorEventsServer,
 ) error {
 	ctx := stream.Context()
-	err := h.q.watchEvents(ctx, eventWatch{
-		filter: repository.EventFilter{SectorIDs: req.GetSectorIds(), Kinds: eventKindNames(req.GetKinds())},
-		after:  req.AfterSequence,
+	sectors, err := h.q.resolveSectors("sector_ids", req.GetSectorIds())
+	if err != nil {
+		return err
+	}
+	return h.q.watchEvents(ctx, eventWatch{
+		filter: repository.EventFilter{
+			Sectors: sectors, Sets: req.GetSets(), Kinds: eventKindNames(req.GetKinds()),
+			FlightCID: req.GetFlightCid(), FlightCallsign: req.GetFlightCallsign(),
+		},
+		after: req.AfterSequence,
 	}, eventStreamSink{stream: stream, now: h.q.now, batch: req.GetBatchEvents()})
-	return err
 }
 
 // eventStreamSink converts a stream's domain output to messages. Live events go out as the bytes their

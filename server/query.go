@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/hub"
 )
 
@@ -29,6 +30,13 @@ type queryService struct {
 func canonicalSet[T ~string](s []T) []T {
 	out := slices.Clone(s)
 	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// canonicalRefs is canonicalSet for sectors.
+func canonicalRefs(refs []domain.SectorRef) []domain.SectorRef {
+	out := slices.Clone(refs)
+	slices.SortFunc(out, domain.SectorRef.Compare)
 	return slices.Compact(out)
 }
 

@@ -8,11 +8,17 @@ import (
 	"github.com/vatsector/vatsector/repository"
 )
 
-func (q *queryService) listControllers(ctx context.Context, f repository.ControllerFilter, size int32, token string) (
+func (q *queryService) listControllers(ctx context.Context, sector string, f repository.ControllerFilter, size int32, token string) (
 	[]domain.Controller, string, error,
 ) {
+	if sector != "" {
+		var err error
+		if f.Sector, _, err = q.resolveSector("sector_id", sector); err != nil {
+			return nil, "", err
+		}
+	}
 	f.Kinds = canonicalSet(f.Kinds)
-	fp := fingerprint("ListControllers", f.Kinds, strings.ToUpper(f.CallsignPrefix), f.SectorID)
+	fp := fingerprint("ListControllers", f.Kinds, strings.ToUpper(f.CallsignPrefix), f.Sector)
 	return keysetPage(token, fp, size, func(c domain.Controller) (string, int64) { return c.Callsign, c.ID },
 		func(after *repository.Key, limit int) ([]domain.Controller, error) {
 			return q.store.ListOnlineControllers(ctx, f, after, limit)

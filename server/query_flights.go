@@ -15,10 +15,16 @@ type flightSelector struct {
 	Callsign string
 }
 
-func (q *queryService) listFlights(ctx context.Context, f repository.FlightFilter, size int32, token string) (
+func (q *queryService) listFlights(ctx context.Context, sector string, f repository.FlightFilter, size int32, token string) (
 	[]domain.FlightSummary, string, error,
 ) {
-	fp := fingerprint("ListFlights", f.SectorID, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
+	if sector != "" {
+		var err error
+		if f.Sector, _, err = q.resolveSector("sector_id", sector); err != nil {
+			return nil, "", err
+		}
+	}
+	fp := fingerprint("ListFlights", f.Sector, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
 		strings.ToUpper(f.Arrival), f.IncludeOffline, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil))
 	return keysetPage(token, fp, size, func(r domain.FlightSummary) (string, int64) { return r.Flight.Callsign, r.Flight.ID },
 		func(after *repository.Key, limit int) ([]domain.FlightSummary, error) {

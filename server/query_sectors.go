@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/vatsector/vatsector/airspace"
@@ -15,7 +16,7 @@ type sectorView struct {
 	state  domain.SectorState
 }
 
-// loaded returns the sectors loaded now, sorted by id; none before any is loaded.
+// loaded returns the sectors loaded now, sorted by set then id; none before any is loaded.
 func (q *queryService) loaded() []*airspace.Sector {
 	a := q.sectors.Airspace()
 	if a == nil {
@@ -24,18 +25,37 @@ func (q *queryService) loaded() []*airspace.Sector {
 	return a.Sectors()
 }
 
-func (q *queryService) listSectors(ctx context.Context, set, kind string, size int32, token string) ([]sectorView, string, error) {
-	fp := fingerprint("ListSectors", set, kind)
+// sectorQuery is ListSectors' filters.
+type sectorQuery struct {
+	set, kind string
+	// sectors are resource names or bare ids.
+	sectors []string
+}
+
+func (q *queryService) listSectors(ctx context.Context, sq sectorQuery, size int32, token string) ([]sectorView, string, error) {
+	only, err := q.resolveSectors("sectors", sq.sectors)
+	if err != nil {
+		return nil, "", err
+	}
+	only = canonicalRefs(only)
+	fp := fingerprint("ListSectors", sq.set, sq.kind, only)
 	tok, err := decodePageToken(token, fp)
 	if err != nil {
 		return nil, "", err
 	}
+	var after domain.SectorRef
+	if tok != nil {
+		after = domain.ParseSectorRef(tok.Key)
+	}
+	want := setOf(only)
 	n := pageSize(size, defaultSectorsPageSize, maxSectorsPageSize)
 	var page []*airspace.Sector
 	more := false
-	// Sectors come sorted by id from memory, so the keyset is the last id.
+	// Sectors come sorted by set then id from memory, so the keyset is the last one's set/id.
 	for _, s := range q.loaded() {
-		if (set != "" && s.Set != set) || (kind != "" && s.Kind != kind) || (tok != nil && s.ID <= tok.Key) {
+		ref := domain.SectorRef{Set: s.Set, ID: s.ID}
+		if (sq.set != "" && s.Set != sq.set) || (sq.kind != "" && s.Kind != sq.kind) || (want != nil && !want[ref]) ||
+			(tok != nil && ref.Compare(after) <= 0) {
 			continue
 		}
 		if len(page) == n {
@@ -44,21 +64,21 @@ func (q *queryService) listSectors(ctx context.Context, set, kind string, size i
 		}
 		page = append(page, s)
 	}
-	ids := make([]string, len(page))
+	refs := make([]domain.SectorRef, len(page))
 	for i, s := range page {
-		ids[i] = s.ID
+		refs[i] = domain.SectorRef{Set: s.Set, ID: s.ID}
 	}
-	states, err := q.store.SectorStates(ctx, ids)
+	states, err := q.store.SectorStates(ctx, refs)
 	if err != nil {
 		return nil, "", err
 	}
 	out := make([]sectorView, len(page))
 	for i, s := range page {
-		out[i] = sectorView{sector: s, state: states[s.ID]}
+		out[i] = sectorView{sector: s, state: states[refs[i]]}
 	}
 	next := ""
 	if more {
-		next = encodePageToken(fp, page[len(page)-1].ID, 0)
+		next = encodePageToken(fp, refs[len(refs)-1].String(), 0)
 	}
 	return out, next, nil
 }
@@ -69,31 +89,31 @@ const (
 	maxOccupantsPageSize     = 1000
 )
 
-func (q *queryService) sectorOccupancy(ctx context.Context, id string, size int32, token string) (
+func (q *queryService) sectorOccupancy(ctx context.Context, field, sector string, size int32, token string) (
 	*airspace.Sector, *domain.Occupancy, string, error,
 ) {
-	fp := fingerprint("GetSectorOccupancy", id)
-	tok, err := decodePageToken(token, fp)
+	ref, loaded, err := q.resolveSector(field, sector)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	a := q.sectors.Airspace()
 	var s *airspace.Sector
-	ok := false
-	if a != nil {
-		if same := a.Lookup(id); len(same) == 1 {
-			s, ok = same[0], true
-		}
+	if a := q.sectors.Airspace(); loaded && a != nil {
+		s, loaded = a.Sector(ref.Set, ref.ID)
 	}
-	if !ok {
-		return nil, nil, "", notFoundf("sector %q is not loaded", id)
+	if !loaded {
+		return nil, nil, "", notFoundf("sector %q is not loaded", sector)
+	}
+	fp := fingerprint("GetSectorOccupancy", ref)
+	tok, err := decodePageToken(token, fp)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	var after *repository.OccupantKey
 	if tok != nil {
 		after = &repository.OccupantKey{EnteredAt: time.Unix(0, tok.At).UTC(), Callsign: tok.Key, VisitID: tok.ID}
 	}
 	n := pageSize(size, defaultOccupantsPageSize, maxOccupantsPageSize)
-	occ, err := q.store.SectorOccupancy(ctx, id, after, n+1)
+	occ, err := q.store.SectorOccupancy(ctx, ref, after, n+1)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -106,9 +126,16 @@ func (q *queryService) sectorOccupancy(ctx context.Context, id string, size int3
 	return s, occ, next, nil
 }
 
-func (q *queryService) listEvents(ctx context.Context, f repository.EventFilter, size int32, token string) ([]domain.Event, string, error) {
-	f.SectorIDs, f.Kinds = canonicalSet(f.SectorIDs), canonicalSet(f.Kinds)
-	fp := fingerprint("ListSectorEvents", f.SectorIDs, f.Kinds, unixMicro(f.From), unixMicro(f.Until))
+func (q *queryService) listEvents(ctx context.Context, sectors []string, f repository.EventFilter, size int32, token string) (
+	[]domain.Event, string, error,
+) {
+	var err error
+	if f.Sectors, err = q.resolveSectors("sector_ids", sectors); err != nil {
+		return nil, "", err
+	}
+	f.Sectors, f.Sets, f.Kinds = canonicalRefs(f.Sectors), canonicalSet(f.Sets), canonicalSet(f.Kinds)
+	fp := fingerprint("ListSectorEvents", f.Sectors, f.Sets, f.Kinds, unixMicro(f.From), unixMicro(f.Until),
+		f.FlightCID, strings.ToUpper(f.FlightCallsign))
 	tok, err := decodePageToken(token, fp)
 	if err != nil {
 		return nil, "", err

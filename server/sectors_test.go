@@ -96,10 +96,10 @@ func TestSectorConvertsEveryField(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []*vatsectorv1.Sector{
-			{Id: "EGTT", Name: "London", Set: "test", Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: "fir",
+			{Id: "EGTT", Name: "London", Set: "test", ResourceName: "sets/test/sectors/EGTT", Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: "fir",
 				Region: "EMEA", Division: "VATUK", FlightCount: 2, StaffedBy: []*vatsectorv1.ControllerRef{
 					{Id: 7, Cid: 2007, Callsign: "EGTT_1_CTR"}, {Id: 1, Cid: 2001, Callsign: "EGTT_CTR"}}},
-			{Id: "EGTT_S", Name: "London South", Set: "test", Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: "sector",
+			{Id: "EGTT_S", Name: "London South", Set: "test", ResourceName: "sets/test/sectors/EGTT_S", Source: vatsectorv1.SectorSource_SECTOR_SOURCE_CUSTOM, Kind: "sector",
 				CeilingFt: ptr[int32](24500), FlightCount: 1, StaffedBy: []*vatsectorv1.ControllerRef{{Id: 2, Cid: 2002, Callsign: "EGTT_S_CTR"}}},
 		}
 		if len(resp.GetSectors()) != 2 {
@@ -126,7 +126,7 @@ func TestGetSectorOccupancy(t *testing.T) {
 			summary: "EGTT:2[EGTT_1_CTR EGTT_CTR]"},
 		{name: "empty and unstaffed", sector: "LFFF", occupants: []string{}, summary: "LFFF:0[]"},
 		{name: "not loaded", sector: "EGTT_N", code: codes.NotFound, msg: `"EGTT_N" is not loaded`},
-		{name: "missing id", sector: "", code: codes.InvalidArgument, msg: "sector_id is required"},
+		{name: "missing id", sector: "", code: codes.InvalidArgument, msg: "a sector is required"},
 	}
 	eachEnv(t, envOptions{}, func(t *testing.T, e *env) {
 		for _, tc := range cases {
@@ -264,11 +264,13 @@ func mustFirstToken(t *testing.T, e *env) string {
 
 func TestSectorEventConvertsEveryField(t *testing.T) {
 	want := []*vatsectorv1.SectorEvent{
-		{Sequence: 8, Kind: vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT, SectorId: "EGTT", OccurredAt: timestamppb.New(t1),
+		{Sequence: 8, Kind: vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_EXIT, SectorId: "EGTT", SectorSet: "test",
+			Sector: "sets/test/sectors/EGTT", OccurredAt: timestamppb.New(t1),
 			CycleId: 2, Flight: &vatsectorv1.FlightRef{Id: aal1, Cid: 1004, Callsign: "AAL1"},
 			Position: &vatsectorv1.Point{Latitude: 51.4, Longitude: -1, AltitudeFt: 20004}, VisitId: 4,
 			VisitDuration: durationpb.New(15e9), ExitReason: vatsectorv1.ExitReason_EXIT_REASON_DISCONNECTED},
-		{Sequence: 9, Kind: vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED, SectorId: "EGTT_N", OccurredAt: timestamppb.New(t1),
+		{Sequence: 9, Kind: vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED, SectorId: "EGTT_N", SectorSet: "test",
+			Sector: "sets/test/sectors/EGTT_N", OccurredAt: timestamppb.New(t1),
 			CycleId: 2, Controller: &vatsectorv1.ControllerRef{Id: 5, Cid: 2005, Callsign: "EGTT_N_CTR"}},
 	}
 	eachEnv(t, envOptions{}, func(t *testing.T, e *env) {

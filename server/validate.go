@@ -150,26 +150,32 @@ func requestRules(req any) (check func() error, known bool) {
 		}, true
 	case *vatsectorv1.ListSectorsRequest:
 		return func() error {
-			return firstError(checkPageSize(r.GetPageSize()), checkText("set", r.GetSet()), checkText("kind", r.GetKind()))
+			return firstError(checkPageSize(r.GetPageSize()), checkText("set", r.GetSet()), checkText("kind", r.GetKind()),
+				checkIDs("sectors", r.GetSectors()))
 		}, true
 	case *vatsectorv1.GetSectorOccupancyRequest:
 		return func() error {
-			if r.GetSectorId() == "" {
-				return invalidf("sector_id is required")
+			switch {
+			case r.GetSectorId() == "" && r.GetName() == "":
+				return invalidf("a sector is required: set name (sets/{set}/sectors/{id}) or sector_id")
+			case r.GetSectorId() != "" && r.GetName() != "" && r.GetSectorId() != r.GetName():
+				return invalidf("name %q and sector_id %q name different sectors: set one of them", r.GetName(), r.GetSectorId())
 			}
-			return firstError(checkPageSize(r.GetPageSize()), checkText("sector_id", r.GetSectorId()))
+			return firstError(checkPageSize(r.GetPageSize()), checkText("sector_id", r.GetSectorId()), checkText("name", r.GetName()))
 		}, true
 	case *vatsectorv1.ListSectorEventsRequest:
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkIDs("sector_ids", r.GetSectorIds()),
-				checkEventKinds(r.GetKinds()), checkRange("occurred", r.GetOccurred()))
+				checkEventKinds(r.GetKinds()), checkRange("occurred", r.GetOccurred()),
+				checkFlightFilter(r.GetSets(), r.GetFlightCid(), r.GetFlightCallsign()))
 		}, true
 	case *vatsectorv1.WatchSectorEventsRequest:
 		return func() error {
 			if r.AfterSequence != nil && r.GetAfterSequence() < 0 {
 				return invalidf("after_sequence must not be negative, got %d", r.GetAfterSequence())
 			}
-			return firstError(checkIDs("sector_ids", r.GetSectorIds()), checkEventKinds(r.GetKinds()))
+			return firstError(checkIDs("sector_ids", r.GetSectorIds()), checkEventKinds(r.GetKinds()),
+				checkFlightFilter(r.GetSets(), r.GetFlightCid(), r.GetFlightCallsign()))
 		}, true
 	case *vatsectorv1.ListControllersRequest:
 		return func() error {
@@ -208,6 +214,14 @@ func checkText(field, v string) error {
 		return invalidf("%s is too long (%d bytes, at most %d)", field, len(v), maxFilterTextLen)
 	}
 	return nil
+}
+
+// checkFlightFilter checks the sets and flight filters of the event methods.
+func checkFlightFilter(sets []string, cid int64, callsign string) error {
+	if cid < 0 {
+		return invalidf("flight_cid must not be negative, got %d", cid)
+	}
+	return firstError(checkIDs("sets", sets), checkText("flight_callsign", callsign))
 }
 
 func checkIDs(field string, ids []string) error {

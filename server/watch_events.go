@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
@@ -26,7 +27,7 @@ import (
 
 // eventWatch is a WatchSectorEvents request in domain terms.
 type eventWatch struct {
-	// filter uses SectorIDs and Kinds only.
+	// filter uses its sectors, sets, kinds and flight only (no time range).
 	filter repository.EventFilter
 	// after is the resume point; nil streams live events only.
 	after *int64
@@ -215,12 +216,30 @@ func (st *eventStream) deliver(c *publishedCycle) (bool, error) {
 
 // eventMatcher applies a stream's filters to live events, as the repository applies them to stored ones.
 type eventMatcher struct {
-	sectors map[string]bool
-	kinds   map[domain.EventKind]bool
+	sectors map[domain.SectorRef]bool
+	// anySet are the ids of sectors named without a set: any set's.
+	anySet map[string]bool
+	sets   map[string]bool
+	kinds  map[domain.EventKind]bool
+	// flightCID and flightCallsign (upper-cased) keep the entries and exits of one member or callsign.
+	flightCID      int64
+	flightCallsign string
 }
 
 func newEventMatcher(f repository.EventFilter) eventMatcher {
-	return eventMatcher{sectors: setOf(f.SectorIDs), kinds: setOf(f.Kinds)}
+	m := eventMatcher{sets: setOf(f.Sets), kinds: setOf(f.Kinds),
+		flightCID: f.FlightCID, flightCallsign: strings.ToUpper(f.FlightCallsign)}
+	var named []domain.SectorRef
+	var anySet []string
+	for _, r := range f.Sectors {
+		if r.Set == "" {
+			anySet = append(anySet, r.ID)
+		} else {
+			named = append(named, r)
+		}
+	}
+	m.sectors, m.anySet = setOf(named), setOf(anySet)
+	return m
 }
 
 // setOf is nil for no values: a filter without them matches everything.
@@ -236,8 +255,20 @@ func setOf[T comparable](vs []T) map[T]bool {
 }
 
 // all says the stream filters nothing.
-func (m eventMatcher) all() bool { return m.sectors == nil && m.kinds == nil }
+func (m eventMatcher) all() bool {
+	return m.sectors == nil && m.anySet == nil && m.sets == nil && m.kinds == nil && m.flightCID == 0 && m.flightCallsign == ""
+}
 
 func (m eventMatcher) match(e *domain.Event) bool {
-	return (m.sectors == nil || m.sectors[e.SectorID]) && (m.kinds == nil || m.kinds[e.Kind])
+	inSector := (m.sectors == nil && m.anySet == nil && m.sets == nil) || m.sectors[e.Sector] || m.anySet[e.Sector.ID] ||
+		m.sets[e.Sector.Set]
+	if !inSector || (m.kinds != nil && !m.kinds[e.Kind]) {
+		return false
+	}
+	if m.flightCID == 0 && m.flightCallsign == "" {
+		return true
+	}
+	f := e.Flight
+	return f != nil && (m.flightCID == 0 || f.CID == m.flightCID) &&
+		(m.flightCallsign == "" || strings.ToUpper(f.Callsign) == m.flightCallsign)
 }

@@ -16,8 +16,15 @@
 // Identifiers: flight, visit, controller and cycle ids are int64 values allocated by vatsector; they are
 // unique and never reused for as long as the database is kept. A flight is one pilot connection, identified
 // in the feed by (cid, callsign, logon_time): the same pilot reconnecting is a new flight with a new id.
-// Sector ids are strings (for example "EGTT" or "KZNY"), unique among the loaded sectors and stable across
-// restarts. In the proto3 JSON mapping (grpcurl) int64 values are written as strings.
+// Sectors: a sector belongs to a set (VATSpy "vatspy", SimAware "simaware", a division's own vatSys or GeoJSON
+// set) and has an id unique within its set and stable across restarts, for example "EGTT". Ids need not be
+// unique across sets (a division's vatSys sectors reuse VATSpy FIR ids), so a sector's full name is its
+// resource name (https://google.aip.dev/122) "sets/{set}/sectors/{id}", for example "sets/vatspy/sectors/EGTT".
+// Every request field naming sectors accepts a resource name, or a bare id where one loaded set alone has it; a
+// bare id several loaded sets have is INVALID_ARGUMENT, and the message lists the resource names it could mean.
+// In a filter, a bare id no loaded set has matches that id in any set (the history of a removed sector).
+// Responses carry both: the id and set fields, and the resource name.
+// In the proto3 JSON mapping (grpcurl) int64 values are written as strings.
 //
 // Pagination (List* methods, following https://google.aip.dev/158): `page_size` is the maximum number of
 // items to return (0 means the method's default, values above its maximum are lowered to it, a negative value

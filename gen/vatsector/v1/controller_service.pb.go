@@ -160,7 +160,7 @@ type ListControllersRequest struct {
 	Kinds []ControllerKind `protobuf:"varint,1,rep,packed,name=kinds,proto3,enum=vatsector.v1.ControllerKind" json:"kinds,omitempty"`
 	// Only connections whose callsign starts with this prefix (case-insensitive), for example "EGTT_".
 	CallsignPrefix string `protobuf:"bytes,2,opt,name=callsign_prefix,json=callsignPrefix,proto3" json:"callsign_prefix,omitempty"`
-	// Only connections staffing this sector.
+	// Only connections staffing this sector: a resource name, or a bare id one loaded set alone has.
 	SectorId string `protobuf:"bytes,3,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
 	// Maximum number of connections to return: default 100, maximum 1000.
 	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -326,9 +326,11 @@ type Controller struct {
 	AtisCode string `protobuf:"bytes,30,opt,name=atis_code,json=atisCode,proto3" json:"atis_code,omitempty"`
 	// ATIS / controller information text, one element per line as in the feed; empty when none.
 	AtisLines []string `protobuf:"bytes,31,rep,name=atis_lines,json=atisLines,proto3" json:"atis_lines,omitempty"`
-	// Ids of the sectors the connection staffs now, sorted; empty for observers, ATIS, and controllers whose
-	// callsign maps to no loaded sector.
-	SectorIds     []string `protobuf:"bytes,40,rep,name=sector_ids,json=sectorIds,proto3" json:"sector_ids,omitempty"`
+	// Ids of the sectors the connection staffs now, sorted like sectors; empty for observers, ATIS, and
+	// controllers whose callsign maps to no loaded sector.
+	SectorIds []string `protobuf:"bytes,40,rep,name=sector_ids,json=sectorIds,proto3" json:"sector_ids,omitempty"`
+	// Resource names of the sectors the connection staffs now, sorted by set then id.
+	Sectors       []string `protobuf:"bytes,41,rep,name=sectors,proto3" json:"sectors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -482,6 +484,13 @@ func (x *Controller) GetSectorIds() []string {
 	return nil
 }
 
+func (x *Controller) GetSectors() []string {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
 var File_vatsector_v1_controller_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_controller_service_proto_rawDesc = "" +
@@ -496,7 +505,7 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tR\tpageToken\"}\n" +
 	"\x17ListControllersResponse\x12:\n" +
 	"\vcontrollers\x18\x01 \x03(\v2\x18.vatsector.v1.ControllerR\vcontrollers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xea\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x84\x05\n" +
 	"\n" +
 	"Controller\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
@@ -520,7 +529,8 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\n" +
 	"atis_lines\x18\x1f \x03(\tR\tatisLines\x12\x1d\n" +
 	"\n" +
-	"sector_ids\x18( \x03(\tR\tsectorIds*\x89\x01\n" +
+	"sector_ids\x18( \x03(\tR\tsectorIds\x12\x18\n" +
+	"\asectors\x18) \x03(\tR\asectors*\x89\x01\n" +
 	"\x0eControllerKind\x12\x1f\n" +
 	"\x1bCONTROLLER_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONTROLLER_KIND_CONTROLLER\x10\x01\x12\x18\n" +

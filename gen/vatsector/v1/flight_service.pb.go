@@ -27,8 +27,9 @@ const (
 type ListFlightsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only flights inside this sector: with the online flights, those currently inside it (an open visit); with
-	// include_offline, also the flights that had a visit to it overlapping `seen`. An unknown sector id matches
-	// nothing (it is not an error: the sector may have existed before a reload).
+	// include_offline, also the flights that had a visit to it overlapping `seen`. A resource name, or a bare id
+	// one loaded set alone has; a bare id no loaded set has matches that id in any set (it is not an error: the
+	// sector may have existed before a reload).
 	SectorId string `protobuf:"bytes,1,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
 	// Only flights whose callsign starts with this prefix (case-insensitive), for example "BAW".
 	CallsignPrefix string `protobuf:"bytes,2,opt,name=callsign_prefix,json=callsignPrefix,proto3" json:"callsign_prefix,omitempty"`
@@ -316,7 +317,7 @@ type GetFlightResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The flight.
 	Flight *Flight `protobuf:"bytes,1,opt,name=flight,proto3" json:"flight,omitempty"`
-	// Its sector visits, open and closed, ordered by entered_at then sector id. The newest max_visits only.
+	// Its sector visits, open and closed, ordered by entered_at then sector. The newest max_visits only.
 	Visits []*Visit `protobuf:"bytes,2,rep,name=visits,proto3" json:"visits,omitempty"`
 	// Its position track, ordered by observed_at; empty unless include_track was set. The newest
 	// max_track_points only.
@@ -425,11 +426,13 @@ type Flight struct {
 	Position *FlightPosition `protobuf:"bytes,20,opt,name=position,proto3" json:"position,omitempty"`
 	// The latest flight plan. Unset when none was filed.
 	FlightPlan *FlightPlan `protobuf:"bytes,30,opt,name=flight_plan,json=flightPlan,proto3" json:"flight_plan,omitempty"`
-	// Ids of the sectors the flight is in now (its open visits), sorted. Empty when offline or outside every
-	// sector.
+	// Ids of the sectors the flight is in now (its open visits), sorted like current_sectors. Empty when
+	// offline or outside every sector. Ids of different sets may repeat: see current_sectors.
 	CurrentSectorIds []string `protobuf:"bytes,40,rep,name=current_sector_ids,json=currentSectorIds,proto3" json:"current_sector_ids,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Resource names of the sectors the flight is in now, sorted by set then id.
+	CurrentSectors []string `protobuf:"bytes,41,rep,name=current_sectors,json=currentSectors,proto3" json:"current_sectors,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Flight) Reset() {
@@ -563,6 +566,13 @@ func (x *Flight) GetFlightPlan() *FlightPlan {
 func (x *Flight) GetCurrentSectorIds() []string {
 	if x != nil {
 		return x.CurrentSectorIds
+	}
+	return nil
+}
+
+func (x *Flight) GetCurrentSectors() []string {
+	if x != nil {
+		return x.CurrentSectors
 	}
 	return nil
 }
@@ -884,8 +894,12 @@ type Visit struct {
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The flight's id.
 	FlightId int64 `protobuf:"varint,2,opt,name=flight_id,json=flightId,proto3" json:"flight_id,omitempty"`
-	// The sector's id.
+	// The sector's id, within sector_set.
 	SectorId string `protobuf:"bytes,3,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
+	// The sector's set.
+	SectorSet string `protobuf:"bytes,4,opt,name=sector_set,json=sectorSet,proto3" json:"sector_set,omitempty"`
+	// The sector's resource name, "sets/{set}/sectors/{id}".
+	Sector string `protobuf:"bytes,5,opt,name=sector,proto3" json:"sector,omitempty"`
 	// Feed time of the first cycle that observed the flight inside the sector.
 	EnteredAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=entered_at,json=enteredAt,proto3" json:"entered_at,omitempty"`
 	// Where the flight was at entered_at.
@@ -952,6 +966,20 @@ func (x *Visit) GetFlightId() int64 {
 func (x *Visit) GetSectorId() string {
 	if x != nil {
 		return x.SectorId
+	}
+	return ""
+}
+
+func (x *Visit) GetSectorSet() string {
+	if x != nil {
+		return x.SectorSet
+	}
+	return ""
+}
+
+func (x *Visit) GetSector() string {
+	if x != nil {
+		return x.Sector
 	}
 	return ""
 }
@@ -1031,7 +1059,7 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x06visits\x18\x02 \x03(\v2\x13.vatsector.v1.VisitR\x06visits\x12.\n" +
 	"\x05track\x18\x03 \x03(\v2\x18.vatsector.v1.TrackPointR\x05track\x12)\n" +
 	"\x10visits_truncated\x18\x04 \x01(\bR\x0fvisitsTruncated\x12'\n" +
-	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"\x86\x05\n" +
+	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"\xaf\x05\n" +
 	"\x06Flight\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03cid\x18\x02 \x01(\x03R\x03cid\x12\x1a\n" +
@@ -1051,7 +1079,8 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\bposition\x18\x14 \x01(\v2\x1c.vatsector.v1.FlightPositionR\bposition\x129\n" +
 	"\vflight_plan\x18\x1e \x01(\v2\x18.vatsector.v1.FlightPlanR\n" +
 	"flightPlan\x12,\n" +
-	"\x12current_sector_ids\x18( \x03(\tR\x10currentSectorIdsB\x12\n" +
+	"\x12current_sector_ids\x18( \x03(\tR\x10currentSectorIds\x12'\n" +
+	"\x0fcurrent_sectors\x18) \x03(\tR\x0ecurrentSectorsB\x12\n" +
 	"\x10_military_rating\"\xc2\x02\n" +
 	"\x0eFlightPosition\x129\n" +
 	"\n" +
@@ -1089,11 +1118,14 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x14assigned_transponder\x18\x10 \x01(\tR\x13assignedTransponder\x129\n" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtB\x0e\n" +
-	"\f_revision_id\"\xad\x03\n" +
+	"\f_revision_id\"\xe4\x03\n" +
 	"\x05Visit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
 	"\tflight_id\x18\x02 \x01(\x03R\bflightId\x12\x1b\n" +
-	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x129\n" +
+	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x12\x1d\n" +
+	"\n" +
+	"sector_set\x18\x04 \x01(\tR\tsectorSet\x12\x16\n" +
+	"\x06sector\x18\x05 \x01(\tR\x06sector\x129\n" +
 	"\n" +
 	"entered_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tenteredAt\x12:\n" +

@@ -33,6 +33,10 @@ const (
 	SectorSource_SECTOR_SOURCE_VATSPY SectorSource = 1
 	// A custom GeoJSON file; Sector.set is the file's base name without extension.
 	SectorSource_SECTOR_SOURCE_CUSTOM SectorSource = 2
+	// The SimAware TRACON project's TRACONBoundaries.geojson; Sector.set is "simaware".
+	SectorSource_SECTOR_SOURCE_SIMAWARE SectorSource = 3
+	// vatSys sector files (Volumes.xml and Sectors.xml); Sector.set is the folder's name.
+	SectorSource_SECTOR_SOURCE_VATSYS SectorSource = 4
 )
 
 // Enum value maps for SectorSource.
@@ -41,11 +45,15 @@ var (
 		0: "SECTOR_SOURCE_UNSPECIFIED",
 		1: "SECTOR_SOURCE_VATSPY",
 		2: "SECTOR_SOURCE_CUSTOM",
+		3: "SECTOR_SOURCE_SIMAWARE",
+		4: "SECTOR_SOURCE_VATSYS",
 	}
 	SectorSource_value = map[string]int32{
 		"SECTOR_SOURCE_UNSPECIFIED": 0,
 		"SECTOR_SOURCE_VATSPY":      1,
 		"SECTOR_SOURCE_CUSTOM":      2,
+		"SECTOR_SOURCE_SIMAWARE":    3,
+		"SECTOR_SOURCE_VATSYS":      4,
 	}
 )
 
@@ -145,6 +153,9 @@ type ListSectorsRequest struct {
 	Set string `protobuf:"bytes,1,opt,name=set,proto3" json:"set,omitempty"`
 	// Only sectors of this kind, for example "fir" (case-sensitive, see Sector.kind).
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only these sectors: resource names ("sets/vatspy/sectors/EGTT") or unambiguous bare ids; empty means all.
+	// Names of sectors that are not loaded match nothing.
+	Sectors []string `protobuf:"bytes,3,rep,name=sectors,proto3" json:"sectors,omitempty"`
 	// Maximum number of sectors to return: default 500, maximum 5000.
 	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page, or empty for the first page.
@@ -197,6 +208,13 @@ func (x *ListSectorsRequest) GetKind() string {
 	return ""
 }
 
+func (x *ListSectorsRequest) GetSectors() []string {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
 func (x *ListSectorsRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
@@ -214,7 +232,7 @@ func (x *ListSectorsRequest) GetPageToken() string {
 // ListSectorsResponse is one page of sectors.
 type ListSectorsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sectors, ordered by id.
+	// The sectors, ordered by set, then id.
 	Sectors []*Sector `protobuf:"bytes,1,rep,name=sectors,proto3" json:"sectors,omitempty"`
 	// Token of the next page; empty when this is the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -269,12 +287,14 @@ func (x *ListSectorsResponse) GetNextPageToken() string {
 // GetSectorOccupancyRequest selects a sector.
 type GetSectorOccupancyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sector's id. Required.
+	// The sector: its resource name, or its bare id where one loaded set alone has it. Set this or name.
 	SectorId string `protobuf:"bytes,1,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
+	// The sector's resource name, for example "sets/vatspy/sectors/EGTT". Set this or sector_id.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Maximum number of occupants to return: default 500, maximum 1000 (a busy FIR held 1,728 flights at
 	// once, a 700 KB answer). The sector's flight_count is always the full count.
 	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// next_page_token of the previous page, or empty for the first page. Pass the same sector_id.
+	// next_page_token of the previous page, or empty for the first page. Pass the same sector.
 	PageToken     string `protobuf:"bytes,101,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -313,6 +333,13 @@ func (*GetSectorOccupancyRequest) Descriptor() ([]byte, []int) {
 func (x *GetSectorOccupancyRequest) GetSectorId() string {
 	if x != nil {
 		return x.SectorId
+	}
+	return ""
+}
+
+func (x *GetSectorOccupancyRequest) GetName() string {
+	if x != nil {
+		return x.Name
 	}
 	return ""
 }
@@ -482,12 +509,13 @@ func (x *SectorOccupant) GetPosition() *TrackPoint {
 // Sector is one loaded airspace volume.
 type Sector struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Sector id: unique among the loaded sectors and stable across restarts and data reloads (for example
-	// "EGTT", or a custom feature's id).
+	// Sector id: unique within its set and stable across restarts and data reloads (for example "EGTT", or a
+	// custom feature's id). Another set may use the same id: see resource_name.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Display name, for example "London".
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// The loaded set the sector belongs to: "vatspy", or a custom GeoJSON file's base name without extension.
+	// The loaded set the sector belongs to: "vatspy", "simaware", a vatSys folder's name, or a custom GeoJSON
+	// file's base name without extension.
 	Set string `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
 	// Where the sector was loaded from.
 	Source SectorSource `protobuf:"varint,4,opt,name=source,proto3,enum=vatsector.v1.SectorSource" json:"source,omitempty"`
@@ -504,6 +532,9 @@ type Sector struct {
 	Region string `protobuf:"bytes,9,opt,name=region,proto3" json:"region,omitempty"`
 	// VATSIM division of the boundary (VATSpy); empty when unknown or custom.
 	Division string `protobuf:"bytes,10,opt,name=division,proto3" json:"division,omitempty"`
+	// The sector's resource name, "sets/{set}/sectors/{id}": unique across everything loaded. (The display
+	// name, a field older than sets, is `name`.)
+	ResourceName string `protobuf:"bytes,11,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
 	// Number of flights inside the sector now (open visits).
 	FlightCount int32 `protobuf:"varint,20,opt,name=flight_count,json=flightCount,proto3" json:"flight_count,omitempty"`
 	// The controller connections staffing the sector now, ordered by callsign; empty when unstaffed.
@@ -612,6 +643,13 @@ func (x *Sector) GetDivision() string {
 	return ""
 }
 
+func (x *Sector) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
 func (x *Sector) GetFlightCount() int32 {
 	if x != nil {
 		return x.FlightCount
@@ -634,7 +672,7 @@ type SectorEvent struct {
 	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// What happened.
 	Kind SectorEventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=vatsector.v1.SectorEventKind" json:"kind,omitempty"`
-	// The sector it happened in.
+	// The id of the sector it happened in, within sector_set.
 	SectorId string `protobuf:"bytes,3,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
 	// Feed time (update_timestamp) of the cycle that observed it. For an EXIT or UNSTAFFED caused by a
 	// disconnection: the feed time the flight or controller was last seen, which is before the cycle that
@@ -642,6 +680,11 @@ type SectorEvent struct {
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Id of the ingest cycle that recorded it (see IngestService).
 	CycleId int64 `protobuf:"varint,5,opt,name=cycle_id,json=cycleId,proto3" json:"cycle_id,omitempty"`
+	// The set of the sector it happened in. Empty only for events recorded before sectors had sets whose id no
+	// loaded set has had since.
+	SectorSet string `protobuf:"bytes,6,opt,name=sector_set,json=sectorSet,proto3" json:"sector_set,omitempty"`
+	// The resource name of the sector it happened in, "sets/{set}/sectors/{id}".
+	Sector string `protobuf:"bytes,7,opt,name=sector,proto3" json:"sector,omitempty"`
 	// ENTRY and EXIT: the flight. Unset for STAFFED and UNSTAFFED.
 	Flight *FlightRef `protobuf:"bytes,10,opt,name=flight,proto3" json:"flight,omitempty"`
 	// ENTRY: where the flight was first observed inside the sector. EXIT: where it was when the exit was
@@ -727,6 +770,20 @@ func (x *SectorEvent) GetCycleId() int64 {
 	return 0
 }
 
+func (x *SectorEvent) GetSectorSet() string {
+	if x != nil {
+		return x.SectorSet
+	}
+	return ""
+}
+
+func (x *SectorEvent) GetSector() string {
+	if x != nil {
+		return x.Sector
+	}
+	return ""
+}
+
 func (x *SectorEvent) GetFlight() *FlightRef {
 	if x != nil {
 		return x.Flight
@@ -772,12 +829,21 @@ func (x *SectorEvent) GetController() *ControllerRef {
 // ListSectorEventsRequest selects stored sector events. Filters combine with AND.
 type ListSectorEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only events of these sectors; empty means all sectors. Unknown ids match nothing (not an error).
+	// Only events of these sectors: resource names or unambiguous bare ids; empty means all sectors (see sets).
+	// A resource name need not be loaded (the history of a removed sector); a bare id no loaded set has matches
+	// that id in any set (not an error).
 	SectorIds []string `protobuf:"bytes,1,rep,name=sector_ids,json=sectorIds,proto3" json:"sector_ids,omitempty"`
 	// Only events of these kinds; empty means all kinds. UNSPECIFIED is INVALID_ARGUMENT.
 	Kinds []SectorEventKind `protobuf:"varint,2,rep,packed,name=kinds,proto3,enum=vatsector.v1.SectorEventKind" json:"kinds,omitempty"`
 	// Only events whose occurred_at (feed time) is in this range. Unset: all retained events.
 	Occurred *TimeRange `protobuf:"bytes,3,opt,name=occurred,proto3" json:"occurred,omitempty"`
+	// Only events of sectors of these sets, for example "vatspy". With sector_ids, events of either.
+	Sets []string `protobuf:"bytes,4,rep,name=sets,proto3" json:"sets,omitempty"`
+	// Only the entries and exits of flights of this VATSIM member (CID); staffing events never match. 0: any.
+	FlightCid int64 `protobuf:"varint,5,opt,name=flight_cid,json=flightCid,proto3" json:"flight_cid,omitempty"`
+	// Only the entries and exits of flights with this callsign (case-insensitive); staffing events never
+	// match. Empty: any.
+	FlightCallsign string `protobuf:"bytes,6,opt,name=flight_callsign,json=flightCallsign,proto3" json:"flight_callsign,omitempty"`
 	// Maximum number of events to return: default 100, maximum 1000.
 	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page, or empty for the first page.
@@ -835,6 +901,27 @@ func (x *ListSectorEventsRequest) GetOccurred() *TimeRange {
 		return x.Occurred
 	}
 	return nil
+}
+
+func (x *ListSectorEventsRequest) GetSets() []string {
+	if x != nil {
+		return x.Sets
+	}
+	return nil
+}
+
+func (x *ListSectorEventsRequest) GetFlightCid() int64 {
+	if x != nil {
+		return x.FlightCid
+	}
+	return 0
+}
+
+func (x *ListSectorEventsRequest) GetFlightCallsign() string {
+	if x != nil {
+		return x.FlightCallsign
+	}
+	return ""
 }
 
 func (x *ListSectorEventsRequest) GetPageSize() int32 {
@@ -910,8 +997,9 @@ func (x *ListSectorEventsResponse) GetNextPageToken() string {
 // WatchSectorEventsRequest opens a sector event stream. Filters combine with AND.
 type WatchSectorEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only events of these sectors; empty means all sectors. Unknown ids are accepted (they may be loaded
-	// later) and match nothing meanwhile.
+	// Only events of these sectors: resource names or unambiguous bare ids; empty means all sectors (see sets).
+	// A resource name need not be loaded (it may be loaded later); a bare id no loaded set has when the stream
+	// opens matches that id in any set.
 	SectorIds []string `protobuf:"bytes,1,rep,name=sector_ids,json=sectorIds,proto3" json:"sector_ids,omitempty"`
 	// Only events of these kinds; empty means all kinds. UNSPECIFIED is INVALID_ARGUMENT.
 	Kinds []SectorEventKind `protobuf:"varint,2,rep,packed,name=kinds,proto3,enum=vatsector.v1.SectorEventKind" json:"kinds,omitempty"`
@@ -929,9 +1017,16 @@ type WatchSectorEventsRequest struct {
 	// and the absence of gaps and duplicates are the same as without batches; no batch is ever empty. On a
 	// busy stream, one message per cycle instead of one per event costs both ends much less. Unset (false): one
 	// event per message, as before this field existed.
-	BatchEvents   bool `protobuf:"varint,4,opt,name=batch_events,json=batchEvents,proto3" json:"batch_events,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BatchEvents bool `protobuf:"varint,4,opt,name=batch_events,json=batchEvents,proto3" json:"batch_events,omitempty"`
+	// Only events of sectors of these sets, for example a division's. With sector_ids, events of either.
+	Sets []string `protobuf:"bytes,5,rep,name=sets,proto3" json:"sets,omitempty"`
+	// Only the entries and exits of flights of this VATSIM member (CID); staffing events never match. 0: any.
+	FlightCid int64 `protobuf:"varint,6,opt,name=flight_cid,json=flightCid,proto3" json:"flight_cid,omitempty"`
+	// Only the entries and exits of flights with this callsign (case-insensitive), to follow one flight;
+	// staffing events never match. Empty: any.
+	FlightCallsign string `protobuf:"bytes,7,opt,name=flight_callsign,json=flightCallsign,proto3" json:"flight_callsign,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WatchSectorEventsRequest) Reset() {
@@ -990,6 +1085,27 @@ func (x *WatchSectorEventsRequest) GetBatchEvents() bool {
 		return x.BatchEvents
 	}
 	return false
+}
+
+func (x *WatchSectorEventsRequest) GetSets() []string {
+	if x != nil {
+		return x.Sets
+	}
+	return nil
+}
+
+func (x *WatchSectorEventsRequest) GetFlightCid() int64 {
+	if x != nil {
+		return x.FlightCid
+	}
+	return 0
+}
+
+func (x *WatchSectorEventsRequest) GetFlightCallsign() string {
+	if x != nil {
+		return x.FlightCallsign
+	}
+	return ""
 }
 
 // WatchSectorEventsResponse is one message of a sector event stream.
@@ -1216,18 +1332,20 @@ var File_vatsector_v1_sector_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\n" +
-	"!vatsector/v1/sector_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"v\n" +
+	"!vatsector/v1/sector_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\x90\x01\n" +
 	"\x12ListSectorsRequest\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\tR\x03set\x12\x12\n" +
-	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1b\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
+	"\asectors\x18\x03 \x03(\tR\asectors\x12\x1b\n" +
 	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18e \x01(\tR\tpageToken\"m\n" +
 	"\x13ListSectorsResponse\x12.\n" +
 	"\asectors\x18\x01 \x03(\v2\x14.vatsector.v1.SectorR\asectors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\x01\n" +
 	"\x19GetSectorOccupancyRequest\x12\x1b\n" +
-	"\tsector_id\x18\x01 \x01(\tR\bsectorId\x12\x1b\n" +
+	"\tsector_id\x18\x01 \x01(\tR\bsectorId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
 	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18e \x01(\tR\tpageToken\"\xdf\x01\n" +
@@ -1241,7 +1359,7 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\bvisit_id\x18\x02 \x01(\x03R\avisitId\x129\n" +
 	"\n" +
 	"entered_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tenteredAt\x124\n" +
-	"\bposition\x18\x04 \x01(\v2\x18.vatsector.v1.TrackPointR\bposition\"\x93\x03\n" +
+	"\bposition\x18\x04 \x01(\v2\x18.vatsector.v1.TrackPointR\bposition\"\xb8\x03\n" +
 	"\x06Sector\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1254,19 +1372,23 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\aoceanic\x18\b \x01(\bR\aoceanic\x12\x16\n" +
 	"\x06region\x18\t \x01(\tR\x06region\x12\x1a\n" +
 	"\bdivision\x18\n" +
-	" \x01(\tR\bdivision\x12!\n" +
+	" \x01(\tR\bdivision\x12#\n" +
+	"\rresource_name\x18\v \x01(\tR\fresourceName\x12!\n" +
 	"\fflight_count\x18\x14 \x01(\x05R\vflightCount\x12:\n" +
 	"\n" +
 	"staffed_by\x18\x15 \x03(\v2\x1b.vatsector.v1.ControllerRefR\tstaffedByB\v\n" +
 	"\t_floor_ftB\r\n" +
-	"\v_ceiling_ft\"\x88\x04\n" +
+	"\v_ceiling_ft\"\xbf\x04\n" +
 	"\vSectorEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.vatsector.v1.SectorEventKindR\x04kind\x12\x1b\n" +
 	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x12;\n" +
 	"\voccurred_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12\x19\n" +
-	"\bcycle_id\x18\x05 \x01(\x03R\acycleId\x12/\n" +
+	"\bcycle_id\x18\x05 \x01(\x03R\acycleId\x12\x1d\n" +
+	"\n" +
+	"sector_set\x18\x06 \x01(\tR\tsectorSet\x12\x16\n" +
+	"\x06sector\x18\a \x01(\tR\x06sector\x12/\n" +
 	"\x06flight\x18\n" +
 	" \x01(\v2\x17.vatsector.v1.FlightRefR\x06flight\x12/\n" +
 	"\bposition\x18\v \x01(\v2\x13.vatsector.v1.PointR\bposition\x12\x19\n" +
@@ -1276,24 +1398,32 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"exitReason\x12;\n" +
 	"\n" +
 	"controller\x18\x14 \x01(\v2\x1b.vatsector.v1.ControllerRefR\n" +
-	"controller\"\xde\x01\n" +
+	"controller\"\xba\x02\n" +
 	"\x17ListSectorEventsRequest\x12\x1d\n" +
 	"\n" +
 	"sector_ids\x18\x01 \x03(\tR\tsectorIds\x123\n" +
 	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindR\x05kinds\x123\n" +
-	"\boccurred\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeR\boccurred\x12\x1b\n" +
+	"\boccurred\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeR\boccurred\x12\x12\n" +
+	"\x04sets\x18\x04 \x03(\tR\x04sets\x12\x1d\n" +
+	"\n" +
+	"flight_cid\x18\x05 \x01(\x03R\tflightCid\x12'\n" +
+	"\x0fflight_callsign\x18\x06 \x01(\tR\x0eflightCallsign\x12\x1b\n" +
 	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18e \x01(\tR\tpageToken\"u\n" +
 	"\x18ListSectorEventsResponse\x121\n" +
 	"\x06events\x18\x01 \x03(\v2\x19.vatsector.v1.SectorEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x02\n" +
 	"\x18WatchSectorEventsRequest\x12\x1d\n" +
 	"\n" +
 	"sector_ids\x18\x01 \x03(\tR\tsectorIds\x123\n" +
 	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindR\x05kinds\x12*\n" +
 	"\x0eafter_sequence\x18\x03 \x01(\x03H\x00R\rafterSequence\x88\x01\x01\x12!\n" +
-	"\fbatch_events\x18\x04 \x01(\bR\vbatchEventsB\x11\n" +
+	"\fbatch_events\x18\x04 \x01(\bR\vbatchEvents\x12\x12\n" +
+	"\x04sets\x18\x05 \x03(\tR\x04sets\x12\x1d\n" +
+	"\n" +
+	"flight_cid\x18\x06 \x01(\x03R\tflightCid\x12'\n" +
+	"\x0fflight_callsign\x18\a \x01(\tR\x0eflightCallsignB\x11\n" +
 	"\x0f_after_sequence\"\xcc\x01\n" +
 	"\x19WatchSectorEventsResponse\x121\n" +
 	"\x05event\x18\x01 \x01(\v2\x19.vatsector.v1.SectorEventH\x00R\x05event\x127\n" +
@@ -1306,11 +1436,13 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x0flatest_sequence\x18\x01 \x01(\x03R\x0elatestSequence\x127\n" +
 	"\tfeed_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\x12;\n" +
 	"\vserver_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime*a\n" +
+	"serverTime*\x97\x01\n" +
 	"\fSectorSource\x12\x1d\n" +
 	"\x19SECTOR_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTOR_SOURCE_VATSPY\x10\x01\x12\x18\n" +
-	"\x14SECTOR_SOURCE_CUSTOM\x10\x02*\xad\x01\n" +
+	"\x14SECTOR_SOURCE_CUSTOM\x10\x02\x12\x1a\n" +
+	"\x16SECTOR_SOURCE_SIMAWARE\x10\x03\x12\x18\n" +
+	"\x14SECTOR_SOURCE_VATSYS\x10\x04*\xad\x01\n" +
 	"\x0fSectorEventKind\x12!\n" +
 	"\x1dSECTOR_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SECTOR_EVENT_KIND_ENTRY\x10\x01\x12\x1a\n" +

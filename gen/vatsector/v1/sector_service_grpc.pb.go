@@ -31,9 +31,11 @@ const (
 //
 // SectorService serves the loaded sectors, who is inside them, and the stream of sector events.
 //
-// Sectors come from VATSpy (FIR boundaries worldwide, set "vatspy") or from custom GeoJSON files (set = the
-// file's base name), which may bound a sector vertically with floor_ft/ceiling_ft (floor <= altitude <
-// ceiling). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
+// Sectors come from VATSpy (FIR boundaries worldwide, set "vatspy"), the SimAware TRACON project (approach
+// areas, set "simaware"), vatSys sector files (a division's sectors made of volumes with their own altitude
+// limits; set = the folder's name) or custom GeoJSON files (set = the file's base name), which may bound a
+// sector vertically with floor_ft/ceiling_ft (floor <= altitude < ceiling). Several sets load together; a sector
+// is identified by its set and id (see common.proto). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
 // observed inside a sector opens a visit and records an ENTRY event; the first cycle it is observed outside
 // (or it disconnects, or the sector is removed) closes the visit and records an EXIT event. A controller
 // connection whose callsign maps to a sector staffs it. Staffing events are per sector, not per controller: a
@@ -143,9 +145,11 @@ type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSec
 //
 // SectorService serves the loaded sectors, who is inside them, and the stream of sector events.
 //
-// Sectors come from VATSpy (FIR boundaries worldwide, set "vatspy") or from custom GeoJSON files (set = the
-// file's base name), which may bound a sector vertically with floor_ft/ceiling_ft (floor <= altitude <
-// ceiling). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
+// Sectors come from VATSpy (FIR boundaries worldwide, set "vatspy"), the SimAware TRACON project (approach
+// areas, set "simaware"), vatSys sector files (a division's sectors made of volumes with their own altitude
+// limits; set = the folder's name) or custom GeoJSON files (set = the file's base name), which may bound a
+// sector vertically with floor_ft/ceiling_ft (floor <= altitude < ceiling). Several sets load together; a sector
+// is identified by its set and id (see common.proto). Each ingest cycle classifies every flight's position into sectors: the first cycle a flight is
 // observed inside a sector opens a visit and records an ENTRY event; the first cycle it is observed outside
 // (or it disconnects, or the sector is removed) closes the visit and records an EXIT event. A controller
 // connection whose callsign maps to a sector staffs it. Staffing events are per sector, not per controller: a
