@@ -1,6 +1,7 @@
 package airspace
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,7 +203,7 @@ func TestCustomBadInput(t *testing.T) {
 		{"position with one number", collection(feature("A", nil, polygonGeom([][]float64{{0}, {1, 0}, {1, 1}, {0}}))),
 			[]string{"position 0 has 1 numbers"}},
 		{"duplicate ids", collection(feature("A", nil, good), feature("B", nil, good), feature(nil, obj{"id": "A"}, good)),
-			[]string{`feature 2 (id "A")`, "duplicate id", "feature 0"}},
+			[]string{`duplicate id "A": features 0 and 2`}},
 		{"bad prefixes", collection(feature("A", obj{"callsign_prefixes": "EGTT"}, good)), []string{"callsign_prefixes", "array of strings"}},
 		{"empty prefix", collection(feature("A", obj{"callsign_prefixes": []string{""}}, good)), []string{"callsign_prefixes[0]"}},
 		{"observer facility", collection(feature("A", obj{"facilities": []int{0}}, good)), []string{"facilities: 0"}},
@@ -226,6 +227,70 @@ func TestCustomBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// One file with many different problems: LoadGeoJSON reports every one of them at once, as a *LoadError, and
+// returns no Set.
+func TestCustomEveryProblemAtOnce(t *testing.T) {
+	good := polygonGeom(rect(0, 0, 1, 1))
+	open := polygonGeom([][]float64{{0, 0}, {1, 0}, {1, 1}, {0, 1}})
+	path := writeJSON(t, t.TempDir(), "many.geojson", collection(
+		feature("X", nil, good),                        // 0
+		feature("OPEN", nil, open),                     // 1
+		feature("Y", nil, good),                        // 2
+		feature("X", nil, good),                        // 3
+		feature("FLOOR", obj{"floor_ft": "low"}, good), // 4
+		feature("LINE", nil, obj{"type": "LineString", "coordinates": [][]float64{{0, 0}, {1, 1}}}), // 5
+		feature("Y", nil, good),                    // 6
+		feature("X", obj{"ceiling_ft": 1.5}, open), // 7: two problems of its own, and a duplicate
+		feature("OK", nil, good),                   // 8
+		feature("X", nil, good),                    // 9
+		feature("PARTS", nil, multiPolygonGeom([][][]float64{{{0, 0}}}, [][][]float64{rect(0, 0, 1, 1)}, [][][]float64{{{5, 5}}})), // 10
+	))
+	set, err := LoadGeoJSON(path)
+	if set != nil {
+		t.Errorf("LoadGeoJSON returned a set with problems: %d sectors", len(set.Sectors))
+	}
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("error %v (%T) is not a *LoadError", err, err)
+	}
+	if le.Path != path {
+		t.Errorf("LoadError.Path = %q, want %q", le.Path, path)
+	}
+	want := []struct{ name, text string }{
+		{"open ring", `feature 1 (id "OPEN"): geometry: exterior ring: ring is not closed`},
+		{"bad floor_ft", `feature 4 (id "FLOOR"): property floor_ft: "low" is not a number of feet`},
+		{"bad geometry type", `feature 5 (id "LINE"): geometry: unsupported geometry type "LineString"`},
+		{"second problem of one feature: bad ceiling_ft", `feature 7 (id "X"): property ceiling_ft: 1.5 is not a whole number`},
+		{"second problem of one feature: open ring", `feature 7 (id "X"): geometry: exterior ring: ring is not closed`},
+		{"first bad part of a MultiPolygon", `feature 10 (id "PARTS"): geometry: polygon 0: exterior ring`},
+		{"second bad part of a MultiPolygon", `feature 10 (id "PARTS"): geometry: polygon 2: exterior ring`},
+		{"duplicate id used four times", `duplicate id "X": features 0, 3, 7 and 9`},
+		{"duplicate id used twice", `duplicate id "Y": features 2 and 6`},
+	}
+	for _, w := range want {
+		t.Run(w.name, func(t *testing.T) {
+			n := 0
+			for _, p := range le.Problems {
+				if strings.Contains(p, w.text) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d problems contain %q, want 1; problems:\n%s", n, w.text, strings.Join(le.Problems, "\n"))
+			}
+			if !strings.Contains(err.Error(), w.text) {
+				t.Errorf("the error message does not list %q", w.text)
+			}
+		})
+	}
+	if len(le.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(le.Problems), len(want), strings.Join(le.Problems, "\n"))
+	}
+	if !strings.Contains(err.Error(), path+": 9 problems") {
+		t.Errorf("error %q does not start with the file and the count", err)
 	}
 }
 

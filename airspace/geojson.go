@@ -51,46 +51,51 @@ type rawGeometry struct {
 	Coordinates json.RawMessage `json:"coordinates"`
 }
 
-// polygons decodes a Polygon or MultiPolygon.
-func (g *rawGeometry) polygons(opt ringOptions) ([]*polygon, error) {
+// polygons decodes a Polygon or MultiPolygon. It reports every bad polygon of a MultiPolygon, not only the
+// first; the polygons are nil when there is any error.
+func (g *rawGeometry) polygons(opt ringOptions) ([]*polygon, []error) {
 	if g == nil {
-		return nil, errors.New("geometry is missing (null)")
+		return nil, []error{errors.New("geometry is missing (null)")}
 	}
 	switch g.Type {
 	case "Polygon":
 		var c [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
-			return nil, fmt.Errorf("Polygon coordinates: %w", err)
+			return nil, []error{fmt.Errorf("Polygon coordinates: %w", err)}
 		}
 		p, err := buildPolygon(c, opt)
 		if err != nil {
-			return nil, err
+			return nil, []error{err}
 		}
 		return []*polygon{p}, nil
 	case "MultiPolygon":
 		var c [][][][]float64
 		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
-			return nil, fmt.Errorf("MultiPolygon coordinates: %w", err)
+			return nil, []error{fmt.Errorf("MultiPolygon coordinates: %w", err)}
 		}
 		if len(c) == 0 {
-			return nil, errors.New("MultiPolygon has no polygons")
+			return nil, []error{errors.New("MultiPolygon has no polygons")}
 		}
 		polys := make([]*polygon, len(c))
+		var errs []error
 		for i := range c {
 			p, err := buildPolygon(c[i], opt)
 			if err != nil {
-				return nil, fmt.Errorf("polygon %d: %w", i, err)
+				errs = append(errs, fmt.Errorf("polygon %d: %w", i, err))
 			}
 			polys[i] = p
 		}
+		if len(errs) > 0 {
+			return nil, errs
+		}
 		return polys, nil
 	default:
-		return nil, fmt.Errorf("unsupported geometry type %q, want Polygon or MultiPolygon", g.Type)
+		return nil, []error{fmt.Errorf("unsupported geometry type %q, want Polygon or MultiPolygon", g.Type)}
 	}
 }
 
-// featureCollection reads a GeoJSON FeatureCollection, keeping features raw so a broken one is reported with its
-// index.
+// readFeatureCollection reads a GeoJSON FeatureCollection, keeping features raw so that each is checked on its
+// own and a broken one is reported with its index. Its errors do not name the file; the caller's LoadError does.
 func readFeatureCollection(path string) ([]json.RawMessage, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -101,15 +106,61 @@ func readFeatureCollection(path string) ([]json.RawMessage, error) {
 		Features []json.RawMessage `json:"features"`
 	}
 	if err := json.Unmarshal(data, &fc); err != nil {
-		return nil, fmt.Errorf("%s: not GeoJSON: %w", path, err)
+		return nil, fmt.Errorf("not GeoJSON: %w", err)
 	}
 	if fc.Type != "FeatureCollection" {
-		return nil, fmt.Errorf("%s: GeoJSON type is %q, want FeatureCollection", path, fc.Type)
+		return nil, fmt.Errorf("GeoJSON type is %q, want FeatureCollection", fc.Type)
 	}
 	if len(fc.Features) == 0 {
-		return nil, fmt.Errorf("%s: FeatureCollection has no features", path)
+		return nil, errors.New("FeatureCollection has no features")
 	}
 	return fc.Features, nil
+}
+
+// featureWhere names a feature in a problem: its index, and its id once known.
+func featureWhere(i int, id string) string {
+	if id == "" {
+		return fmt.Sprintf("feature %d", i)
+	}
+	return fmt.Sprintf("feature %d (id %q)", i, id)
+}
+
+// idUses records the features using each id, to report every duplicate with all its features at once.
+type idUses struct {
+	order []string
+	uses  map[string][]int
+}
+
+func (u *idUses) add(id string, feature int) {
+	if u.uses == nil {
+		u.uses = make(map[string][]int)
+	}
+	if _, ok := u.uses[id]; !ok {
+		u.order = append(u.order, id)
+	}
+	u.uses[id] = append(u.uses[id], feature)
+}
+
+// report adds one problem per id used by more than one feature, in the order the ids first appear:
+// `duplicate id "X": features 3, 7 and 12`.
+func (u *idUses) report(pr *problems) {
+	for _, id := range u.order {
+		if fs := u.uses[id]; len(fs) > 1 {
+			pr.add("duplicate id %q: features %s", id, listInts(fs))
+		}
+	}
+}
+
+// listInts writes 3 and 7, or 3, 7 and 12.
+func listInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // customFeature is one feature of a custom sector file.
@@ -131,35 +182,40 @@ type customFeature struct {
 //     kind (string, default "custom"), oceanic (bool), region and division (strings). Other properties are
 //     ignored.
 //
-// Any invalid input is an error naming the file and the feature's index and id. The Set is named after the
-// file's base name without extension.
+// The whole file is read and checked before LoadGeoJSON returns: a file with problems returns a *LoadError
+// listing every one of them (each naming the feature's index and id; duplicate ids with all the features using
+// them) and no Set, so it never loads in part. The Set is named after the file's base name without extension.
 func LoadGeoJSON(path string) (*Set, error) {
+	pr := &problems{path: path}
 	raws, err := readFeatureCollection(path)
 	if err != nil {
-		return nil, fmt.Errorf("airspace: %w", err)
+		pr.add("%v", err)
+		return nil, pr.err()
 	}
 	setName := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	st := &staffing{tables: []map[string][]staffEntry{make(map[string][]staffEntry)}}
 	set := &Set{Name: setName, staff: st}
-	seen := make(map[string]int)
+	var ids idUses
 	for i, raw := range raws {
-		id, s, prefixes, facilities, err := parseCustomFeature(raw)
-		where := fmt.Sprintf("feature %d", i)
+		id, s, prefixes, facilities, errs := parseCustomFeature(raw)
+		for _, err := range errs {
+			pr.add("%s: %v", featureWhere(i, id), err)
+		}
 		if id != "" {
-			where = fmt.Sprintf("feature %d (id %q)", i, id)
+			ids.add(id, i)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("airspace: %s: %s: %w", path, where, err)
+		if len(errs) > 0 {
+			continue
 		}
-		if first, dup := seen[id]; dup {
-			return nil, fmt.Errorf("airspace: %s: %s: duplicate id, already used by feature %d", path, where, first)
-		}
-		seen[id] = i
 		s.Set = setName
 		set.Sectors = append(set.Sectors, s)
 		for _, p := range prefixes {
 			addEntry(st.tables[0], p, staffEntry{sector: s, facilities: facilities})
 		}
+	}
+	ids.report(pr)
+	if err := pr.err(); err != nil {
+		return nil, err
 	}
 	sortSectors(set.Sectors)
 	return set, nil
@@ -174,27 +230,30 @@ type customProps struct {
 	facilities                   facilityMask
 }
 
-// parseCustomFeature returns the feature's id (as soon as it is known, so that errors can name it), the sector,
-// its upper-cased callsign prefixes and the facilities that may staff it.
-func parseCustomFeature(raw json.RawMessage) (string, *Sector, []string, facilityMask, error) {
+// parseCustomFeature returns the feature's id (as soon as it is known, so that problems can name it), the
+// sector, its upper-cased callsign prefixes and the facilities that may staff it, or every problem found in the
+// feature (then the sector is nil).
+func parseCustomFeature(raw json.RawMessage) (string, *Sector, []string, facilityMask, []error) {
 	var f customFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return "", nil, nil, 0, fmt.Errorf("not a GeoJSON Feature: %w", err)
+		return "", nil, nil, 0, []error{fmt.Errorf("not a GeoJSON Feature: %w", err)}
 	}
+	var errs []error
 	id, err := customID(&f)
 	if err != nil {
-		return "", nil, nil, 0, err
+		errs = append(errs, err)
 	}
 	if f.Type != "Feature" {
-		return id, nil, nil, 0, fmt.Errorf("type is %q, want Feature", f.Type)
+		errs = append(errs, fmt.Errorf("type is %q, want Feature", f.Type))
 	}
-	cp, err := parseCustomProps(f.Properties)
-	if err != nil {
-		return id, nil, nil, 0, err
+	cp, perrs := parseCustomProps(f.Properties)
+	errs = append(errs, perrs...)
+	polys, gerrs := f.Geometry.polygons(ringOptions{})
+	for _, err := range gerrs {
+		errs = append(errs, fmt.Errorf("geometry: %w", err))
 	}
-	polys, err := f.Geometry.polygons(ringOptions{})
-	if err != nil {
-		return id, nil, nil, 0, fmt.Errorf("geometry: %w", err)
+	if len(errs) > 0 {
+		return id, nil, nil, 0, errs
 	}
 	s := newSector(polys)
 	s.ID, s.Boundary, s.Name, s.Kind = id, id, cp.name, cp.kind
@@ -204,8 +263,10 @@ func parseCustomFeature(raw json.RawMessage) (string, *Sector, []string, facilit
 	return id, s, cp.prefixes, cp.facilities, nil
 }
 
-func parseCustomProps(props map[string]json.RawMessage) (customProps, error) {
+// parseCustomProps reads the properties, reporting every bad one.
+func parseCustomProps(props map[string]json.RawMessage) (customProps, []error) {
 	cp := customProps{kind: KindCustom, facilities: enrouteFacilities}
+	var errs []error
 	for _, p := range []struct {
 		key string
 		dst any
@@ -214,46 +275,50 @@ func parseCustomProps(props map[string]json.RawMessage) (customProps, error) {
 		{"oceanic", &cp.oceanic}, {"callsign_prefixes", &cp.prefixes},
 	} {
 		if err := decodeProp(props, p.key, p.dst); err != nil {
-			return cp, err
+			errs = append(errs, err)
 		}
 	}
 	if cp.kind == "" {
 		cp.kind = KindCustom
 	}
 	var err error
+	floorOK, ceilingOK := true, true
 	if cp.floor, err = feetProp(props, "floor_ft"); err != nil {
-		return cp, err
+		errs, floorOK = append(errs, err), false
 	}
 	if cp.ceiling, err = feetProp(props, "ceiling_ft"); err != nil {
-		return cp, err
+		errs, ceilingOK = append(errs, err), false
 	}
-	if cp.floor != nil && cp.ceiling != nil && *cp.floor >= *cp.ceiling {
-		return cp, fmt.Errorf("floor_ft %d is not below ceiling_ft %d", *cp.floor, *cp.ceiling)
+	if floorOK && ceilingOK && cp.floor != nil && cp.ceiling != nil && *cp.floor >= *cp.ceiling {
+		errs = append(errs, fmt.Errorf("floor_ft %d is not below ceiling_ft %d", *cp.floor, *cp.ceiling))
 	}
 	for j, p := range cp.prefixes {
 		p = strings.ToUpper(strings.TrimSpace(p))
 		if p == "" || strings.HasPrefix(p, "_") || strings.HasSuffix(p, "_") {
-			return cp, fmt.Errorf("callsign_prefixes[%d] %q is not a callsign prefix like \"EGTT\" or \"LON_S\"", j, cp.prefixes[j])
+			errs = append(errs, fmt.Errorf("callsign_prefixes[%d] %q is not a callsign prefix like \"EGTT\" or \"LON_S\"", j, cp.prefixes[j]))
+			continue
 		}
 		cp.prefixes[j] = p
 	}
 	var codes []int
 	if raw, ok := props["facilities"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		if err := decodeProp(props, "facilities", &codes); err != nil {
-			return cp, err
+			return cp, append(errs, err)
 		}
 		cp.facilities = 0
+		bad := false
 		for _, c := range codes {
 			if c < facilityFSS || c > facilityCTR {
-				return cp, fmt.Errorf("facilities: %d is not a facility that can staff a sector (1 FSS ... 6 CTR)", c)
+				errs, bad = append(errs, fmt.Errorf("facilities: %d is not a facility that can staff a sector (1 FSS ... 6 CTR)", c)), true
+				continue
 			}
 			cp.facilities |= maskOf(c)
 		}
-		if cp.facilities == 0 {
-			return cp, errors.New("facilities is empty: leave it out for the default [1, 6] (FSS, CTR)")
+		if cp.facilities == 0 && !bad {
+			errs = append(errs, errors.New("facilities is empty: leave it out for the default [1, 6] (FSS, CTR)"))
 		}
 	}
-	return cp, nil
+	return cp, errs
 }
 
 // customID resolves a feature's id from feature.id (string or integer) or properties.id (string).

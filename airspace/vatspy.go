@@ -56,7 +56,7 @@ type datUIR struct {
 //     gets ID id+OceanicSuffix (KZNY-OCEANIC), name suffixed " Oceanic"; Boundary stays the original id for both.
 //
 // The IDs therefore do not depend on the order of features in the file, and a boundary that is the only one of
-// its id keeps its id whatever its oceanic flag. A derived ID that collides with a real id is an error.
+// its id keeps its id whatever its oceanic flag. A derived ID that collides with a real id is a problem.
 //
 // Staffing (see Airspace.Staffs), as VATSpy and vatsim-radar do it: a CTR or FSS connection's callsign minus its
 // facility suffix (EGTT_S_CTR → EGTT_S, then EGTT) is tried longest key first; at each key, in this order, a
@@ -67,28 +67,34 @@ type datUIR struct {
 // prefix column is set because callsigns use it: CZQX_CTR is online in the recorded feeds, and CZQX's rows only
 // list the prefixes GAND and YQX. The prefix column wins at equal length: LPPO_CTR is Santa Maria Radar
 // (prefix LPPO → LPPO-TMA), not the oceanic FIR whose ICAO is LPPO.
+//
+// Both files are read and checked in full before LoadVATSpy returns: with any problem it returns a *LoadError
+// for dir listing all of them, each naming its file (and feature index and id), and no Set.
 func LoadVATSpy(dir string) (*Set, error) {
-	geoPath := filepath.Join(dir, BoundariesFile)
-	datPath := filepath.Join(dir, VATSpyDatFile)
-	raws, err := readFeatureCollection(geoPath)
+	pr := &problems{path: dir}
+	raws, err := readFeatureCollection(filepath.Join(dir, BoundariesFile))
 	if err != nil {
-		return nil, fmt.Errorf("airspace: %w", err)
+		pr.add("%s: %v", BoundariesFile, err)
 	}
-	dat, err := os.Open(datPath)
+	firs, uirs, err := readVATSpyDat(filepath.Join(dir, VATSpyDatFile))
 	if err != nil {
-		return nil, fmt.Errorf("airspace: %w", err)
+		pr.add("%s: %v", VATSpyDatFile, err)
 	}
-	defer dat.Close()
-	firs, uirs, err := parseVATSpyDat(dat)
-	if err != nil {
-		return nil, fmt.Errorf("airspace: %s: %w", datPath, err)
-	}
-	sectors, err := vatspySectors(geoPath, raws, firs)
-	if err != nil {
+	sectors := vatspySectors(pr, raws, firs)
+	if err := pr.err(); err != nil {
 		return nil, err
 	}
 	set := &Set{Name: SetVATSpy, Sectors: sectors, staff: vatspyStaffing(sectors, firs, uirs)}
 	return set, nil
+}
+
+func readVATSpyDat(path string) ([]datFIR, []datUIR, error) {
+	dat, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer dat.Close()
+	return parseVATSpyDat(dat)
 }
 
 // vatspyGroup collects the features of one (id, oceanic) pair.
@@ -97,26 +103,37 @@ type vatspyGroup struct {
 	region, division string
 }
 
-func vatspySectors(path string, raws []json.RawMessage, firs []datFIR) ([]*Sector, error) {
+// vatspySectors makes the sectors of Boundaries.geojson, adding every problem of its features to pr; the
+// sectors are meaningless when pr has any.
+func vatspySectors(pr *problems, raws []json.RawMessage, firs []datFIR) []*Sector {
 	type byID struct{ parts [2]*vatspyGroup } // [0] domestic, [1] oceanic
 	groups := make(map[string]*byID)
 	var order []string
 	for i, raw := range raws {
 		var f vatspyFeature
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, fmt.Errorf("airspace: %s: feature %d: %w", path, i, err)
+			pr.add("%s: feature %d: %v", BoundariesFile, i, err)
+			continue
 		}
 		id := strings.TrimSpace(f.Properties.ID)
+		where := BoundariesFile + ": " + featureWhere(i, id)
+		bad := false
 		if id == "" {
-			return nil, fmt.Errorf("airspace: %s: feature %d: missing properties.id", path, i)
+			pr.add("%s: missing properties.id", where)
+			bad = true
 		}
 		oceanic, err := parseFlag(f.Properties.Oceanic)
 		if err != nil {
-			return nil, fmt.Errorf("airspace: %s: feature %d (id %q): oceanic: %w", path, i, id, err)
+			pr.add("%s: oceanic: %v", where, err)
+			bad = true
 		}
-		polys, err := f.Geometry.polygons(ringOptions{closeOpenRings: true})
-		if err != nil {
-			return nil, fmt.Errorf("airspace: %s: feature %d (id %q): geometry: %w", path, i, id, err)
+		polys, errs := f.Geometry.polygons(ringOptions{closeOpenRings: true})
+		for _, err := range errs {
+			pr.add("%s: geometry: %v", where, err)
+			bad = true
+		}
+		if bad {
+			continue
 		}
 		g := groups[id]
 		if g == nil {
@@ -173,13 +190,13 @@ func vatspySectors(path string, raws []json.RawMessage, firs []datFIR) ([]*Secto
 	}
 	for _, s := range sectors {
 		if ids[s.ID] {
-			return nil, fmt.Errorf("airspace: %s: sector id %q is both a boundary id and the oceanic half of boundary %q",
-				path, s.ID, strings.TrimSuffix(s.ID, OceanicSuffix))
+			pr.add("%s: sector id %q is both a boundary id and the oceanic half of boundary %q",
+				BoundariesFile, s.ID, strings.TrimSuffix(s.ID, OceanicSuffix))
 		}
 		ids[s.ID] = true
 	}
 	sortSectors(sectors)
-	return sectors, nil
+	return sectors
 }
 
 // vatspyNames picks each boundary's display name: the first [FIRs] row whose ICAO is the boundary id (the FIR

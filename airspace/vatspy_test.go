@@ -1,6 +1,7 @@
 package airspace
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -162,6 +163,57 @@ func TestVATSpyBadInput(t *testing.T) {
 				t.Errorf("LoadVATSpy error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A VATSpy folder with several bad features and a bad VATSpy.dat: every problem is listed, each naming its
+// file, and no Set is returned.
+func TestVATSpyEveryProblemAtOnce(t *testing.T) {
+	mp := multiPolygonGeom([][][]float64{rect(0, 0, 1, 1)})
+	features := append(vatspyFixtureFeatures(),
+		feature(nil, obj{"oceanic": "0"}, mp), // 8: no id
+		feature(nil, obj{"id": "BAD", "oceanic": "maybe"}, obj{"type": "Point", "coordinates": []float64{0, 0}}), // 9: two problems
+		feature(nil, obj{"id": "X", "oceanic": "0"}, mp),                                                         // 10
+		feature(nil, obj{"id": "X", "oceanic": "1"}, mp),                                                         // 11
+		feature(nil, obj{"id": "X-OCEANIC", "oceanic": "0"}, mp),                                                 // 12: collides with X's oceanic half
+	)
+	dir := t.TempDir()
+	writeVATSpyFixture(t, dir, features, "no sections here\n")
+	set, err := LoadVATSpy(dir)
+	if set != nil {
+		t.Error("LoadVATSpy returned a set with problems")
+	}
+	var le *LoadError
+	if !errors.As(err, &le) || le.Path != dir {
+		t.Fatalf("error %v (%T) is not a *LoadError for %s", err, err, dir)
+	}
+	want := []string{
+		"VATSpy.dat: no [FIRs] section",
+		"Boundaries.geojson: feature 8: missing properties.id",
+		`Boundaries.geojson: feature 9 (id "BAD"): oceanic: "maybe" is not 0 or 1`,
+		`Boundaries.geojson: feature 9 (id "BAD"): geometry: unsupported geometry type "Point"`,
+		`Boundaries.geojson: sector id "X-OCEANIC" is both a boundary id and the oceanic half of boundary "X"`,
+	}
+	for _, w := range want {
+		n := 0
+		for _, p := range le.Problems {
+			if strings.Contains(p, w) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d problems contain %q, want 1", n, w)
+		}
+	}
+	if len(le.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(le.Problems), len(want), strings.Join(le.Problems, "\n"))
+	}
+
+	// Both files unreadable: both are reported.
+	empty := t.TempDir()
+	_, err = LoadVATSpy(empty)
+	if !errors.As(err, &le) || len(le.Problems) != 2 || !strings.Contains(le.Problems[0], BoundariesFile) || !strings.Contains(le.Problems[1], VATSpyDatFile) {
+		t.Errorf("empty folder: %v", err)
 	}
 }
 
