@@ -102,6 +102,9 @@ func checkSetName(name string) error {
 // must not be modified.
 func (a *Airspace) Sectors() []*Sector { return slices.Clone(a.sectors) }
 
+// Len is the number of sectors.
+func (a *Airspace) Len() int { return len(a.sectors) }
+
 // Sets returns the loaded sets, in the order they were given to New.
 func (a *Airspace) Sets() []*Set { return slices.Clone(a.sets) }
 
@@ -169,6 +172,12 @@ func (a *Airspace) locateBruteForce(lat, lon float64, altitudeFt int, dst []*Sec
 // nil. Each set resolves the callsign its own way (see the loaders) and the results are merged; observers (0)
 // never staff anything. StaffAll adds the sectors a set's hierarchy hands to the controllers online.
 func (a *Airspace) Staffs(callsign string, facility int) []*Sector {
+	return a.located(a.staffs(callsign, facility))
+}
+
+// staffs is Staffs with the positions that have no airspace of their own (a vatSys top-down position such as
+// YBBB_FSS, which only covers the sectors it is responsible for): StaffAll needs them to hand those out.
+func (a *Airspace) staffs(callsign string, facility int) []*Sector {
 	if facility == facilityObserver {
 		return nil
 	}
@@ -185,6 +194,20 @@ func (a *Airspace) Staffs(callsign string, facility int) []*Sector {
 	return slices.Compact(out)
 }
 
+// located keeps the sectors that have airspace (the loaded ones), in place; nil for none.
+func (a *Airspace) located(sectors []*Sector) []*Sector {
+	out := sectors[:0]
+	for _, s := range sectors {
+		if s.Polygons() > 0 {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // Station is a controller connection as staffing sees it.
 type Station struct {
 	Callsign string
@@ -194,13 +217,15 @@ type Station struct {
 // StaffAll returns, for each station, the sectors it staffs (sorted by set then ID; nil for none): those its
 // callsign staffs (Staffs), and, in sets with a hierarchy (vatSys ResponsibleSectors), the sectors those are
 // responsible for that no station staffs on its own callsign, followed down the hierarchy until a sector some
-// station staffs itself. Several stations can cover the same sector; each is given it.
+// station staffs itself. A position without airspace of its own (a set's staffer may return one; it is never
+// in the results) hands out its responsible sectors the same way. Several stations can cover the same sector;
+// each is given it.
 func (a *Airspace) StaffAll(stations []Station) [][]*Sector {
 	out := make([][]*Sector, len(stations))
 	own := make(map[*Sector]bool)
 	hierarchy := false
 	for i, st := range stations {
-		out[i] = a.Staffs(st.Callsign, st.Facility)
+		out[i] = a.staffs(st.Callsign, st.Facility)
 		for _, s := range out[i] {
 			own[s] = true
 		}
@@ -209,6 +234,9 @@ func (a *Airspace) StaffAll(stations []Station) [][]*Sector {
 		hierarchy = hierarchy || len(set.responsible) > 0
 	}
 	if !hierarchy {
+		for i := range out {
+			out[i] = a.located(out[i])
+		}
 		return out
 	}
 	responsible := make(map[*Sector][]*Sector)
@@ -232,10 +260,8 @@ func (a *Airspace) StaffAll(stations []Station) [][]*Sector {
 		for _, s := range out[i] {
 			walk(s)
 		}
-		if len(covered) > len(out[i]) {
-			slices.SortFunc(covered, compareSectors)
-			out[i] = covered
-		}
+		slices.SortFunc(covered, compareSectors)
+		out[i] = a.located(covered)
 	}
 	return out
 }

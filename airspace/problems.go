@@ -42,7 +42,9 @@ type problems struct {
 	list []string
 }
 
-func (p *problems) add(format string, args ...any) { p.list = append(p.list, fmt.Sprintf(format, args...)) }
+func (p *problems) add(format string, args ...any) {
+	p.list = append(p.list, fmt.Sprintf(format, args...))
+}
 
 // err is nil when nothing was found, else a *LoadError with everything that was.
 func (p *problems) err() error {
