@@ -1,11 +1,13 @@
 package airspace
 
 import (
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -77,7 +79,16 @@ type vatsysSectorXML struct {
 }
 
 // LoadVatSys loads a vatSys sector folder: Volumes.xml (boundaries and volumes) and Sectors.xml (sectors) in dir.
-// The set is named after the folder (filepath.Base of dir), every sector has kind KindVatSys.
+// It is LoadVatSysWithWarnings without the warnings.
+func LoadVatSys(dir string) (*Set, error) {
+	set, _, err := LoadVatSysWithWarnings(dir)
+	return set, err
+}
+
+// LoadVatSysWithWarnings loads a vatSys sector folder: Volumes.xml (boundaries and volumes) and Sectors.xml
+// (sectors) in dir. The set is named after the folder (filepath.Base of dir), every sector has kind KindVatSys.
+// Besides the set it returns warnings: quirks of the published files that it loads anyway, each a sentence
+// naming its file and elements (see below); they are returned with or without an error.
 //
 // Boundaries. A <Boundary Name="..."> holds its points separated by "/" (with any whitespace, newlines
 // included, around them; a trailing "/" is allowed), each a latitude and longitude written together: ISO 6709
@@ -85,35 +96,59 @@ type vatsysSectorXML struct {
 // minute, as the published files use it; minutes must be below 60), or signed decimal degrees ±DD.ddd±DDD.ddd
 // (-23.426358+133.878056). A ring left open is closed. A boundary crossing the antimeridian (written as a jump
 // from +179 to -179) is unwrapped and split at ±180 into polygons that each lie within [-180, 180]; one that
-// encircles a pole is closed over that pole.
+// encircles a pole is closed over that pole. A boundary defined again with the same points (the text compared
+// without whitespace and trailing "/"; the Australia and Pacific datasets repeat some) is kept once, with a
+// warning; defined again with other points, it is a problem.
 //
 // Volumes. A <Volume Name="..." LowerLimit="..." UpperLimit="..."> is the boundaries its <Boundaries> elements
 // name (comma-separated; a volume may have several such elements) between its limits, whole feet, lower below
 // upper: LowerLimit <= altitude < UpperLimit. A LowerLimit of 0 or less (the surface) has no floor, so an
-// aircraft reporting a slightly negative altitude on the ground is still inside.
+// aircraft reporting a slightly negative altitude on the ground is still inside. A volume defined again with
+// the same limits and the same boundaries (in any order) is kept once, with a warning; otherwise it is a
+// problem.
 //
 // Sectors. A <Sector Name="..." FullName="..." Callsign="..." Frequency="..."> is the union of the volumes its
 // <Volumes> element names: a position is inside when it is inside one of them within that volume's limits. Its
 // ID is its Name with each space replaced by "_" (vatSys names such as "AY ADC" have spaces, which a sector id
-// cannot hold), its Boundary the Name as written, its Name the FullName (the Name when there is none). A sector
-// without volumes (most clearance, ground and tower positions, and top-down positions such as Brisbane Upper) has
-// nothing to locate and is left out of the set; it may still be named in <ResponsibleSectors>, which then skips
-// it.
+// cannot hold), its Boundary the Name as written, its Name the FullName ("Fullname" is read too; the Name when
+// there is none).
+//
+// One Name, several <Sector> elements. <ResponsibleSectors> refers to sectors by Name, so a Name is one sector.
+// The Oakland dataset gives a neighbouring unit's Name to several elements: one with the unit's volumes, the
+// others with only another Callsign and Frequency (HN: the Honolulu volume under HNL_02_CTR, and HNL_03_CTR ...
+// HNL_08_CTR without volumes). Such elements merge into one sector: the <Volumes> and <ResponsibleSectors> of
+// the elements that have either, which must all name the same volumes and the same responsible sectors (in any
+// order; otherwise it is a problem), staffed by the Callsign of every element. Its FullName is that of the
+// element with volumes or responsible sectors whose callsign (then FullName) sorts first, so the result does not depend on the
+// order of the elements. Each merged Name is reported in a warning.
+//
+// Positions without airspace. A sector without volumes but with <ResponsibleSectors> and a Callsign (a
+// top-down position, such as the UK dataset's EGAA_APP over EGAA_TWR) is not in the set's Sectors, as it has
+// nothing to locate, but its callsign staffs it and it covers the sectors it is responsible for (see
+// Airspace.StaffAll, which never returns it). A folder must still have one sector with volumes. One with neither volumes nor responsible sectors (a clearance,
+// ground or tower position without airspace) has nothing to staff and is left out: one warning lists them. One
+// with responsible sectors but no Callsign cannot be staffed and is left out with a warning. A name in
+// <ResponsibleSectors> that is left out is skipped where it is named.
 //
 // Staffing (see Airspace.Staffs and Airspace.StaffAll). A controller connection staffs the sectors whose Callsign
 // equals its own, compared case-insensitively with empty "_" segments ignored (ML-BIK__CTR relieves ML-BIK_CTR).
 // When no sector has that callsign, a relief callsign with one segment inserted before the facility suffix
 // (ML-BIK_1_CTR) staffs the sectors of the callsign without it (ML-BIK_CTR). An exact callsign always wins:
-// published files give distinct sectors callsigns that differ by such a segment (the Oakland dataset's
-// HNL_03_CTR ... HNL_08_CTR), and those match themselves only. A staffed sector also covers its
+// published files give distinct sectors callsigns that differ by such a segment (the Australia dataset's
+// ZAK_FSS, ZAK_E_FSS and ZAK_3_FSS), and those match themselves only. A staffed sector also covers its
 // <ResponsibleSectors> (comma-separated Names) that no connection staffs on its own callsign, and theirs in turn.
+// A responsible Name that no <Sector> of the folder has is a position outside this dataset (a neighbouring
+// FIR's: the New Zealand dataset names AARR, the Oakland one PKWA, the Pacific one HWE): it is skipped, and one
+// warning per such Name lists the sectors naming it.
 //
-// Everything is read and checked before LoadVatSys returns: every problem found (a missing or malformed file, a
-// malformed point, naming the boundary, the point's index from 0 and its text, a boundary, volume or sector
-// name used twice, a volume naming an unknown boundary, limits that are not whole feet or not lower < upper, a
-// sector naming an unknown volume or responsible sector) is reported in one *LoadError, and no Set is returned.
-func LoadVatSys(dir string) (*Set, error) {
+// Everything is read and checked before LoadVatSysWithWarnings returns: every problem found (a missing or
+// malformed file, a malformed point, naming the boundary, the point's index from 0 and its text, a boundary or
+// volume defined twice differently, one Name given different volumes or responsible sectors, two Names with
+// the same id, a volume naming an unknown boundary, limits that are not whole feet or not lower < upper, a
+// sector naming an unknown volume) is reported in one *LoadError, and no Set is returned.
+func LoadVatSysWithWarnings(dir string) (*Set, []string, error) {
 	p := &problems{path: dir}
+	var w vatsysWarnings
 	setName := filepath.Base(filepath.Clean(dir))
 	if err := checkSetName(setName); err != nil {
 		p.add("%s cannot name the set: %v", setName, strings.TrimPrefix(err.Error(), "airspace: "))
@@ -123,13 +158,20 @@ func LoadVatSys(dir string) (*Set, error) {
 	readVatSysXML(p, dir, VatSysVolumesFile, &vf)
 	readVatSysXML(p, dir, VatSysSectorsFile, &sf)
 
-	boundaries := vatsysBoundaries(p, vf.Boundaries)
-	volumes := vatsysVolumes(p, vf.Volumes, boundaries)
-	set := vatsysSectors(p, setName, sf.Sectors, volumes)
+	boundaries := vatsysBoundaries(p, &w, vf.Boundaries)
+	volumes := vatsysVolumes(p, &w, vf.Volumes, boundaries)
+	set := vatsysSectors(p, &w, setName, sf.Sectors, volumes)
 	if err := p.err(); err != nil {
-		return nil, err
+		return nil, w, err
 	}
-	return set, nil
+	return set, w, nil
+}
+
+// vatsysWarnings collects the quirks a folder loads with.
+type vatsysWarnings []string
+
+func (w *vatsysWarnings) add(format string, args ...any) {
+	*w = append(*w, fmt.Sprintf(format, args...))
 }
 
 // readVatSysXML decodes dir/name into v, recording a missing or malformed file.
@@ -150,21 +192,35 @@ func readVatSysXML(p *problems, dir, name string, v any) {
 
 // vatsysBoundaries parses every boundary. A boundary with problems maps to nil (known, but without geometry),
 // so that the volumes naming it are not also reported.
-func vatsysBoundaries(p *problems, bs []vatsysBoundaryXML) map[string][]*polygon {
+func vatsysBoundaries(p *problems, w *vatsysWarnings, bs []vatsysBoundaryXML) map[string][]*polygon {
 	out := make(map[string][]*polygon, len(bs))
-	first := make(map[string]int, len(bs))
+	type seen struct {
+		index int
+		text  string // without whitespace and a trailing "/"
+		count int
+	}
+	first := make(map[string]*seen, len(bs))
+	var repeated []string
 	for i, b := range bs {
 		name := strings.TrimSpace(b.Name)
 		if name == "" {
 			p.add("%s: boundary %d has no Name", VatSysVolumesFile, i)
 			continue
 		}
-		if j, dup := first[name]; dup {
-			p.add("%s: boundary %q is defined twice (boundaries %d and %d)", VatSysVolumesFile, name, j, i)
+		text := strings.TrimSuffix(strings.Join(strings.Fields(b.Points), ""), "/")
+		if f, dup := first[name]; dup {
+			if f.text != text {
+				p.add("%s: boundary %q is defined twice with different points (boundaries %d and %d)", VatSysVolumesFile, name, f.index, i)
+			} else if f.count++; f.count == 2 {
+				repeated = append(repeated, name)
+			}
 			continue
 		}
-		first[name] = i
+		first[name] = &seen{index: i, text: text, count: 1}
 		out[name] = vatsysBoundary(p, name, b.Points)
+	}
+	for _, name := range repeated {
+		w.add("%s: boundary %q is defined %d times with the same points; loaded once", VatSysVolumesFile, name, first[name].count)
 	}
 	return out
 }
@@ -312,20 +368,35 @@ type vatsysVolumeT struct {
 	ok  bool
 }
 
-func vatsysVolumes(p *problems, vs []vatsysVolumeXML, boundaries map[string][]*polygon) map[string]*vatsysVolumeT {
+func vatsysVolumes(p *problems, w *vatsysWarnings, vs []vatsysVolumeXML, boundaries map[string][]*polygon) map[string]*vatsysVolumeT {
 	out := make(map[string]*vatsysVolumeT, len(vs))
-	first := make(map[string]int, len(vs))
+	type seen struct {
+		index int
+		key   string // limits and sorted boundary names
+		count int
+	}
+	first := make(map[string]*seen, len(vs))
+	var repeated []string
 	for i, v := range vs {
 		name := strings.TrimSpace(v.Name)
 		if name == "" {
 			p.add("%s: volume %d has no Name", VatSysVolumesFile, i)
 			continue
 		}
-		if j, dup := first[name]; dup {
-			p.add("%s: volume %q is defined twice (volumes %d and %d)", VatSysVolumesFile, name, j, i)
+		var names []string
+		for _, list := range v.Boundaries {
+			names = append(names, splitNames(list)...)
+		}
+		key := vatsysLimitKey(v.LowerLimit) + " " + vatsysLimitKey(v.UpperLimit) + " " + strings.Join(sortedUnique(names), ",")
+		if f, dup := first[name]; dup {
+			if f.key != key {
+				p.add("%s: volume %q is defined twice with different limits or boundaries (volumes %d and %d)", VatSysVolumesFile, name, f.index, i)
+			} else if f.count++; f.count == 2 {
+				repeated = append(repeated, name)
+			}
 			continue
 		}
-		first[name] = i
+		first[name] = &seen{index: i, key: key, count: 1}
 		t := &vatsysVolumeT{ok: true}
 		out[name] = t
 		lower, okL := vatsysLimit(p, name, "LowerLimit", v.LowerLimit)
@@ -339,28 +410,42 @@ func vatsysVolumes(p *problems, vs []vatsysVolumeXML, boundaries map[string][]*p
 			t.vol.floor = &lower
 		}
 		t.vol.ceiling = &upper
-		n := 0
-		for _, list := range v.Boundaries {
-			for _, b := range splitNames(list) {
-				n++
-				polys, known := boundaries[b]
-				switch {
-				case !known:
-					p.add("%s: volume %q names unknown boundary %q", VatSysVolumesFile, name, b)
-					t.ok = false
-				case polys == nil:
-					t.ok = false // the boundary's own problems are reported
-				default:
-					t.vol.polys = append(t.vol.polys, polys...)
-				}
+		for _, b := range names {
+			polys, known := boundaries[b]
+			switch {
+			case !known:
+				p.add("%s: volume %q names unknown boundary %q", VatSysVolumesFile, name, b)
+				t.ok = false
+			case polys == nil:
+				t.ok = false // the boundary's own problems are reported
+			default:
+				t.vol.polys = append(t.vol.polys, polys...)
 			}
 		}
-		if n == 0 {
+		if len(names) == 0 {
 			p.add("%s: volume %q names no boundaries", VatSysVolumesFile, name)
 			t.ok = false
 		}
 	}
+	for _, name := range repeated {
+		w.add("%s: volume %q is defined %d times with the same limits and boundaries; loaded once", VatSysVolumesFile, name, first[name].count)
+	}
 	return out
+}
+
+// vatsysLimitKey is a limit as compared between two definitions of a volume.
+func vatsysLimitKey(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return strings.TrimSpace(*s)
+}
+
+// sortedUnique returns the names sorted, without repeats.
+func sortedUnique(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // vatsysLimit parses a volume limit in whole feet.
@@ -397,17 +482,26 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-func vatsysSectors(p *problems, setName string, xs []vatsysSectorXML, volumes map[string]*vatsysVolumeT) *Set {
-	type parsed struct {
-		x        *vatsysSectorXML
-		index    int
-		name     string
-		sector   *Sector // nil without volumes
-		callsign string
-	}
-	byName := make(map[string][]int) // Name → element indexes
-	var order []string
-	all := make([]parsed, 0, len(xs))
+// vatsysDef is one <Sector> element.
+type vatsysDef struct {
+	index                int
+	x                    *vatsysSectorXML
+	callsign             string   // vatsysCallsignKey
+	volumes, responsible []string // sorted, unique
+}
+
+// vatsysName is the elements sharing one Name: one sector, or one position without airspace (see
+// LoadVatSysWithWarnings).
+type vatsysName struct {
+	name   string
+	defs   []*vatsysDef
+	main   *vatsysDef // the element with volumes or responsible sectors whose callsign, then FullName, sorts first; nil for none
+	sector *Sector    // nil when left out or with problems
+}
+
+func vatsysSectors(p *problems, w *vatsysWarnings, setName string, xs []vatsysSectorXML, volumes map[string]*vatsysVolumeT) *Set {
+	byName := make(map[string]*vatsysName)
+	var order []*vatsysName
 	for i := range xs {
 		x := &xs[i]
 		name := firstNonEmpty(x.Name, x.NameElem)
@@ -415,90 +509,122 @@ func vatsysSectors(p *problems, setName string, xs []vatsysSectorXML, volumes ma
 			p.add("%s: sector %d has no Name", VatSysSectorsFile, i)
 			continue
 		}
-		if _, seen := byName[name]; !seen {
-			order = append(order, name)
+		d := &vatsysDef{index: i, x: x, callsign: vatsysCallsignKey(firstNonEmpty(x.Callsign, x.CallsignElem))}
+		for _, list := range x.Volumes {
+			d.volumes = append(d.volumes, splitNames(list)...)
 		}
-		byName[name] = append(byName[name], i)
-		all = append(all, parsed{x: x, index: i, name: name})
-	}
-	for _, name := range order {
-		if idx := byName[name]; len(idx) > 1 {
-			p.add("%s: sector name %q is used by %d sectors: %s", VatSysSectorsFile, name, len(idx), joinInts(idx))
+		for _, list := range x.Responsible {
+			d.responsible = append(d.responsible, splitNames(list)...)
 		}
+		d.volumes, d.responsible = sortedUnique(d.volumes), sortedUnique(d.responsible)
+		n := byName[name]
+		if n == nil {
+			n = &vatsysName{name: name}
+			byName[name] = n
+			order = append(order, n)
+		}
+		n.defs = append(n.defs, d)
 	}
 
 	set := &Set{Name: setName}
-	byID := make(map[string]*parsed)
-	sectorOf := make(map[string]*Sector) // Name → sector (nil without volumes), for unique names
-	for k := range all {
-		ps := &all[k]
-		x := ps.x
-		var vols []volume
-		ok := true
-		for _, list := range x.Volumes {
-			for _, vn := range splitNames(list) {
-				v, known := volumes[vn]
-				switch {
-				case !known:
-					p.add("%s: sector %q names unknown volume %q", VatSysSectorsFile, ps.name, vn)
-					ok = false
-				case !v.ok:
-					ok = false // the volume's own problems are reported
-				default:
-					vols = append(vols, v.vol)
-				}
-			}
-		}
-		ps.callsign = firstNonEmpty(x.Callsign, x.CallsignElem)
-		if !ok || len(vols) == 0 || len(byName[ps.name]) > 1 {
+	st := &vatsysStaffing{byCallsign: make(map[string][]*Sector)}
+	set.staff = st
+	byID := make(map[string]*vatsysName)
+	var leftOut []string
+	for _, n := range order {
+		if !vatsysMerge(p, w, n) {
 			continue
 		}
-		s := newVolumeSector(vols)
-		s.ID = strings.Join(strings.Fields(ps.name), "_")
-		s.Boundary = ps.name
-		s.Name = firstNonEmpty(x.FullName, x.FullNameLower, x.FullNameElem, ps.name)
+		var callsigns []string
+		for _, d := range n.defs {
+			if d.callsign != "" {
+				callsigns = append(callsigns, d.callsign)
+			}
+		}
+		callsigns = sortedUnique(callsigns)
+		if n.main == nil {
+			leftOut = append(leftOut, n.name)
+			continue
+		}
+		var vols []volume
+		ok := true
+		for _, vn := range n.main.volumes {
+			v, known := volumes[vn]
+			switch {
+			case !known:
+				p.add("%s: sector %q names unknown volume %q", VatSysSectorsFile, n.name, vn)
+				ok = false
+			case !v.ok:
+				ok = false // the volume's own problems are reported
+			default:
+				vols = append(vols, v.vol)
+			}
+		}
+		if !ok {
+			continue
+		}
+		if len(vols) == 0 && len(callsigns) == 0 {
+			w.add("%s: sector %q has responsible sectors but neither volumes nor a Callsign, so nothing staffs it; left out", VatSysSectorsFile, n.name)
+			continue
+		}
+		s := &Sector{} // a position without airspace
+		if len(vols) > 0 {
+			s = newVolumeSector(vols)
+		}
+		s.ID = strings.Join(strings.Fields(n.name), "_")
+		s.Boundary = n.name
+		s.Name = firstNonEmpty(vatsysFullName(n.main.x), n.name)
 		s.Set = setName
 		s.Kind = KindVatSys
 		if other, dup := byID[s.ID]; dup {
-			p.add("%s: sectors %q and %q both have id %q (spaces become \"_\")", VatSysSectorsFile, other.name, ps.name, s.ID)
+			p.add("%s: sectors %q and %q both have id %q (spaces become \"_\")", VatSysSectorsFile, other.name, n.name, s.ID)
 			continue
 		}
-		byID[s.ID] = ps
-		ps.sector = s
-		sectorOf[ps.name] = s
-		set.Sectors = append(set.Sectors, s)
+		byID[s.ID] = n
+		n.sector = s
+		if len(vols) > 0 {
+			set.Sectors = append(set.Sectors, s)
+		}
+		for _, c := range callsigns {
+			st.byCallsign[c] = append(st.byCallsign[c], s)
+		}
+	}
+	if len(leftOut) > 0 {
+		w.add("%s: %d sectors have neither volumes nor responsible sectors (positions without airspace), so there is nothing to staff; left out: %s",
+			VatSysSectorsFile, len(leftOut), strings.Join(leftOut, ", "))
 	}
 
-	st := &vatsysStaffing{byCallsign: make(map[string][]*Sector)}
-	set.staff = st
-	for k := range all {
-		ps := &all[k]
-		var rs []*Sector
-		for _, list := range ps.x.Responsible {
-			for _, rn := range splitNames(list) {
-				if _, known := byName[rn]; !known {
-					p.add("%s: sector %q names unknown responsible sector %q", VatSysSectorsFile, ps.name, rn)
-					continue
-				}
-				r := sectorOf[rn]
-				if r == nil || r == ps.sector || containsSector(rs, r) {
-					continue // without volumes, itself, or listed twice
-				}
-				rs = append(rs, r)
-			}
+	unknown := make(map[string][]string) // responsible Name no element has → the sectors naming it
+	var unknownOrder []string
+	for _, n := range order {
+		if n.main == nil {
+			continue // left out, or its elements do not merge
 		}
-		if ps.sector == nil {
-			continue
+		var rs []*Sector
+		for _, rn := range n.main.responsible {
+			r, known := byName[rn]
+			if !known {
+				if unknown[rn] == nil {
+					unknownOrder = append(unknownOrder, rn)
+				}
+				unknown[rn] = append(unknown[rn], n.name)
+				continue
+			}
+			if n.sector == nil || r.sector == nil || r.sector == n.sector {
+				continue // either is left out or has problems, or it is itself
+			}
+			rs = append(rs, r.sector)
 		}
 		if len(rs) > 0 {
 			if set.responsible == nil {
 				set.responsible = make(map[*Sector][]*Sector)
 			}
-			set.responsible[ps.sector] = rs
+			set.responsible[n.sector] = rs
 		}
-		if key := vatsysCallsignKey(ps.callsign); key != "" {
-			st.byCallsign[key] = append(st.byCallsign[key], ps.sector)
-		}
+	}
+	for _, rn := range unknownOrder {
+		w.add("%s: responsible sector %q (of %s) is no sector of this folder, a position outside it; skipped",
+			VatSysSectorsFile, rn, strings.Join(unknown[rn], ", "))
 	}
 	if len(set.Sectors) == 0 && len(p.list) == 0 {
 		p.add("%s: no sector has volumes, so there is nothing to locate", VatSysSectorsFile)
@@ -507,13 +633,45 @@ func vatsysSectors(p *problems, setName string, xs []vatsysSectorXML, volumes ma
 	return set
 }
 
-func containsSector(list []*Sector, s *Sector) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// vatsysMerge sets n.main from the elements sharing n's Name, and reports whether they merge: the elements with
+// volumes or responsible sectors must name the same ones.
+func vatsysMerge(p *problems, w *vatsysWarnings, n *vatsysName) bool {
+	var content []*vatsysDef
+	for _, d := range n.defs {
+		if len(d.volumes) > 0 || len(d.responsible) > 0 {
+			content = append(content, d)
 		}
 	}
-	return false
+	for _, d := range content[min(1, len(content)):] {
+		if !slices.Equal(d.volumes, content[0].volumes) || !slices.Equal(d.responsible, content[0].responsible) {
+			idx := make([]int, len(n.defs))
+			for i, d := range n.defs {
+				idx[i] = d.index
+			}
+			p.add("%s: sector name %q is used by %d sectors with different volumes or responsible sectors: %s",
+				VatSysSectorsFile, n.name, len(n.defs), joinInts(idx))
+			return false
+		}
+	}
+	for _, d := range content {
+		if n.main == nil || cmp.Or(strings.Compare(d.callsign, n.main.callsign), strings.Compare(vatsysFullName(d.x), vatsysFullName(n.main.x))) < 0 {
+			n.main = d
+		}
+	}
+	if len(n.defs) > 1 {
+		var cs []string
+		for _, d := range n.defs {
+			cs = append(cs, firstNonEmpty(d.x.Callsign, d.x.CallsignElem))
+		}
+		w.add("%s: sector name %q is used by %d sectors; merged into one, staffed by %s",
+			VatSysSectorsFile, n.name, len(n.defs), strings.Join(sortedUnique(cs), ", "))
+	}
+	return true
+}
+
+// vatsysFullName is the element's FullName, however it is spelled; "" for none.
+func vatsysFullName(x *vatsysSectorXML) string {
+	return firstNonEmpty(x.FullName, x.FullNameLower, x.FullNameElem)
 }
 
 func joinInts(xs []int) string {

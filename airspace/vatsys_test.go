@@ -293,12 +293,14 @@ func TestVatSysResponsibleSectors(t *testing.T) {
 		[]vsVolume{{"V", "0", "60000", []string{"B"}}},
 		[]vsSector{
 			// TOP covers MID and SIDE; MID covers LEAF; LEAF lists TOP back (a cycle) and itself.
-			{name: "TOP", callsign: "TOP_CTR", volumes: []string{"V"}, responsible: []string{"MID", "SIDE", "UPPER"}},
+			{name: "TOP", callsign: "TOP_CTR", volumes: []string{"V"}, responsible: []string{"MID", "SIDE", "TWR"}},
 			{name: "MID", callsign: "MID_CTR", volumes: []string{"V"}, responsible: []string{"LEAF"}},
 			{name: "SIDE", callsign: "SIDE_CTR", volumes: []string{"V"}},
 			{name: "LEAF", callsign: "LEAF_CTR", volumes: []string{"V"}, responsible: []string{"TOP", "LEAF"}},
-			// Without volumes: not a sector, skipped where named.
+			// Without volumes: a position without airspace over TOP (see TestVatSysTopDownPosition).
 			{name: "UPPER", callsign: "UPPER_FSS", responsible: []string{"TOP"}},
+			// Neither volumes nor responsible sectors: left out, skipped where named.
+			{name: "TWR", callsign: "TWR_TWR", responsible: nil},
 		})
 	a := mustNew(t, mustLoadVatSys(t, dir))
 	tests := []struct {
@@ -318,8 +320,10 @@ func TestVatSysResponsibleSectors(t *testing.T) {
 			[]Station{{"TOP_CTR", 6}, {"MID_1_CTR", 6}}, [][]string{{"SIDE", "TOP"}, {"LEAF", "MID"}}},
 		{"an observer covers nothing",
 			[]Station{{"TOP_CTR", 0}}, [][]string{nil}},
-		{"a position without volumes covers nothing",
-			[]Station{{"UPPER_FSS", 1}}, [][]string{nil}},
+		{"a position without volumes covers what it is responsible for",
+			[]Station{{"UPPER_FSS", 1}}, [][]string{{"LEAF", "MID", "SIDE", "TOP"}}},
+		{"a left-out position covers nothing",
+			[]Station{{"TWR_TWR", 4}}, [][]string{nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,7 +356,8 @@ func TestVatSysProblems(t *testing.T) {
 		[]vsSector{
 			{name: "A", callsign: "A_CTR", volumes: []string{"V", "NOPE"}, responsible: []string{"GHOST"}},
 			{name: "DUP", callsign: "D1_CTR", volumes: []string{"V"}},
-			{name: "DUP", callsign: "D2_CTR", volumes: []string{"V"}},
+			{name: "DUP", callsign: "D2_CTR", volumes: []string{"V"}, responsible: []string{"A"}},
+			{name: "DUP", callsign: "D3_CTR"}, // an alias would merge, but the two above differ
 			{name: "B", callsign: "B_CTR", volumes: []string{"INVERTED", "USESBAD"}},
 			{name: "X Y", callsign: "X_CTR", volumes: []string{"V"}},
 			{name: "X_Y", callsign: "XY_CTR", volumes: []string{"V"}},
@@ -371,16 +376,15 @@ func TestVatSysProblems(t *testing.T) {
 	want := []string{
 		`Volumes.xml: boundary "BADPT": point 1 "-003000.000+0006000.000": longitude: 60 minutes, want 0-59`,
 		`Volumes.xml: boundary "BADPT": point 3 "junk": latitude has no sign, want ±DDMMSS.sss±DDDMMSS.sss or signed decimal degrees ±DD.ddd±DDD.ddd`,
-		`Volumes.xml: boundary "GOOD" is defined twice (boundaries 0 and 2)`,
+		`Volumes.xml: boundary "GOOD" is defined twice with different points (boundaries 0 and 2)`,
 		`Volumes.xml: boundary "LINE" has 2 distinct points, want at least 3`,
 		`Volumes.xml: volume "INVERTED": LowerLimit 24500 is not below UpperLimit 24500`,
 		`Volumes.xml: volume "FL": UpperLimit "FL245" is not whole feet`,
 		`Volumes.xml: volume "NOBOUNDARY" names unknown boundary "MISSING"`,
-		`Volumes.xml: volume "V" is defined twice (volumes 0 and 5)`,
-		`Sectors.xml: sector name "DUP" is used by 2 sectors: 1, 2`,
+		`Volumes.xml: volume "V" is defined twice with different limits or boundaries (volumes 0 and 5)`,
+		`Sectors.xml: sector name "DUP" is used by 3 sectors with different volumes or responsible sectors: 1, 2, 3`,
 		`Sectors.xml: sector "A" names unknown volume "NOPE"`,
 		`Sectors.xml: sectors "X Y" and "X_Y" both have id "X_Y" (spaces become "_")`,
-		`Sectors.xml: sector "A" names unknown responsible sector "GHOST"`,
 	}
 	for _, w := range want {
 		if !slices.Contains(le.Problems, w) {
@@ -390,8 +394,14 @@ func TestVatSysProblems(t *testing.T) {
 	if len(le.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(le.Problems), len(want), strings.Join(le.Problems, "\n"))
 	}
-	if !strings.Contains(err.Error(), "12 problems") {
+	if !strings.Contains(err.Error(), "11 problems") {
 		t.Errorf("message: %v", err)
+	}
+	// An unknown responsible sector is a position outside the folder: a warning, returned with the error.
+	_, warnings, _ := LoadVatSysWithWarnings(dir)
+	ghost := `Sectors.xml: responsible sector "GHOST" (of A) is no sector of this folder, a position outside it; skipped`
+	if !slices.Contains(warnings, ghost) {
+		t.Errorf("warnings %q, want %s", warnings, ghost)
 	}
 }
 
