@@ -28,7 +28,7 @@ type config struct {
 	Feed           feedSpec
 	FeedTimeout    time.Duration // per HTTP request of the feed
 	FeedRetries    int           // further attempts per poll after a failed request; 0: none
-	Sectors        []string
+	Sectors        []airspace.Source
 	MapDataURL     string
 	SectorsRefresh time.Duration
 	Listen         string
@@ -159,9 +159,11 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.StringVar(&raw.feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
 	fs.DurationVar(&c.FeedTimeout, "feed-timeout", defaultFeedTimeout, "deadline of one request to the feed (status.json or a snapshot, body included); live and http(s) feeds")
 	fs.IntVar(&c.FeedRetries, "feed-retries", defaultFeedRetries, "further requests per poll after one failed, with a doubling backoff, trying the next mirror; 0: none")
-	fs.Var(&raw.sectors, "sectors", "sector data, repeatable or comma-separated: a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), or a .geojson file of custom sectors; none downloads current VATSpy data")
-	fs.StringVar(&c.MapDataURL, "map-data-url", airspace.DefaultMapDataEndpoint, "VATSIM map-data endpoint used to download VATSpy data when --sectors is not set")
-	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (downloaded sectors only)")
+	fs.Var(&raw.sectors, "sectors", "sector sets, repeatable or comma-separated, loaded together and reloaded on SIGHUP or when a file changes: \"vatspy\" (current VATSpy data, downloaded), "+
+		"a folder holding Boundaries.geojson and VATSpy.dat (VATSpy), TRACONBoundaries.geojson (SimAware TRACONs) or Volumes.xml and Sectors.xml (vatSys), or a .geojson file of custom sectors; "+
+		"name=path names the set; none is \"vatspy\"")
+	fs.StringVar(&c.MapDataURL, "map-data-url", airspace.DefaultMapDataEndpoint, "VATSIM map-data endpoint used to download the VATSpy data of --sectors vatspy")
+	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (--sectors vatspy only)")
 	fs.StringVar(&c.Listen, "listen", ":50051", "gRPC listen address")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", ":9090", "Prometheus /metrics listen address; empty disables it")
 	fs.DurationVar(&c.Interval, "interval", 15*time.Second, "poll interval (the feed regenerates every 15s); replay defaults to 0: as fast as possible")
@@ -233,12 +235,23 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 	if c.Feed.Kind == "replay" && !intervalSet {
 		c.Interval = 0
 	}
-	for _, p := range raw.sectors {
-		if _, err := os.Stat(p); err != nil {
-			bad("sectors", "%q: %v", p, err)
+	for _, spec := range raw.sectors {
+		src, err := airspace.ParseSource(spec)
+		switch {
+		case err != nil:
+			bad("sectors", "%q: %v", spec, err)
+			continue
+		case src.Path != airspace.Download:
+			if _, err := os.Stat(src.Path); err != nil {
+				bad("sectors", "%q: %v", spec, err)
+				continue
+			}
 		}
+		c.Sectors = append(c.Sectors, src)
 	}
-	c.Sectors = raw.sectors
+	if len(c.Sectors) == 0 {
+		c.Sectors = []airspace.Source{{Path: airspace.Download}}
+	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err == nil && u.Scheme != "" && u.Scheme != "postgres" && u.Scheme != "postgresql" {
 			bad("database-url", "scheme %q: want postgres:// (or leave it empty for the embedded SQLite file)", u.Scheme)

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +47,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewDBStatsCollector(store.SQL(), "vatsector"),
 		collectors.NewDBStatsCollector(store.IngestSQL(), "vatsector_ingest"))
 
-	sectors, refresh, err := loadSectors(ctx, cfg, log)
+	sectors, follow, err := loadSectors(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -90,9 +93,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		defer close(ingestDone)
 		return runner.Run(ingestCtx)
 	})
-	if refresh != nil {
-		g.Go(func() error { refresh(gctx); return nil })
-	}
+	g.Go(func() error { follow(gctx); return nil })
 	retention := ingest.Retention{Store: store, Positions: cfg.PositionsRetention, Events: cfg.EventsRetention, Logger: log,
 		FeedNow: func() time.Time {
 			if c := runner.Status().LastCommitted; c != nil {
@@ -144,35 +145,42 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	return err
 }
 
-// loadSectors loads the configured sector files, or downloads current VATSpy data and returns a loop that
-// refreshes it when the map-data endpoint names a new release.
+// loadSectors loads the configured sector sources and returns the loop that reloads them: on SIGHUP, when one
+// of their files changes, and when the map-data endpoint names a new VATSpy release. A source with problems
+// stops the start with all of them listed; the VATSpy download alone may be missing (first start without
+// network): the service then starts without it and tries again every minute.
 func loadSectors(ctx context.Context, cfg *config, log *slog.Logger) (*ingest.AirspaceSectors, func(context.Context), error) {
-	if len(cfg.Sectors) > 0 {
-		sets := make([]*airspace.Set, 0, len(cfg.Sectors))
-		for _, p := range cfg.Sectors {
-			set, err := airspace.Load(p)
-			if err != nil {
-				return nil, nil, fmt.Errorf("--sectors %s: %w", p, err)
+	srcs := &airspace.Sources{List: cfg.Sectors, Logger: log,
+		MapData: &airspace.MapData{Endpoint: cfg.MapDataURL, CacheDir: filepath.Join(cfg.DataDir, "vatspy"), Logger: log}}
+	a, err := srcs.Load(ctx)
+	switch {
+	case a == nil:
+		return nil, nil, err
+	case err != nil:
+		log.Error("no VATSpy data yet; starting without it and retrying every minute", "err", err)
+	}
+	log.Info("sectors loaded", "sectors", a.Len(), "sets", airspace.SetSummary(a))
+	sectors := ingest.NewAirspaceSectors(a)
+	return sectors, func(ctx context.Context) {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		reload := make(chan struct{}, 1)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					select {
+					case reload <- struct{}{}:
+					default: // a reload is pending already
+					}
+				}
 			}
-			sets = append(sets, set)
-		}
-		a, err := airspace.New(sets...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--sectors: %w", err)
-		}
-		log.Info("sectors loaded", "sectors", len(a.Sectors()), "files", cfg.Sectors)
-		return ingest.NewAirspaceSectors(a), nil, nil
-	}
-	md := &airspace.MapData{Endpoint: cfg.MapDataURL, CacheDir: filepath.Join(cfg.DataDir, "vatspy"), Logger: log}
-	sectors := ingest.NewAirspaceSectors(nil)
-	if !md.Load(ctx, sectors) {
-		empty, err := airspace.New()
-		if err != nil {
-			return nil, nil, err
-		}
-		sectors.Swap(empty)
-	}
-	return sectors, func(ctx context.Context) { md.Follow(ctx, sectors, cfg.SectorsRefresh) }, nil
+		}()
+		srcs.Follow(ctx, sectors, airspace.FollowOptions{Reload: reload, Refresh: cfg.SectorsRefresh})
+	}, nil
 }
 
 // newSource builds the configured feed source.

@@ -297,13 +297,13 @@ func TestCustomEveryProblemAtOnce(t *testing.T) {
 func TestLoadDispatch(t *testing.T) {
 	dir := t.TempDir()
 	custom := writeJSON(t, dir, "mine.GeoJSON", collection(feature("A", nil, polygonGeom(rect(0, 0, 1, 1)))))
-	if set, err := Load(custom); err != nil || set.Name != "mine" || len(set.Sectors) != 1 {
+	if set, _, err := Load(custom); err != nil || set.Name != "mine" || len(set.Sectors) != 1 {
 		t.Errorf("Load(%s) = %v, %v; want the custom set \"mine\"", custom, set, err)
 	}
 
 	vatspyDir := filepath.Join(dir, "vatspy")
 	writeVATSpyFixture(t, vatspyDir, vatspyFixtureFeatures(), vatspyFixtureDat)
-	if set, err := Load(vatspyDir); err != nil || set.Name != SetVATSpy {
+	if set, _, err := Load(vatspyDir); err != nil || set.Name != SetVATSpy {
 		t.Errorf("Load(folder) = %v, %v; want the vatspy set", set, err)
 	}
 
@@ -315,10 +315,10 @@ func TestLoadDispatch(t *testing.T) {
 	other := writeFile(t, dir, "sectors.txt", "")
 	for path, want := range map[string]string{
 		half:                         "lacks VATSpy.dat",
-		other:                        "want a folder holding Boundaries.geojson and VATSpy.dat, or a .geojson file",
+		other:                        "or Volumes.xml and Sectors.xml (vatSys), or a .geojson file",
 		filepath.Join(dir, "absent"): "no such file",
 	} {
-		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%s) error = %v, want it to say %q", path, err, want)
 		}
 	}

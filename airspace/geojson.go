@@ -18,33 +18,6 @@ const (
 	VATSpyDatFile  = "VATSpy.dat"
 )
 
-// Load loads a sector source: a folder holding Boundaries.geojson and VATSpy.dat (LoadVATSpy), or a .geojson
-// file (LoadGeoJSON).
-func Load(path string) (*Set, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("airspace: sector source: %w", err)
-	}
-	if fi.IsDir() {
-		var missing []string
-		for _, name := range []string{BoundariesFile, VATSpyDatFile} {
-			if _, err := os.Stat(filepath.Join(path, name)); err != nil {
-				missing = append(missing, name)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, fmt.Errorf("airspace: sector folder %s lacks %s: a sector folder holds both %s and %s (VATSpy Data Project)",
-				path, strings.Join(missing, " and "), BoundariesFile, VATSpyDatFile)
-		}
-		return LoadVATSpy(path)
-	}
-	if strings.EqualFold(filepath.Ext(path), ".geojson") {
-		return LoadGeoJSON(path)
-	}
-	return nil, fmt.Errorf("airspace: unsupported sector source %s: want a folder holding %s and %s, or a .geojson file",
-		path, BoundariesFile, VATSpyDatFile)
-}
-
 // rawGeometry is a GeoJSON geometry whose coordinates are decoded once the type is known.
 type rawGeometry struct {
 	Type        string          `json:"type"`

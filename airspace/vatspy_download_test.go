@@ -139,7 +139,7 @@ func TestMapDataEnsureLifecycle(t *testing.T) {
 	if got := readCurrent(t, m); got != "abc123" {
 		t.Errorf("recorded hash %q, want abc123", got)
 	}
-	set, err := Load(dir)
+	set, _, err := Load(dir)
 	if err != nil || set.Name != SetVATSpy {
 		t.Fatalf("Load(%s) = %v, %v", dir, set, err)
 	}
