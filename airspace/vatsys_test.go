@@ -429,3 +429,165 @@ func TestVatSysMissingFiles(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestVatSysTopDownPosition(t *testing.T) {
+	dir := writeVatSys(t, "vs",
+		[]vsBoundary{{"B", boxPoints(0, 0, 1, 1)}},
+		[]vsVolume{{"V", "0", "60000", []string{"B"}}},
+		[]vsSector{
+			// UP has no airspace of its own (like the UK dataset's approach positions); TT is above UP.
+			{name: "UP", fullName: "Brisbane Upper", callsign: "YBBB_FSS", responsible: []string{"A", "B"}},
+			{name: "TT", callsign: "TT_FSS", responsible: []string{"UP"}},
+			{name: "A", callsign: "A_CTR", volumes: []string{"V"}, responsible: []string{"C"}},
+			{name: "B", callsign: "B_CTR", volumes: []string{"V"}},
+			{name: "C", callsign: "C_CTR", volumes: []string{"V"}},
+			{name: "NOCS", responsible: []string{"A"}}, // nothing can staff it
+		})
+	set, warnings, err := LoadVatSysWithWarnings(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`Sectors.xml: sector "NOCS" has responsible sectors but neither volumes nor a Callsign, so nothing staffs it; left out`}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q", warnings, want)
+	}
+	a := mustNew(t, set)
+	if got := ids(a.Sectors()); !slices.Equal(got, []string{"A", "B", "C"}) {
+		t.Fatalf("sectors %v: positions without airspace are not sectors", got)
+	}
+	if got := a.Staffs("YBBB_FSS", 1); got != nil {
+		t.Errorf("Staffs(YBBB_FSS) = %v, want none (a position is never returned)", ids(got))
+	}
+	tests := []struct {
+		name     string
+		stations []Station
+		want     [][]string
+	}{
+		{"a top-down position alone covers its children and theirs",
+			[]Station{{"YBBB_FSS", 1}}, [][]string{{"A", "B", "C"}}},
+		{"a child's own controller keeps the child and its children",
+			[]Station{{"YBBB_FSS", 1}, {"A_CTR", 6}}, [][]string{{"B"}, {"A", "C"}}},
+		{"a grandchild's own controller keeps only the grandchild",
+			[]Station{{"C_CTR", 6}, {"YBBB_FSS", 1}}, [][]string{{"C"}, {"A", "B"}}},
+		{"a position above a position covers through it",
+			[]Station{{"TT_FSS", 1}}, [][]string{{"A", "B", "C"}}},
+		{"a position below, staffed, keeps everything under it",
+			[]Station{{"TT_FSS", 1}, {"YBBB_FSS", 1}}, [][]string{nil, {"A", "B", "C"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := a.StaffAll(tt.stations)
+			for i := range tt.stations {
+				if !sameIDs(got[i], tt.want[i]) {
+					t.Errorf("%s: %v, want %v", tt.stations[i].Callsign, ids(got[i]), tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// realQuirksFolder writes a folder with each quirk of the published datasets (vatSys/australia-dataset,
+// new-zealand-dataset, atop-oakland-dataset, pacific-dataset, atop-anchorage-dataset, uk-dataset), in their
+// layout, with its <Sector> elements in the given order (indexes into the list below).
+func realQuirksFolder(t *testing.T, order []int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "quirks")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Australia: LEARMONTH_APPROACH is defined twice with the same points; its DMS points include 60 seconds
+	// (-215960.000 is 22°S).
+	learmonth := "  <Boundary Name=\"LEARMONTH_APPROACH\">\n" +
+		"    -210000.000+1140000.000/\n    -210000.000+1150000.000/\n    -215960.000+1150000.000/\n    -220000.000+1140000.000\n" +
+		"  </Boundary>\n"
+	volumes := "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Volumes>\n" + learmonth +
+		// Anchorage: RJTG2 ends in "/"; Oakland indents with tabs and leaves spaces after "/".
+		"\t<Boundary Name=\"PHZN\">\n\t+250000.000-1570000.000/ \n\t+250000.000-1540000.000/ \n\t+180000.000-1540000.000/\n\t+180000.000-1570000.000/\n\t</Boundary>\n" +
+		learmonth +
+		"  <Volume Name=\"LEARMONTH_APPROACH\" LowerLimit=\"0\" UpperLimit=\"8500\">\n    <Boundaries>LEARMONTH_APPROACH</Boundaries>\n  </Volume>\n" +
+		"  <Volume Name=\"PHZN\" LowerLimit=\"0\" UpperLimit=\"99000\">\n    <Boundaries>PHZN</Boundaries>\n  </Volume>  \n" +
+		// Not seen in the published files, but the same rule: a volume repeated as it is.
+		"  <Volume Name=\"PHZN\" LowerLimit=\"0\" UpperLimit=\"99000\"><Boundaries> PHZN </Boundaries></Volume>\n" +
+		"</Volumes>\n"
+	sectors := []string{
+		// Oakland: HN is one element with the Honolulu volume and six with only another callsign, spelt
+		// "Fullname".
+		`  <Sector Fullname="Molokai Center" Frequency="124.100" Callsign="HNL_03_CTR" Name="HN"/>`,
+		`  <Sector FullName="Honolulu NAS" Frequency="126.500" Callsign="HNL_02_CTR" Name="HN" DisplayInSectorsWindow="False">  ` +
+			"\n<Volumes>PHZN</Volumes> \n  </Sector>   ",
+		`  <Sector Fullname="Honolulu East Center" Frequency="126.600" Callsign="HNL_07_CTR" Name="HN"/>`,
+		// New Zealand: ATMA is responsible for AARR, which no element of the folder has; Australia: towers without
+		// volumes or responsible sectors.
+		"  <Sector FullName=\"Learmonth Approach\" Frequency=\"123.300\" Callsign=\"LM_APP\" Name=\"LM\">\n" +
+			"    <Volumes>\n\tLEARMONTH_APPROACH\n\t</Volumes>\n    <ResponsibleSectors>AARR,LM ADC</ResponsibleSectors>\n  </Sector>",
+		`  <Sector FullName="Learmonth Tower" Frequency="118.000" Callsign="LM_TWR" Name="LM ADC"/>`,
+		// UK: a top-down position without volumes.
+		"   <Sector FullName=\"LEARMONTH UPPER\" Frequency=\"128.500\" Callsign=\"LM_FSS\" Name=\"UPR\">\n" +
+			"      <ResponsibleSectors>LM,HN</ResponsibleSectors>\n   </Sector>",
+	}
+	var b strings.Builder
+	b.WriteString("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Sectors xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n")
+	for _, i := range order {
+		b.WriteString(sectors[i] + "\n")
+	}
+	b.WriteString("</Sectors>\n")
+	writeFile(t, dir, VatSysVolumesFile, volumes)
+	writeFile(t, dir, VatSysSectorsFile, b.String())
+	return dir
+}
+
+// TestVatSysRealQuirks loads a folder with each quirk the published datasets have (see realQuirksFolder), in
+// two element orders, which must give the same result.
+func TestVatSysRealQuirks(t *testing.T) {
+	type result struct {
+		sectors, names, hnl03, hnl02, fss string
+		staffAll                          string
+	}
+	load := func(order []int) (result, []string) {
+		set, warnings, err := LoadVatSysWithWarnings(realQuirksFolder(t, order))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := mustNew(t, set)
+		var names []string
+		for _, s := range a.Sectors() {
+			names = append(names, s.Name)
+		}
+		checkLocate(t, a, -21.999, 114.5, 1000, []string{"LM"}) // inside only with 60 seconds read as 22°S
+		checkLocate(t, a, 20, -155, 30000, []string{"HN"})
+		all := a.StaffAll([]Station{{"LM_FSS", 1}, {"HNL_07_CTR", 6}})
+		return result{
+			sectors:  strings.Join(ids(a.Sectors()), " "),
+			names:    strings.Join(names, "|"),
+			hnl03:    strings.Join(ids(a.Staffs("HNL_03_CTR", 6)), " "),
+			hnl02:    strings.Join(ids(a.Staffs("HNL_02_CTR", 6)), " "),
+			fss:      strings.Join(ids(a.Staffs("LM_FSS", 1)), " "),
+			staffAll: fmt.Sprint(ids(a.StaffAll([]Station{{"LM_FSS", 1}})[0]), ids(all[0]), ids(all[1])),
+		}, warnings
+	}
+	got, w := load([]int{0, 1, 2, 3, 4, 5})
+	want := result{
+		sectors:  "HN LM",
+		names:    "Honolulu NAS|Learmonth Approach",
+		hnl03:    "HN",
+		hnl02:    "HN",
+		fss:      "",
+		staffAll: "[HN LM] [LM] [HN]",
+	}
+	wantWarnings := []string{
+		`Volumes.xml: boundary "LEARMONTH_APPROACH" is defined 2 times with the same points; loaded once`,
+		`Volumes.xml: volume "PHZN" is defined 2 times with the same limits and boundaries; loaded once`,
+		`Sectors.xml: sector name "HN" is used by 3 sectors; merged into one, staffed by HNL_02_CTR, HNL_03_CTR, HNL_07_CTR`,
+		`Sectors.xml: 1 sectors have neither volumes nor responsible sectors (positions without airspace), so there is nothing to staff; left out: LM ADC`,
+		`Sectors.xml: responsible sector "AARR" (of LM) is no sector of this folder, a position outside it; skipped`,
+	}
+	if got != want {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	if !slices.Equal(w, wantWarnings) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantWarnings, "\n"))
+	}
+	if reversed, _ := load([]int{5, 4, 3, 2, 1, 0}); reversed != want {
+		t.Errorf("reversed element order: got %+v\nwant %+v", reversed, want)
+	}
+}
