@@ -180,7 +180,7 @@ func LoadGeoJSON(path string) (*Set, error) {
 		if len(errs) > 0 {
 			continue
 		}
-		s.Set = setName
+		s.Set, s.Source = setName, SourceGeoJSON
 		set.Sectors = append(set.Sectors, s)
 		for _, p := range prefixes {
 			addEntry(st.tables[0], p, staffEntry{sector: s, facilities: facilities})

@@ -13,6 +13,14 @@ const (
 	KindCustom = "custom" // a feature of a custom GeoJSON file without its own "kind"
 )
 
+// Sources: the format a sector was loaded from (Sector.Source).
+const (
+	SourceVATSpy   = "vatspy"   // LoadVATSpy
+	SourceSimAware = "simaware" // LoadSimAware
+	SourceVatSys   = "vatsys"   // LoadVatSys
+	SourceGeoJSON  = "geojson"  // LoadGeoJSON
+)
+
 // SetVATSpy is the Set name of data loaded by LoadVATSpy.
 const SetVATSpy = "vatspy"
 
@@ -30,6 +38,9 @@ type Sector struct {
 	// Set is the loaded set the sector came from: "vatspy", or the name its loader gives the set.
 	Set  string
 	Kind string
+	// Source is the format it was loaded from: SourceVATSpy, SourceSimAware, SourceVatSys or SourceGeoJSON. A
+	// set renamed on the command line keeps its sectors' Source.
+	Source string
 	// FloorFt and CeilingFt bound the altitude band, FloorFt <= altitude < CeilingFt; nil is unbounded. For a
 	// sector made of volumes with different bands they are the envelope (lowest floor, highest ceiling): a
 	// position is inside when it is inside one volume within that volume's band.

@@ -142,6 +142,7 @@ func LoadSimAware(dir string) (*Set, error) {
 		for _, a := range areas {
 			s := newSector(a.polys)
 			s.ID, s.Boundary, s.Set, s.Kind, s.Name = a.sectorID(len(areas) > 1), id, SetSimAware, KindTRACON, a.name
+			s.Source = SourceSimAware
 			if first, dup := owner[s.ID]; dup {
 				pr.add("sector id %q of features %s is also the id of features %s", s.ID, listInts(a.features), listInts(first))
 				continue

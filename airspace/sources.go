@@ -98,7 +98,8 @@ type Sources struct {
 	MapData *MapData
 	Logger  *slog.Logger
 
-	// loaded is the fingerprint of what the current Airspace was loaded from (stamp).
+	// loaded is the fingerprint (stamp) of the files as they were when the last Load began to read them: a
+	// file written while it was read, or since, differs from it, so the next poll loads it again.
 	loaded string
 }
 
@@ -111,6 +112,8 @@ var ErrNoDownload = errors.New("airspace: the VATSpy data is not downloaded yet"
 // download alone is missing, it returns the Airspace of the other sources and an error wrapping ErrNoDownload.
 func (s *Sources) Load(ctx context.Context) (*Airspace, error) {
 	log := s.logger()
+	// Taken before reading: a file saved while it is read (an editor writes in place) is seen as changed.
+	s.loaded = s.stamp()
 	var (
 		sets     []*Set
 		problems []error
@@ -154,7 +157,6 @@ func (s *Sources) Load(ctx context.Context) (*Airspace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sectors: %w", err)
 	}
-	s.loaded = s.stamp()
 	return a, missing
 }
 
@@ -261,8 +263,7 @@ func (s *Sources) reload(ctx context.Context, h Holder, reason string) {
 	log := s.logger()
 	a, err := s.Load(ctx)
 	if a == nil {
-		// The failed files keep their fingerprint, so polling does not retry until they change again.
-		s.loaded = s.stamp()
+		// Polling does not retry the failed files until they change again (Load kept their fingerprint).
 		log.Error("sectors not reloaded; keeping the current ones", "reason", reason, "err", err)
 		return
 	}

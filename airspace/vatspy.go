@@ -172,7 +172,7 @@ func vatspySectors(pr *problems, raws []json.RawMessage, firs []datFIR) []*Secto
 				continue
 			}
 			s := newSector(part.polys)
-			s.ID, s.Boundary, s.Set, s.Kind = id, id, SetVATSpy, KindFIR
+			s.ID, s.Boundary, s.Set, s.Kind, s.Source = id, id, SetVATSpy, KindFIR, SourceVATSpy
 			s.Oceanic = k == 1
 			s.Region, s.Division = part.region, part.division
 			s.Name = names[id]

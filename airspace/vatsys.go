@@ -576,6 +576,7 @@ func vatsysSectors(p *problems, w *vatsysWarnings, setName string, xs []vatsysSe
 		s.Name = firstNonEmpty(vatsysFullName(n.main.x), n.name)
 		s.Set = setName
 		s.Kind = KindVatSys
+		s.Source = SourceVatSys
 		if other, dup := byID[s.ID]; dup {
 			p.add("%s: sectors %q and %q both have id %q (spaces become \"_\")", VatSysSectorsFile, other.name, n.name, s.ID)
 			continue

@@ -557,21 +557,36 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	if f.CallsignPrefix != "" {
 		q = q.Where(`UPPER(controllers.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))
 	}
+	anySet := f.Sector != (domain.SectorRef{}) && f.Sector.Set == ""
 	if f.Sector != (domain.SectorRef{}) {
 		token := "% " + escapeLike(sectorToken(f.Sector)) + " %"
-		if f.Sector.Set == "" {
+		if anySet {
+			// Any set's sector with this id: the LIKE narrows it down, but its "%" before the "/" would also take
+			// in an id's own "/" (div/A/B for the id B), so the rows are checked exactly below.
 			token = "% %/" + escapeLike(sectorToken(domain.SectorRef{ID: f.Sector.ID})[1:]) + " %"
 		}
 		q = q.Where(`(' ' || controllers.sectors || ' ') LIKE ? ESCAPE '\'`, token)
 	}
+	q = s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers"))
+	if !anySet {
+		// Checked exactly afterwards, the any-set rows are read whole: no more than the controllers online.
+		q = q.Limit(limit)
+	}
 	var cs []Controller
-	if err := s.afterKey(q, "controllers", after).Order(s.keyOrder("controllers")).Limit(limit).Find(&cs).Error; err != nil {
+	if err := q.Find(&cs).Error; err != nil {
 		return nil, readError("list controllers", err)
 	}
 	for i := range cs {
 		cs[i].normalize()
 	}
-	return controllersOf(cs), nil
+	out := controllersOf(cs)
+	if anySet {
+		out = slices.DeleteFunc(out, func(c domain.Controller) bool {
+			return !slices.ContainsFunc(c.Sectors, func(r domain.SectorRef) bool { return r.ID == f.Sector.ID })
+		})
+		out = out[:min(len(out), limit)]
+	}
+	return out, nil
 }
 
 // LastCommittedCycle returns the last committed cycle, or nil on a database that has none.

@@ -751,3 +751,48 @@ func vsAll(ids ...string) []domain.SectorRef {
 	}
 	return out
 }
+
+// A sector named without its set is any set's sector with exactly that id: ids may hold a "/", and the
+// controllers' stored list must not let div/A/B pass for the id B. An id holding a space stays one token.
+func TestControllersOfASectorOfAnySet(t *testing.T) {
+	ts := t0
+	ctl := func(id int64, callsign string, sectors ...domain.SectorRef) domain.Controller {
+		return domain.Controller{ID: id, CID: 3000 + id, Callsign: callsign, LogonTime: ts.Add(-time.Hour),
+			Kind: domain.KindController, Facility: 6, Frequency: "132.600", Sectors: sectors, LastUpdated: ts, FirstSeen: ts}
+	}
+	w := &domain.CycleWrite{
+		Cycle: domain.Cycle{ID: 1, UpdateTimestamp: ts, FetchedAt: ts},
+		Controllers: []domain.Controller{
+			ctl(1, "AB_CTR", domain.SectorRef{Set: "div", ID: "A/B"}),
+			ctl(2, "B_CTR", domain.SectorRef{Set: "div", ID: "B"}),
+			ctl(3, "OTHER_B_CTR", domain.SectorRef{Set: "other", ID: "B"}, domain.SectorRef{Set: "other", ID: "C D"}),
+		},
+	}
+	for _, tt := range []struct {
+		sector domain.SectorRef
+		want   string
+	}{
+		{domain.SectorRef{ID: "B"}, "B_CTR OTHER_B_CTR"},
+		{domain.SectorRef{ID: "A/B"}, "AB_CTR"},
+		{domain.SectorRef{Set: "div", ID: "B"}, "B_CTR"},
+		{domain.SectorRef{ID: "C D"}, "OTHER_B_CTR"},
+		{domain.SectorRef{ID: "C"}, ""},
+	} {
+		dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+			if _, err := s.WriteCycle(context.Background(), w); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := s.ListOnlineControllers(context.Background(), repository.ControllerFilter{Sector: tt.sector}, nil, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range cs {
+				got = append(got, c.Callsign)
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("staffing %+v: %v, want %q", tt.sector, got, tt.want)
+			}
+		})
+	}
+}

@@ -259,9 +259,13 @@ func sectorProto(s *airspace.Sector, st domain.SectorState) *vatsectorv1.Sector 
 		Region: s.Region, Division: s.Division, FlightCount: int32(st.Flights),
 		ResourceName: sectorName(domain.SectorRef{Set: s.Set, ID: s.ID}),
 	}
-	switch s.Set {
-	case airspace.SetVATSpy:
+	switch s.Source {
+	case airspace.SourceVATSpy:
 		out.Source = vatsectorv1.SectorSource_SECTOR_SOURCE_VATSPY
+	case airspace.SourceSimAware:
+		out.Source = vatsectorv1.SectorSource_SECTOR_SOURCE_SIMAWARE
+	case airspace.SourceVatSys:
+		out.Source = vatsectorv1.SectorSource_SECTOR_SOURCE_VATSYS
 	}
 	for i := range st.Staffing {
 		out.StaffedBy = append(out.StaffedBy, controllerRef(&st.Staffing[i]))

@@ -33,11 +33,7 @@ func (h *sectorHandler) ListSectors(ctx context.Context, req *vatsectorv1.ListSe
 func (h *sectorHandler) GetSectorOccupancy(ctx context.Context, req *vatsectorv1.GetSectorOccupancyRequest) (
 	*vatsectorv1.GetSectorOccupancyResponse, error,
 ) {
-	sector, field := req.GetSectorId(), "sector_id"
-	if req.GetName() != "" {
-		sector, field = req.GetName(), "name"
-	}
-	s, occ, next, err := h.q.sectorOccupancy(ctx, field, sector, req.GetPageSize(), req.GetPageToken())
+	s, occ, next, err := h.q.sectorOccupancy(ctx, req.GetName(), req.GetSectorId(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

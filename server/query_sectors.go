@@ -89,12 +89,27 @@ const (
 	maxOccupantsPageSize     = 1000
 )
 
-func (q *queryService) sectorOccupancy(ctx context.Context, field, sector string, size int32, token string) (
+// sectorOccupancy serves the sector a request names by its resource name, its sector_id, or both when they
+// name the same sector.
+func (q *queryService) sectorOccupancy(ctx context.Context, name, id string, size int32, token string) (
 	*airspace.Sector, *domain.Occupancy, string, error,
 ) {
+	sector, field := id, "sector_id"
+	if name != "" {
+		sector, field = name, "name"
+	}
 	ref, loaded, err := q.resolveSector(field, sector)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if name != "" && id != "" {
+		other, _, err := q.resolveSector("sector_id", id)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if other != ref {
+			return nil, nil, "", invalidf("name %q and sector_id %q name different sectors: set one of them", name, id)
+		}
 	}
 	var s *airspace.Sector
 	if a := q.sectors.Airspace(); loaded && a != nil {

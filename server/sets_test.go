@@ -354,6 +354,8 @@ func TestSetsGetSectorOccupancy(t *testing.T) {
 			code: codes.NotFound, msg: []string{`"sets/div/sectors/EGTT_N" is not loaded`}},
 		{name: "sector_id and name different", req: &vatsectorv1.GetSectorOccupancyRequest{SectorId: "sets/test/sectors/EGTT", Name: "sets/div/sectors/EGTT"},
 			code: codes.InvalidArgument, msg: []string{"different sectors"}},
+		{name: "sector_id and name different, bare id", req: &vatsectorv1.GetSectorOccupancyRequest{SectorId: "EGTT_S", Name: "sets/div/sectors/DIV1"},
+			code: codes.InvalidArgument, msg: []string{"different sectors"}},
 	}
 	eachSetsEnv(t, func(t *testing.T, e *env) {
 		for _, tc := range cases {

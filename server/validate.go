@@ -155,11 +155,8 @@ func requestRules(req any) (check func() error, known bool) {
 		}, true
 	case *vatsectorv1.GetSectorOccupancyRequest:
 		return func() error {
-			switch {
-			case r.GetSectorId() == "" && r.GetName() == "":
+			if r.GetSectorId() == "" && r.GetName() == "" {
 				return invalidf("a sector is required: set name (sets/{set}/sectors/{id}) or sector_id")
-			case r.GetSectorId() != "" && r.GetName() != "" && r.GetSectorId() != r.GetName():
-				return invalidf("name %q and sector_id %q name different sectors: set one of them", r.GetName(), r.GetSectorId())
 			}
 			return firstError(checkPageSize(r.GetPageSize()), checkText("sector_id", r.GetSectorId()), checkText("name", r.GetName()))
 		}, true

@@ -6,8 +6,8 @@
 ALTER TABLE sector_visits ADD COLUMN sector_set TEXT NOT NULL DEFAULT '';
 ALTER TABLE sector_events ADD COLUMN sector_set TEXT NOT NULL DEFAULT '';
 -- A controller's sectors become space-separated set/id tokens; a stored bare id becomes "/id": set '', the same
--- "not known yet", whatever the id holds (a custom id may hold a "/").
-UPDATE controllers SET sectors = '/' || REPLACE(sectors, ' ', ' /') WHERE sectors <> '';
+-- "not known yet", whatever the id holds (a custom id may hold a "/"; a "%" is escaped as the reader expects).
+UPDATE controllers SET sectors = '/' || REPLACE(REPLACE(sectors, '%', '%25'), ' ', ' /') WHERE sectors <> '';
 
 -- One open visit per flight and sector: the same id in two sets is two sectors.
 DROP INDEX sector_visits_open;
