@@ -1,10 +1,12 @@
-// Package airspace loads sector boundaries (the VATSpy Data Project's FIR boundaries, or a custom GeoJSON file),
-// answers which sectors a position is in, and which sectors a controller connection staffs.
+// Package airspace loads sector sets (the VATSpy Data Project's FIR boundaries, the SimAware TRACON project's
+// approach areas, vatSys sector files, custom GeoJSON files), answers which sectors a position is in, and which
+// sectors the controllers online staff. A sector is identified by its set and its id: ids are unique only
+// within a set.
 //
 // # Membership
 //
 // Sector membership is a set: VATSpy boundaries overlap by design (a FIR and its sub-sectors, up to nine at one
-// point), so Locate returns every sector containing the position, sorted by ID, without duplicates.
+// point), so Locate returns every sector containing the position, sorted by set then ID, without duplicates.
 //
 // A position is in a sector when it is inside the sector's lateral shape and inside its altitude band:
 //
@@ -27,5 +29,7 @@
 // # Data attribution
 //
 // VATSpy data (Boundaries.geojson, VATSpy.dat) comes from the VATSpy Data Project
-// (github.com/vatsimnetwork/vatspy-data-project), licence CC BY-SA 4.0. Output derived from it must say so.
+// (github.com/vatsimnetwork/vatspy-data-project), and TRACONBoundaries.geojson from the SimAware TRACON Project
+// (github.com/vatsimnetwork/simaware-tracon-project), both licence CC BY-SA 4.0. Output derived from them must
+// say so.
 package airspace

@@ -28,7 +28,7 @@ const enrouteFacilities = facilityMask(1<<facilityFSS | 1<<facilityCTR)
 
 // staffer resolves the sectors of one set a controller connection staffs on its callsign alone. Sets resolve
 // differently: VATSpy and custom files by the callsign without its facility suffix (staffing), SimAware by the
-// callsign's first part and its suffix.
+// callsign's prefix (whole, then shorter) and its suffix, vatSys by the sector's callsign.
 type staffer interface {
 	staffs(callsign string, facility int) []*Sector
 }
