@@ -23,6 +23,7 @@ type Storage interface {
 	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*domain.FlightDetail, error)
 	SectorOccupancy(ctx context.Context, sector domain.SectorRef, after *repository.OccupantKey, limit int) (*domain.Occupancy, error)
 	SectorStates(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]domain.SectorState, error)
+	SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*repository.SectorSnapshot, error)
 	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, error)
 	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, int64, error)
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)

@@ -84,6 +84,21 @@ func (h *sectorHandler) WatchSectorEvents(req *vatsectorv1.WatchSectorEventsRequ
 	}, eventStreamSink{stream: stream, now: h.q.now, batch: req.GetBatchEvents()})
 }
 
+func (h *sectorHandler) WatchSectorOccupancy(req *vatsectorv1.WatchSectorOccupancyRequest,
+	stream vatsectorv1.SectorService_WatchSectorOccupancyServer,
+) error {
+	sectors, err := h.q.resolveSectors("sectors", req.GetSectors())
+	if err != nil {
+		return err
+	}
+	thresholds := make([]int, len(req.GetThresholds()))
+	for i, t := range req.GetThresholds() {
+		thresholds[i] = int(t)
+	}
+	return h.q.watchOccupancy(stream.Context(), occupancyWatch{sectors: sectors, sets: req.GetSets(), thresholds: thresholds},
+		occupancyStreamSink{stream: stream, now: h.q.now})
+}
+
 // eventStreamSink converts a stream's domain output to messages. Live events go out as the bytes their
 // published cycle encoded once for every stream (stream_encoding.go).
 type eventStreamSink struct {

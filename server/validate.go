@@ -174,6 +174,11 @@ func requestRules(req any) (check func() error, known bool) {
 			return firstError(checkIDs("sector_ids", r.GetSectorIds()), checkEventKinds(r.GetKinds()),
 				checkFlightFilter(r.GetSets(), r.GetFlightCid(), r.GetFlightCallsign()))
 		}, true
+	case *vatsectorv1.WatchSectorOccupancyRequest:
+		return func() error {
+			return firstError(checkIDs("sectors", r.GetSectors()), checkIDs("sets", r.GetSets()),
+				checkThresholds(r.GetThresholds()))
+		}, true
 	case *vatsectorv1.ListControllersRequest:
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
@@ -253,6 +258,24 @@ func checkRange(field string, r *vatsectorv1.TimeRange) error {
 	if r.GetStart() != nil && r.GetEnd() != nil && r.GetEnd().AsTime().Before(r.GetStart().AsTime()) {
 		return invalidf("%s.end (%s) is before %s.start (%s)", field, r.GetEnd().AsTime().Format(timeFormat),
 			field, r.GetStart().AsTime().Format(timeFormat))
+	}
+	return nil
+}
+
+// checkThresholds checks an occupancy stream's thresholds: positive, strictly increasing, at most
+// maxThresholds.
+func checkThresholds(ts []int32) error {
+	if len(ts) > maxThresholds {
+		return invalidf("thresholds has %d values, at most %d are allowed", len(ts), maxThresholds)
+	}
+	for i, t := range ts {
+		if t <= 0 {
+			return invalidf("thresholds[%d] is %d: thresholds must be positive", i, t)
+		}
+		if i > 0 && t <= ts[i-1] {
+			return invalidf("thresholds[%d] is %d, not above thresholds[%d] (%d): thresholds must be strictly increasing",
+				i, t, i-1, ts[i-1])
+		}
 	}
 	return nil
 }

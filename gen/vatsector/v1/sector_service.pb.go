@@ -146,6 +146,59 @@ func (SectorEventKind) EnumDescriptor() ([]byte, []int) {
 	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{1}
 }
 
+// ThresholdDirection is the way a flight count crossed a threshold.
+type ThresholdDirection int32
+
+const (
+	// Not set (never sent).
+	ThresholdDirection_THRESHOLD_DIRECTION_UNSPECIFIED ThresholdDirection = 0
+	// The count rose from below the threshold to at least it.
+	ThresholdDirection_THRESHOLD_DIRECTION_UP ThresholdDirection = 1
+	// The count fell from at least the threshold to below it.
+	ThresholdDirection_THRESHOLD_DIRECTION_DOWN ThresholdDirection = 2
+)
+
+// Enum value maps for ThresholdDirection.
+var (
+	ThresholdDirection_name = map[int32]string{
+		0: "THRESHOLD_DIRECTION_UNSPECIFIED",
+		1: "THRESHOLD_DIRECTION_UP",
+		2: "THRESHOLD_DIRECTION_DOWN",
+	}
+	ThresholdDirection_value = map[string]int32{
+		"THRESHOLD_DIRECTION_UNSPECIFIED": 0,
+		"THRESHOLD_DIRECTION_UP":          1,
+		"THRESHOLD_DIRECTION_DOWN":        2,
+	}
+)
+
+func (x ThresholdDirection) Enum() *ThresholdDirection {
+	p := new(ThresholdDirection)
+	*p = x
+	return p
+}
+
+func (x ThresholdDirection) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ThresholdDirection) Descriptor() protoreflect.EnumDescriptor {
+	return file_vatsector_v1_sector_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ThresholdDirection) Type() protoreflect.EnumType {
+	return &file_vatsector_v1_sector_service_proto_enumTypes[2]
+}
+
+func (x ThresholdDirection) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ThresholdDirection.Descriptor instead.
+func (ThresholdDirection) EnumDescriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{2}
+}
+
 // ListSectorsRequest selects sectors. Filters combine with AND; an empty filter matches everything.
 type ListSectorsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1328,6 +1381,584 @@ func (x *Heartbeat) GetServerTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// WatchSectorOccupancyRequest selects the sectors of an occupancy stream and the flight counts to alert on.
+type WatchSectorOccupancyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these sectors: resource names ("sets/vatspy/sectors/EGTT") or unambiguous bare ids (a bare id that
+	// several loaded sets have is INVALID_ARGUMENT). With sets, the sectors of either. Empty, and sets empty:
+	// every loaded sector. A name of a sector that is not loaded selects it should it be loaded later (it is
+	// then reported by the first update that follows the reload); a bare id no loaded set has selects that id in
+	// any set. At most 1000.
+	Sectors []string `protobuf:"bytes,1,rep,name=sectors,proto3" json:"sectors,omitempty"`
+	// Only the sectors of these sets, for example "vatspy". With sectors, the sectors of either.
+	Sets []string `protobuf:"bytes,2,rep,name=sets,proto3" json:"sets,omitempty"`
+	// Flight counts to alert on: positive, strictly increasing, at most 16 (for example 10, 20). Each update
+	// flags, per sector, the thresholds its count change crossed (see ThresholdCrossing). Empty: no crossings are
+	// computed.
+	Thresholds    []int32 `protobuf:"varint,3,rep,packed,name=thresholds,proto3" json:"thresholds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSectorOccupancyRequest) Reset() {
+	*x = WatchSectorOccupancyRequest{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSectorOccupancyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSectorOccupancyRequest) ProtoMessage() {}
+
+func (x *WatchSectorOccupancyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSectorOccupancyRequest.ProtoReflect.Descriptor instead.
+func (*WatchSectorOccupancyRequest) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WatchSectorOccupancyRequest) GetSectors() []string {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
+func (x *WatchSectorOccupancyRequest) GetSets() []string {
+	if x != nil {
+		return x.Sets
+	}
+	return nil
+}
+
+func (x *WatchSectorOccupancyRequest) GetThresholds() []int32 {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+// WatchSectorOccupancyResponse is one message of an occupancy stream.
+type WatchSectorOccupancyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A snapshot, an update or a heartbeat.
+	//
+	// Types that are valid to be assigned to Payload:
+	//
+	//	*WatchSectorOccupancyResponse_Snapshot
+	//	*WatchSectorOccupancyResponse_Update
+	//	*WatchSectorOccupancyResponse_Heartbeat
+	Payload       isWatchSectorOccupancyResponse_Payload `protobuf_oneof:"payload"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSectorOccupancyResponse) Reset() {
+	*x = WatchSectorOccupancyResponse{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSectorOccupancyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSectorOccupancyResponse) ProtoMessage() {}
+
+func (x *WatchSectorOccupancyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSectorOccupancyResponse.ProtoReflect.Descriptor instead.
+func (*WatchSectorOccupancyResponse) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WatchSectorOccupancyResponse) GetPayload() isWatchSectorOccupancyResponse_Payload {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *WatchSectorOccupancyResponse) GetSnapshot() *SectorOccupancySnapshot {
+	if x != nil {
+		if x, ok := x.Payload.(*WatchSectorOccupancyResponse_Snapshot); ok {
+			return x.Snapshot
+		}
+	}
+	return nil
+}
+
+func (x *WatchSectorOccupancyResponse) GetUpdate() *SectorOccupancyUpdate {
+	if x != nil {
+		if x, ok := x.Payload.(*WatchSectorOccupancyResponse_Update); ok {
+			return x.Update
+		}
+	}
+	return nil
+}
+
+func (x *WatchSectorOccupancyResponse) GetHeartbeat() *Heartbeat {
+	if x != nil {
+		if x, ok := x.Payload.(*WatchSectorOccupancyResponse_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+type isWatchSectorOccupancyResponse_Payload interface {
+	isWatchSectorOccupancyResponse_Payload()
+}
+
+type WatchSectorOccupancyResponse_Snapshot struct {
+	// The full state of the selected sectors: always the first message, and again (resync) when the stream
+	// fell behind. A client replaces its whole state with each snapshot.
+	Snapshot *SectorOccupancySnapshot `protobuf:"bytes,1,opt,name=snapshot,proto3,oneof"`
+}
+
+type WatchSectorOccupancyResponse_Update struct {
+	// The changes of one committed cycle, to apply to the state of the last snapshot and the updates since.
+	Update *SectorOccupancyUpdate `protobuf:"bytes,2,opt,name=update,proto3,oneof"`
+}
+
+type WatchSectorOccupancyResponse_Heartbeat struct {
+	// Sent when nothing was sent for a while (about two feed cycles, 30 s); latest_sequence is the sequence
+	// the stream's state reflects.
+	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*WatchSectorOccupancyResponse_Snapshot) isWatchSectorOccupancyResponse_Payload() {}
+
+func (*WatchSectorOccupancyResponse_Update) isWatchSectorOccupancyResponse_Payload() {}
+
+func (*WatchSectorOccupancyResponse_Heartbeat) isWatchSectorOccupancyResponse_Payload() {}
+
+// SectorOccupancySnapshot is the occupancy and staffing of every selected loaded sector as of one committed
+// cycle, read from the database in one transaction.
+type SectorOccupancySnapshot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every selected loaded sector, empty and unstaffed ones included, ordered by set, then id.
+	Sectors []*SectorOccupancy `protobuf:"bytes,1,rep,name=sectors,proto3" json:"sectors,omitempty"`
+	// The latest committed event sequence the snapshot reflects: every event up to it, none after it. 0 when no
+	// event was ever recorded.
+	Sequence int64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Id of the last committed cycle the snapshot reflects (0 before any); every update that follows is of a
+	// later cycle.
+	CycleId int64 `protobuf:"varint,3,opt,name=cycle_id,json=cycleId,proto3" json:"cycle_id,omitempty"`
+	// Feed time (update_timestamp) of that cycle; unset before any.
+	FeedTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=feed_time,json=feedTime,proto3" json:"feed_time,omitempty"`
+	// False for the first message of the stream. True for a snapshot sent because the stream fell behind (the
+	// server dropped the updates it could not send in time): it replaces the client's state, and the changes
+	// in between (threshold crossings included) are not reported.
+	Resync        bool `protobuf:"varint,5,opt,name=resync,proto3" json:"resync,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectorOccupancySnapshot) Reset() {
+	*x = SectorOccupancySnapshot{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectorOccupancySnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectorOccupancySnapshot) ProtoMessage() {}
+
+func (x *SectorOccupancySnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectorOccupancySnapshot.ProtoReflect.Descriptor instead.
+func (*SectorOccupancySnapshot) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SectorOccupancySnapshot) GetSectors() []*SectorOccupancy {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
+func (x *SectorOccupancySnapshot) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *SectorOccupancySnapshot) GetCycleId() int64 {
+	if x != nil {
+		return x.CycleId
+	}
+	return 0
+}
+
+func (x *SectorOccupancySnapshot) GetFeedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FeedTime
+	}
+	return nil
+}
+
+func (x *SectorOccupancySnapshot) GetResync() bool {
+	if x != nil {
+		return x.Resync
+	}
+	return false
+}
+
+// SectorOccupancy is a sector's state in a snapshot.
+type SectorOccupancy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sector's resource name, "sets/{set}/sectors/{id}".
+	Sector string `protobuf:"bytes,1,opt,name=sector,proto3" json:"sector,omitempty"`
+	// Number of flights inside the sector (open visits).
+	FlightCount int32 `protobuf:"varint,2,opt,name=flight_count,json=flightCount,proto3" json:"flight_count,omitempty"`
+	// The controller connections staffing the sector as of the snapshot, ordered by callsign; empty when
+	// unstaffed. Updates do not maintain this list (see SectorOccupancyChange.staffed).
+	StaffedBy     []*ControllerRef `protobuf:"bytes,3,rep,name=staffed_by,json=staffedBy,proto3" json:"staffed_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectorOccupancy) Reset() {
+	*x = SectorOccupancy{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectorOccupancy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectorOccupancy) ProtoMessage() {}
+
+func (x *SectorOccupancy) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectorOccupancy.ProtoReflect.Descriptor instead.
+func (*SectorOccupancy) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SectorOccupancy) GetSector() string {
+	if x != nil {
+		return x.Sector
+	}
+	return ""
+}
+
+func (x *SectorOccupancy) GetFlightCount() int32 {
+	if x != nil {
+		return x.FlightCount
+	}
+	return 0
+}
+
+func (x *SectorOccupancy) GetStaffedBy() []*ControllerRef {
+	if x != nil {
+		return x.StaffedBy
+	}
+	return nil
+}
+
+// SectorOccupancyUpdate is what one committed cycle changed in the selected sectors. Never empty.
+type SectorOccupancyUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sectors whose flight count or staffing the cycle changed (net over the cycle: a flight entering while
+	// another leaves changes nothing), ordered by set, then id.
+	Changes []*SectorOccupancyChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The cycle's last event sequence: the state after this update reflects every event up to it.
+	Sequence int64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Id of the committed cycle.
+	CycleId int64 `protobuf:"varint,3,opt,name=cycle_id,json=cycleId,proto3" json:"cycle_id,omitempty"`
+	// Feed time (update_timestamp) of the cycle.
+	FeedTime      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=feed_time,json=feedTime,proto3" json:"feed_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectorOccupancyUpdate) Reset() {
+	*x = SectorOccupancyUpdate{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectorOccupancyUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectorOccupancyUpdate) ProtoMessage() {}
+
+func (x *SectorOccupancyUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectorOccupancyUpdate.ProtoReflect.Descriptor instead.
+func (*SectorOccupancyUpdate) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SectorOccupancyUpdate) GetChanges() []*SectorOccupancyChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *SectorOccupancyUpdate) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *SectorOccupancyUpdate) GetCycleId() int64 {
+	if x != nil {
+		return x.CycleId
+	}
+	return 0
+}
+
+func (x *SectorOccupancyUpdate) GetFeedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FeedTime
+	}
+	return nil
+}
+
+// SectorOccupancyChange is a sector's new state after a cycle, derived from the cycle's sector events: its
+// flight count moves by its ENTRY events minus its EXIT events, its staffing by its STAFFED and UNSTAFFED
+// events.
+type SectorOccupancyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sector's resource name, "sets/{set}/sectors/{id}".
+	Sector string `protobuf:"bytes,1,opt,name=sector,proto3" json:"sector,omitempty"`
+	// Number of flights inside the sector after the cycle.
+	FlightCount int32 `protobuf:"varint,2,opt,name=flight_count,json=flightCount,proto3" json:"flight_count,omitempty"`
+	// Number of flights inside it before the cycle (after the previous snapshot or update).
+	PreviousFlightCount int32 `protobuf:"varint,3,opt,name=previous_flight_count,json=previousFlightCount,proto3" json:"previous_flight_count,omitempty"`
+	// Whether a controller staffs the sector after the cycle. Staffing is tracked as the sector events record
+	// it: a sector goes staffed with STAFFED and unstaffed with UNSTAFFED; controllers joining or leaving a
+	// sector that stays staffed record no event and are not reported (read GetSectorOccupancy or
+	// ListControllers for the controllers staffing it now).
+	Staffed bool `protobuf:"varint,4,opt,name=staffed,proto3" json:"staffed,omitempty"`
+	// True when the cycle changed staffed (a STAFFED or UNSTAFFED event).
+	StaffingChanged bool `protobuf:"varint,5,opt,name=staffing_changed,json=staffingChanged,proto3" json:"staffing_changed,omitempty"`
+	// When staffing_changed: the controller of the event, which for STAFFED is the controller shown as
+	// staffing the sector (the earliest connected, lowest id) and for UNSTAFFED the one shown until then. Unset
+	// otherwise.
+	Controller *ControllerRef `protobuf:"bytes,6,opt,name=controller,proto3" json:"controller,omitempty"`
+	// The thresholds of the request the count change crossed, in the order the count passed them (rising:
+	// increasing thresholds; falling: decreasing). A threshold t is crossed UP when previous_flight_count < t <=
+	// flight_count, and DOWN when previous_flight_count >= t > flight_count: reaching exactly t is UP, falling
+	// back to exactly t crosses nothing.
+	Crossings []*ThresholdCrossing `protobuf:"bytes,7,rep,name=crossings,proto3" json:"crossings,omitempty"`
+	// True when the sector is no longer loaded (a reload removed it). Its open visits close at the next cycle,
+	// with EXIT events of reason SECTOR_REMOVED, and its staffing ends with UNSTAFFED; the last change reported
+	// for a removed sector has flight_count 0 and staffed false, after which the stream reports it no more.
+	Removed       bool `protobuf:"varint,8,opt,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectorOccupancyChange) Reset() {
+	*x = SectorOccupancyChange{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectorOccupancyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectorOccupancyChange) ProtoMessage() {}
+
+func (x *SectorOccupancyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectorOccupancyChange.ProtoReflect.Descriptor instead.
+func (*SectorOccupancyChange) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SectorOccupancyChange) GetSector() string {
+	if x != nil {
+		return x.Sector
+	}
+	return ""
+}
+
+func (x *SectorOccupancyChange) GetFlightCount() int32 {
+	if x != nil {
+		return x.FlightCount
+	}
+	return 0
+}
+
+func (x *SectorOccupancyChange) GetPreviousFlightCount() int32 {
+	if x != nil {
+		return x.PreviousFlightCount
+	}
+	return 0
+}
+
+func (x *SectorOccupancyChange) GetStaffed() bool {
+	if x != nil {
+		return x.Staffed
+	}
+	return false
+}
+
+func (x *SectorOccupancyChange) GetStaffingChanged() bool {
+	if x != nil {
+		return x.StaffingChanged
+	}
+	return false
+}
+
+func (x *SectorOccupancyChange) GetController() *ControllerRef {
+	if x != nil {
+		return x.Controller
+	}
+	return nil
+}
+
+func (x *SectorOccupancyChange) GetCrossings() []*ThresholdCrossing {
+	if x != nil {
+		return x.Crossings
+	}
+	return nil
+}
+
+func (x *SectorOccupancyChange) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
+// ThresholdCrossing is one threshold a sector's flight count crossed in a cycle.
+type ThresholdCrossing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The threshold, one of the request's.
+	Threshold int32 `protobuf:"varint,1,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// UP when the count rose to or past it, DOWN when it fell below it.
+	Direction     ThresholdDirection `protobuf:"varint,2,opt,name=direction,proto3,enum=vatsector.v1.ThresholdDirection" json:"direction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThresholdCrossing) Reset() {
+	*x = ThresholdCrossing{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThresholdCrossing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThresholdCrossing) ProtoMessage() {}
+
+func (x *ThresholdCrossing) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThresholdCrossing.ProtoReflect.Descriptor instead.
+func (*ThresholdCrossing) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ThresholdCrossing) GetThreshold() int32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *ThresholdCrossing) GetDirection() ThresholdDirection {
+	if x != nil {
+		return x.Direction
+	}
+	return ThresholdDirection_THRESHOLD_DIRECTION_UNSPECIFIED
+}
+
 var File_vatsector_v1_sector_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_sector_service_proto_rawDesc = "" +
@@ -1436,7 +2067,48 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x0flatest_sequence\x18\x01 \x01(\x03R\x0elatestSequence\x127\n" +
 	"\tfeed_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\x12;\n" +
 	"\vserver_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime*\x97\x01\n" +
+	"serverTime\"k\n" +
+	"\x1bWatchSectorOccupancyRequest\x12\x18\n" +
+	"\asectors\x18\x01 \x03(\tR\asectors\x12\x12\n" +
+	"\x04sets\x18\x02 \x03(\tR\x04sets\x12\x1e\n" +
+	"\n" +
+	"thresholds\x18\x03 \x03(\x05R\n" +
+	"thresholds\"\xe6\x01\n" +
+	"\x1cWatchSectorOccupancyResponse\x12C\n" +
+	"\bsnapshot\x18\x01 \x01(\v2%.vatsector.v1.SectorOccupancySnapshotH\x00R\bsnapshot\x12=\n" +
+	"\x06update\x18\x02 \x01(\v2#.vatsector.v1.SectorOccupancyUpdateH\x00R\x06update\x127\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x17.vatsector.v1.HeartbeatH\x00R\theartbeatB\t\n" +
+	"\apayload\"\xda\x01\n" +
+	"\x17SectorOccupancySnapshot\x127\n" +
+	"\asectors\x18\x01 \x03(\v2\x1d.vatsector.v1.SectorOccupancyR\asectors\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x03R\bsequence\x12\x19\n" +
+	"\bcycle_id\x18\x03 \x01(\x03R\acycleId\x127\n" +
+	"\tfeed_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\x12\x16\n" +
+	"\x06resync\x18\x05 \x01(\bR\x06resync\"\x88\x01\n" +
+	"\x0fSectorOccupancy\x12\x16\n" +
+	"\x06sector\x18\x01 \x01(\tR\x06sector\x12!\n" +
+	"\fflight_count\x18\x02 \x01(\x05R\vflightCount\x12:\n" +
+	"\n" +
+	"staffed_by\x18\x03 \x03(\v2\x1b.vatsector.v1.ControllerRefR\tstaffedBy\"\xc6\x01\n" +
+	"\x15SectorOccupancyUpdate\x12=\n" +
+	"\achanges\x18\x01 \x03(\v2#.vatsector.v1.SectorOccupancyChangeR\achanges\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x03R\bsequence\x12\x19\n" +
+	"\bcycle_id\x18\x03 \x01(\x03R\acycleId\x127\n" +
+	"\tfeed_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\"\xe1\x02\n" +
+	"\x15SectorOccupancyChange\x12\x16\n" +
+	"\x06sector\x18\x01 \x01(\tR\x06sector\x12!\n" +
+	"\fflight_count\x18\x02 \x01(\x05R\vflightCount\x122\n" +
+	"\x15previous_flight_count\x18\x03 \x01(\x05R\x13previousFlightCount\x12\x18\n" +
+	"\astaffed\x18\x04 \x01(\bR\astaffed\x12)\n" +
+	"\x10staffing_changed\x18\x05 \x01(\bR\x0fstaffingChanged\x12;\n" +
+	"\n" +
+	"controller\x18\x06 \x01(\v2\x1b.vatsector.v1.ControllerRefR\n" +
+	"controller\x12=\n" +
+	"\tcrossings\x18\a \x03(\v2\x1f.vatsector.v1.ThresholdCrossingR\tcrossings\x12\x18\n" +
+	"\aremoved\x18\b \x01(\bR\aremoved\"q\n" +
+	"\x11ThresholdCrossing\x12\x1c\n" +
+	"\tthreshold\x18\x01 \x01(\x05R\tthreshold\x12>\n" +
+	"\tdirection\x18\x02 \x01(\x0e2 .vatsector.v1.ThresholdDirectionR\tdirection*\x97\x01\n" +
 	"\fSectorSource\x12\x1d\n" +
 	"\x19SECTOR_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SECTOR_SOURCE_VATSPY\x10\x01\x12\x18\n" +
@@ -1448,12 +2120,17 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x17SECTOR_EVENT_KIND_ENTRY\x10\x01\x12\x1a\n" +
 	"\x16SECTOR_EVENT_KIND_EXIT\x10\x02\x12\x1d\n" +
 	"\x19SECTOR_EVENT_KIND_STAFFED\x10\x03\x12\x1f\n" +
-	"\x1bSECTOR_EVENT_KIND_UNSTAFFED\x10\x042\x97\x03\n" +
+	"\x1bSECTOR_EVENT_KIND_UNSTAFFED\x10\x04*s\n" +
+	"\x12ThresholdDirection\x12#\n" +
+	"\x1fTHRESHOLD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16THRESHOLD_DIRECTION_UP\x10\x01\x12\x1c\n" +
+	"\x18THRESHOLD_DIRECTION_DOWN\x10\x022\x88\x04\n" +
 	"\rSectorService\x12R\n" +
 	"\vListSectors\x12 .vatsector.v1.ListSectorsRequest\x1a!.vatsector.v1.ListSectorsResponse\x12g\n" +
 	"\x12GetSectorOccupancy\x12'.vatsector.v1.GetSectorOccupancyRequest\x1a(.vatsector.v1.GetSectorOccupancyResponse\x12a\n" +
 	"\x10ListSectorEvents\x12%.vatsector.v1.ListSectorEventsRequest\x1a&.vatsector.v1.ListSectorEventsResponse\x12f\n" +
-	"\x11WatchSectorEvents\x12&.vatsector.v1.WatchSectorEventsRequest\x1a'.vatsector.v1.WatchSectorEventsResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\x11WatchSectorEvents\x12&.vatsector.v1.WatchSectorEventsRequest\x1a'.vatsector.v1.WatchSectorEventsResponse0\x01\x12o\n" +
+	"\x14WatchSectorOccupancy\x12).vatsector.v1.WatchSectorOccupancyRequest\x1a*.vatsector.v1.WatchSectorOccupancyResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_sector_service_proto_rawDescOnce sync.Once
@@ -1467,73 +2144,94 @@ func file_vatsector_v1_sector_service_proto_rawDescGZIP() []byte {
 	return file_vatsector_v1_sector_service_proto_rawDescData
 }
 
-var file_vatsector_v1_sector_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vatsector_v1_sector_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_vatsector_v1_sector_service_proto_goTypes = []any{
-	(SectorSource)(0),                  // 0: vatsector.v1.SectorSource
-	(SectorEventKind)(0),               // 1: vatsector.v1.SectorEventKind
-	(*ListSectorsRequest)(nil),         // 2: vatsector.v1.ListSectorsRequest
-	(*ListSectorsResponse)(nil),        // 3: vatsector.v1.ListSectorsResponse
-	(*GetSectorOccupancyRequest)(nil),  // 4: vatsector.v1.GetSectorOccupancyRequest
-	(*GetSectorOccupancyResponse)(nil), // 5: vatsector.v1.GetSectorOccupancyResponse
-	(*SectorOccupant)(nil),             // 6: vatsector.v1.SectorOccupant
-	(*Sector)(nil),                     // 7: vatsector.v1.Sector
-	(*SectorEvent)(nil),                // 8: vatsector.v1.SectorEvent
-	(*ListSectorEventsRequest)(nil),    // 9: vatsector.v1.ListSectorEventsRequest
-	(*ListSectorEventsResponse)(nil),   // 10: vatsector.v1.ListSectorEventsResponse
-	(*WatchSectorEventsRequest)(nil),   // 11: vatsector.v1.WatchSectorEventsRequest
-	(*WatchSectorEventsResponse)(nil),  // 12: vatsector.v1.WatchSectorEventsResponse
-	(*SectorEventBatch)(nil),           // 13: vatsector.v1.SectorEventBatch
-	(*Heartbeat)(nil),                  // 14: vatsector.v1.Heartbeat
-	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
-	(*FlightRef)(nil),                  // 16: vatsector.v1.FlightRef
-	(*TrackPoint)(nil),                 // 17: vatsector.v1.TrackPoint
-	(*ControllerRef)(nil),              // 18: vatsector.v1.ControllerRef
-	(*Point)(nil),                      // 19: vatsector.v1.Point
-	(*durationpb.Duration)(nil),        // 20: google.protobuf.Duration
-	(ExitReason)(0),                    // 21: vatsector.v1.ExitReason
-	(*TimeRange)(nil),                  // 22: vatsector.v1.TimeRange
+	(SectorSource)(0),                    // 0: vatsector.v1.SectorSource
+	(SectorEventKind)(0),                 // 1: vatsector.v1.SectorEventKind
+	(ThresholdDirection)(0),              // 2: vatsector.v1.ThresholdDirection
+	(*ListSectorsRequest)(nil),           // 3: vatsector.v1.ListSectorsRequest
+	(*ListSectorsResponse)(nil),          // 4: vatsector.v1.ListSectorsResponse
+	(*GetSectorOccupancyRequest)(nil),    // 5: vatsector.v1.GetSectorOccupancyRequest
+	(*GetSectorOccupancyResponse)(nil),   // 6: vatsector.v1.GetSectorOccupancyResponse
+	(*SectorOccupant)(nil),               // 7: vatsector.v1.SectorOccupant
+	(*Sector)(nil),                       // 8: vatsector.v1.Sector
+	(*SectorEvent)(nil),                  // 9: vatsector.v1.SectorEvent
+	(*ListSectorEventsRequest)(nil),      // 10: vatsector.v1.ListSectorEventsRequest
+	(*ListSectorEventsResponse)(nil),     // 11: vatsector.v1.ListSectorEventsResponse
+	(*WatchSectorEventsRequest)(nil),     // 12: vatsector.v1.WatchSectorEventsRequest
+	(*WatchSectorEventsResponse)(nil),    // 13: vatsector.v1.WatchSectorEventsResponse
+	(*SectorEventBatch)(nil),             // 14: vatsector.v1.SectorEventBatch
+	(*Heartbeat)(nil),                    // 15: vatsector.v1.Heartbeat
+	(*WatchSectorOccupancyRequest)(nil),  // 16: vatsector.v1.WatchSectorOccupancyRequest
+	(*WatchSectorOccupancyResponse)(nil), // 17: vatsector.v1.WatchSectorOccupancyResponse
+	(*SectorOccupancySnapshot)(nil),      // 18: vatsector.v1.SectorOccupancySnapshot
+	(*SectorOccupancy)(nil),              // 19: vatsector.v1.SectorOccupancy
+	(*SectorOccupancyUpdate)(nil),        // 20: vatsector.v1.SectorOccupancyUpdate
+	(*SectorOccupancyChange)(nil),        // 21: vatsector.v1.SectorOccupancyChange
+	(*ThresholdCrossing)(nil),            // 22: vatsector.v1.ThresholdCrossing
+	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(*FlightRef)(nil),                    // 24: vatsector.v1.FlightRef
+	(*TrackPoint)(nil),                   // 25: vatsector.v1.TrackPoint
+	(*ControllerRef)(nil),                // 26: vatsector.v1.ControllerRef
+	(*Point)(nil),                        // 27: vatsector.v1.Point
+	(*durationpb.Duration)(nil),          // 28: google.protobuf.Duration
+	(ExitReason)(0),                      // 29: vatsector.v1.ExitReason
+	(*TimeRange)(nil),                    // 30: vatsector.v1.TimeRange
 }
 var file_vatsector_v1_sector_service_proto_depIdxs = []int32{
-	7,  // 0: vatsector.v1.ListSectorsResponse.sectors:type_name -> vatsector.v1.Sector
-	7,  // 1: vatsector.v1.GetSectorOccupancyResponse.sector:type_name -> vatsector.v1.Sector
-	6,  // 2: vatsector.v1.GetSectorOccupancyResponse.occupants:type_name -> vatsector.v1.SectorOccupant
-	15, // 3: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
-	16, // 4: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
-	15, // 5: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
-	17, // 6: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
+	8,  // 0: vatsector.v1.ListSectorsResponse.sectors:type_name -> vatsector.v1.Sector
+	8,  // 1: vatsector.v1.GetSectorOccupancyResponse.sector:type_name -> vatsector.v1.Sector
+	7,  // 2: vatsector.v1.GetSectorOccupancyResponse.occupants:type_name -> vatsector.v1.SectorOccupant
+	23, // 3: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
+	24, // 4: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
+	23, // 5: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
+	25, // 6: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
 	0,  // 7: vatsector.v1.Sector.source:type_name -> vatsector.v1.SectorSource
-	18, // 8: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
+	26, // 8: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
 	1,  // 9: vatsector.v1.SectorEvent.kind:type_name -> vatsector.v1.SectorEventKind
-	15, // 10: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 11: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
-	19, // 12: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
-	20, // 13: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
-	21, // 14: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
-	18, // 15: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
+	23, // 10: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	24, // 11: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
+	27, // 12: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
+	28, // 13: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
+	29, // 14: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
+	26, // 15: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
 	1,  // 16: vatsector.v1.ListSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
-	22, // 17: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
-	8,  // 18: vatsector.v1.ListSectorEventsResponse.events:type_name -> vatsector.v1.SectorEvent
+	30, // 17: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
+	9,  // 18: vatsector.v1.ListSectorEventsResponse.events:type_name -> vatsector.v1.SectorEvent
 	1,  // 19: vatsector.v1.WatchSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
-	8,  // 20: vatsector.v1.WatchSectorEventsResponse.event:type_name -> vatsector.v1.SectorEvent
-	14, // 21: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
-	13, // 22: vatsector.v1.WatchSectorEventsResponse.events:type_name -> vatsector.v1.SectorEventBatch
-	8,  // 23: vatsector.v1.SectorEventBatch.events:type_name -> vatsector.v1.SectorEvent
-	15, // 24: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
-	15, // 25: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
-	2,  // 26: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
-	4,  // 27: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
-	9,  // 28: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
-	11, // 29: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
-	3,  // 30: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
-	5,  // 31: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
-	10, // 32: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
-	12, // 33: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	9,  // 20: vatsector.v1.WatchSectorEventsResponse.event:type_name -> vatsector.v1.SectorEvent
+	15, // 21: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
+	14, // 22: vatsector.v1.WatchSectorEventsResponse.events:type_name -> vatsector.v1.SectorEventBatch
+	9,  // 23: vatsector.v1.SectorEventBatch.events:type_name -> vatsector.v1.SectorEvent
+	23, // 24: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
+	23, // 25: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
+	18, // 26: vatsector.v1.WatchSectorOccupancyResponse.snapshot:type_name -> vatsector.v1.SectorOccupancySnapshot
+	20, // 27: vatsector.v1.WatchSectorOccupancyResponse.update:type_name -> vatsector.v1.SectorOccupancyUpdate
+	15, // 28: vatsector.v1.WatchSectorOccupancyResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
+	19, // 29: vatsector.v1.SectorOccupancySnapshot.sectors:type_name -> vatsector.v1.SectorOccupancy
+	23, // 30: vatsector.v1.SectorOccupancySnapshot.feed_time:type_name -> google.protobuf.Timestamp
+	26, // 31: vatsector.v1.SectorOccupancy.staffed_by:type_name -> vatsector.v1.ControllerRef
+	21, // 32: vatsector.v1.SectorOccupancyUpdate.changes:type_name -> vatsector.v1.SectorOccupancyChange
+	23, // 33: vatsector.v1.SectorOccupancyUpdate.feed_time:type_name -> google.protobuf.Timestamp
+	26, // 34: vatsector.v1.SectorOccupancyChange.controller:type_name -> vatsector.v1.ControllerRef
+	22, // 35: vatsector.v1.SectorOccupancyChange.crossings:type_name -> vatsector.v1.ThresholdCrossing
+	2,  // 36: vatsector.v1.ThresholdCrossing.direction:type_name -> vatsector.v1.ThresholdDirection
+	3,  // 37: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
+	5,  // 38: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
+	10, // 39: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
+	12, // 40: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
+	16, // 41: vatsector.v1.SectorService.WatchSectorOccupancy:input_type -> vatsector.v1.WatchSectorOccupancyRequest
+	4,  // 42: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
+	6,  // 43: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
+	11, // 44: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
+	13, // 45: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
+	17, // 46: vatsector.v1.SectorService.WatchSectorOccupancy:output_type -> vatsector.v1.WatchSectorOccupancyResponse
+	42, // [42:47] is the sub-list for method output_type
+	37, // [37:42] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_sector_service_proto_init() }
@@ -1549,13 +2247,18 @@ func file_vatsector_v1_sector_service_proto_init() {
 		(*WatchSectorEventsResponse_Heartbeat)(nil),
 		(*WatchSectorEventsResponse_Events)(nil),
 	}
+	file_vatsector_v1_sector_service_proto_msgTypes[14].OneofWrappers = []any{
+		(*WatchSectorOccupancyResponse_Snapshot)(nil),
+		(*WatchSectorOccupancyResponse_Update)(nil),
+		(*WatchSectorOccupancyResponse_Heartbeat)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_sector_service_proto_rawDesc), len(file_vatsector_v1_sector_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   13,
+			NumEnums:      3,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SectorService_ListSectors_FullMethodName        = "/vatsector.v1.SectorService/ListSectors"
-	SectorService_GetSectorOccupancy_FullMethodName = "/vatsector.v1.SectorService/GetSectorOccupancy"
-	SectorService_ListSectorEvents_FullMethodName   = "/vatsector.v1.SectorService/ListSectorEvents"
-	SectorService_WatchSectorEvents_FullMethodName  = "/vatsector.v1.SectorService/WatchSectorEvents"
+	SectorService_ListSectors_FullMethodName          = "/vatsector.v1.SectorService/ListSectors"
+	SectorService_GetSectorOccupancy_FullMethodName   = "/vatsector.v1.SectorService/GetSectorOccupancy"
+	SectorService_ListSectorEvents_FullMethodName     = "/vatsector.v1.SectorService/ListSectorEvents"
+	SectorService_WatchSectorEvents_FullMethodName    = "/vatsector.v1.SectorService/WatchSectorEvents"
+	SectorService_WatchSectorOccupancy_FullMethodName = "/vatsector.v1.SectorService/WatchSectorOccupancy"
 )
 
 // SectorServiceClient is the client API for SectorService service.
@@ -80,6 +81,14 @@ type SectorServiceClient interface {
 	// cycle when the request sets batch_events. The stream runs until the client cancels, or ends with
 	// UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(ctx context.Context, in *WatchSectorEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorEventsResponse], error)
+	// WatchSectorOccupancy streams the occupancy and staffing of the selected sectors, for maps and alerting
+	// bots: first a snapshot of every selected loaded sector as of a committed cycle, then, for each committed
+	// cycle that changes the flight count or the staffing of a selected sector, an update carrying only those
+	// sectors (with the thresholds of the request each count change crossed). A cycle that changes nothing
+	// selected sends nothing; a Heartbeat is sent when nothing was sent for a while. A client that reads too
+	// slowly gets a new snapshot (resync) instead of the updates it missed. The stream runs until the client
+	// cancels, or ends with UNAVAILABLE when the server shuts down.
+	WatchSectorOccupancy(ctx context.Context, in *WatchSectorOccupancyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorOccupancyResponse], error)
 }
 
 type sectorServiceClient struct {
@@ -139,6 +148,25 @@ func (c *sectorServiceClient) WatchSectorEvents(ctx context.Context, in *WatchSe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SectorService_WatchSectorEventsClient = grpc.ServerStreamingClient[WatchSectorEventsResponse]
 
+func (c *sectorServiceClient) WatchSectorOccupancy(ctx context.Context, in *WatchSectorOccupancyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorOccupancyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SectorService_ServiceDesc.Streams[1], SectorService_WatchSectorOccupancy_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSectorOccupancyRequest, WatchSectorOccupancyResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SectorService_WatchSectorOccupancyClient = grpc.ServerStreamingClient[WatchSectorOccupancyResponse]
+
 // SectorServiceServer is the server API for SectorService service.
 // All implementations must embed UnimplementedSectorServiceServer
 // for forward compatibility.
@@ -194,6 +222,14 @@ type SectorServiceServer interface {
 	// cycle when the request sets batch_events. The stream runs until the client cancels, or ends with
 	// UNAVAILABLE when the server shuts down.
 	WatchSectorEvents(*WatchSectorEventsRequest, grpc.ServerStreamingServer[WatchSectorEventsResponse]) error
+	// WatchSectorOccupancy streams the occupancy and staffing of the selected sectors, for maps and alerting
+	// bots: first a snapshot of every selected loaded sector as of a committed cycle, then, for each committed
+	// cycle that changes the flight count or the staffing of a selected sector, an update carrying only those
+	// sectors (with the thresholds of the request each count change crossed). A cycle that changes nothing
+	// selected sends nothing; a Heartbeat is sent when nothing was sent for a while. A client that reads too
+	// slowly gets a new snapshot (resync) instead of the updates it missed. The stream runs until the client
+	// cancels, or ends with UNAVAILABLE when the server shuts down.
+	WatchSectorOccupancy(*WatchSectorOccupancyRequest, grpc.ServerStreamingServer[WatchSectorOccupancyResponse]) error
 	mustEmbedUnimplementedSectorServiceServer()
 }
 
@@ -215,6 +251,9 @@ func (UnimplementedSectorServiceServer) ListSectorEvents(context.Context, *ListS
 }
 func (UnimplementedSectorServiceServer) WatchSectorEvents(*WatchSectorEventsRequest, grpc.ServerStreamingServer[WatchSectorEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSectorEvents not implemented")
+}
+func (UnimplementedSectorServiceServer) WatchSectorOccupancy(*WatchSectorOccupancyRequest, grpc.ServerStreamingServer[WatchSectorOccupancyResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSectorOccupancy not implemented")
 }
 func (UnimplementedSectorServiceServer) mustEmbedUnimplementedSectorServiceServer() {}
 func (UnimplementedSectorServiceServer) testEmbeddedByValue()                       {}
@@ -302,6 +341,17 @@ func _SectorService_WatchSectorEvents_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SectorService_WatchSectorEventsServer = grpc.ServerStreamingServer[WatchSectorEventsResponse]
 
+func _SectorService_WatchSectorOccupancy_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSectorOccupancyRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SectorServiceServer).WatchSectorOccupancy(m, &grpc.GenericServerStream[WatchSectorOccupancyRequest, WatchSectorOccupancyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SectorService_WatchSectorOccupancyServer = grpc.ServerStreamingServer[WatchSectorOccupancyResponse]
+
 // SectorService_ServiceDesc is the grpc.ServiceDesc for SectorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -326,6 +376,11 @@ var SectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchSectorEvents",
 			Handler:       _SectorService_WatchSectorEvents_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchSectorOccupancy",
+			Handler:       _SectorService_WatchSectorOccupancy_Handler,
 			ServerStreams: true,
 		},
 	},

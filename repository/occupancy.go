@@ -1,0 +1,67 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/vatsector/vatsector/domain"
+)
+
+// SectorSnapshot is the live figures of sectors together with the committed position they reflect, read in one
+// transaction: what an occupancy stream starts from before it applies the cycles committed after it.
+type SectorSnapshot struct {
+	// States are as SectorStates returns them: sectors nobody is in or staffs are absent.
+	States map[domain.SectorRef]domain.SectorState
+	// Sequence is the latest committed event sequence: every event up to it is reflected, none after it. 0
+	// when no event was ever recorded.
+	Sequence int64
+	// Cycle is the last committed cycle (nil on a database that has none): every committed cycle up to its id
+	// is reflected, none after it.
+	Cycle *domain.Cycle
+}
+
+// SectorSnapshot returns SectorStates of the sectors (all sectors when ids is nil) with the latest committed
+// event sequence and cycle, all from the same snapshot of the database.
+func (s *Store) SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*SectorSnapshot, error) {
+	out := &SectorSnapshot{States: map[domain.SectorRef]domain.SectorState{}}
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		counts, err := flightCounts(tx, ids)
+		if err != nil {
+			return err
+		}
+		staffing, err := s.staffing(tx, ids)
+		if err != nil {
+			return err
+		}
+		for id, n := range counts {
+			out.States[id] = domain.SectorState{Flights: n}
+		}
+		for id, cs := range staffing {
+			st := out.States[id]
+			st.Staffing = cs
+			out.States[id] = st
+		}
+		last, err := lastCommitted(tx)
+		if err != nil {
+			return err
+		}
+		// The primary key answers MAX at once. Pruning only ever removes a prefix of the sequence, so the
+		// latest event is kept unless every event was pruned; the last cycle's own bound covers that case.
+		if err := tx.Model(&Event{}).Select("COALESCE(MAX(sequence), 0)").Scan(&out.Sequence).Error; err != nil {
+			return fmt.Errorf("latest sequence: %w", err)
+		}
+		if last != nil {
+			out.Cycle = cycleOf(last)
+			if last.LastSequence != nil {
+				out.Sequence = max(out.Sequence, *last.LastSequence)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, readError("sector snapshot", err)
+	}
+	return out, nil
+}
