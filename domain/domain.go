@@ -39,7 +39,8 @@ func ParseSectorRef(s string) SectorRef {
 }
 
 // Flight is one pilot connection with its latest state. A connection is identified by (CID, Callsign,
-// LogonTime); ID is allocated by the ingest writer.
+// LogonTime); ID is allocated by the ingest writer. Latitude to Heading, LastUpdated and LastSeen change with
+// every snapshot that shows the connection: they are those of its newest Position.
 type Flight struct {
 	ID             int64
 	CID            int64
@@ -88,7 +89,7 @@ type FlightPlan struct {
 	UpdatedAt time.Time
 }
 
-// Position is where a flight was at one ingest cycle.
+// Position is where a flight was at one ingest cycle: ObservedAt is the cycle's feed time.
 type Position struct {
 	FlightID    int64
 	ObservedAt  time.Time
@@ -97,6 +98,8 @@ type Position struct {
 	Altitude    int
 	Groundspeed int
 	Heading     int
+	// LastUpdated is the pilot's last_updated in that snapshot; zero on positions stored before it was kept.
+	LastUpdated time.Time
 }
 
 // Point is a place with an altitude in feet: where a flight entered or left a sector.
@@ -263,7 +266,9 @@ type Cycle struct {
 // CycleWrite is everything one ingest cycle stores. It is computed in memory before the transaction opens, so
 // the transaction only writes.
 type CycleWrite struct {
-	// Flights are stored by id: new connections, present ones (new state) and disconnected ones.
+	// Flights are stored by id: new connections, returned ones, present ones whose stored attributes changed
+	// (anything but the fields their position carries) and disconnected ones. A present flight's latest
+	// position, last_seen and last_updated are its Position's.
 	Flights []Flight
 	// FlightPlans are stored by flight id, only when new or amended.
 	FlightPlans []FlightPlan

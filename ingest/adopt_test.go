@@ -229,10 +229,19 @@ func TestLegacyOpenVisitsContinueAfterUpgrade(t *testing.T) {
 					[]string{"1|entry|div|EGTT|1|7"}; !slices.Equal(got, want) {
 					t.Errorf("events %q, want %q", got, want)
 				}
-				// The snapshot continued the legacy flight rather than starting another.
-				if got, want := dump(t, store, "SELECT id, callsign, last_seen FROM flights ORDER BY id"),
-					[]string{"1|AAA1|" + next.Format(time.RFC3339Nano)}; !slices.Equal(got, want) {
+				// The snapshot continued the legacy flight rather than starting another: its one row, seen last by
+				// the new snapshot (its newest position).
+				if got, want := dump(t, store, "SELECT id, callsign FROM flights ORDER BY id"), []string{"1|AAA1"}; !slices.Equal(got, want) {
 					t.Errorf("flights %q, want %q", got, want)
+				}
+				if got, want := dump(t, store, "SELECT flight_id, observed_at FROM positions ORDER BY observed_at"),
+					[]string{"1|" + last.Format(time.RFC3339Nano), "1|" + next.Format(time.RFC3339Nano)}; !slices.Equal(got, want) {
+					t.Errorf("positions %q, want %q", got, want)
+				}
+				if d, err := store.FlightByID(ctx, 1, repository.DetailLimits{Visits: 1}); err != nil {
+					t.Error(err)
+				} else if !d.Flight.LastSeen.Equal(next) {
+					t.Errorf("flight last seen %s, want %s", d.Flight.LastSeen, next)
 				}
 			})
 		}

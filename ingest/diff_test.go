@@ -29,7 +29,7 @@ func diffFlight(lat float64, firstSeen, lastSeen time.Time) domain.Flight {
 }
 
 func diffPosition(lat float64, at time.Time) domain.Position {
-	return domain.Position{FlightID: 1, ObservedAt: at, Latitude: lat, Altitude: 1000}
+	return domain.Position{FlightID: 1, ObservedAt: at, Latitude: lat, Altitude: 1000, LastUpdated: diffT0}
 }
 
 func diffPoint(lat float64) *domain.Point { return &domain.Point{Latitude: lat, Altitude: 1000} }
@@ -115,11 +115,10 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
-			name: "a flight moves to the next sector: exit, then entry", at: ts, pilots: 1,
+			name: "a flight moves to the next sector: exit, then entry; only its position is written", at: ts, pilots: 1,
 			state: diffState(50.5, diffVisit(3, "B50", diffT0, 50.5)),
 			snap:  feed.Snapshot{Pilots: []feed.Pilot{diffPilot(51.5, nil)}},
 			want: domain.CycleWrite{
-				Flights:   []domain.Flight{diffFlight(51.5, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(51.5, ts)},
 				ClosedVisits: []domain.Visit{{ID: 3, FlightID: 1, Sector: band("B50"), EnteredAt: diffT0, Entry: *diffPoint(50.5),
 					Exit: &domain.VisitExit{At: ts, Position: *diffPoint(51.5), Reason: domain.ExitLeft, DurationSeconds: 15}}},
@@ -177,7 +176,6 @@ func TestDiff(t *testing.T) {
 			state: diffState(50.5, diffVisit(3, "B50", diffT0, 50.5), diffVisit(4, "X9", diffT0, 50.5)),
 			snap:  feed.Snapshot{Pilots: []feed.Pilot{diffPilot(50.5, nil)}},
 			want: domain.CycleWrite{
-				Flights:   []domain.Flight{diffFlight(50.5, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(50.5, ts)},
 				ClosedVisits: []domain.Visit{{ID: 4, FlightID: 1, Sector: band("X9"), EnteredAt: diffT0, Entry: *diffPoint(50.5),
 					Exit: &domain.VisitExit{At: ts, Position: *diffPoint(50.5), Reason: domain.ExitSectorRemoved, DurationSeconds: 15}}},
@@ -217,8 +215,42 @@ func TestDiff(t *testing.T) {
 			state: diffState(50.5, diffVisit(3, "B50", diffT0, 50.5)),
 			snap:  feed.Snapshot{Pilots: []feed.Pilot{diffPilot(50.6, nil), diffPilot(52.5, nil)}},
 			want: domain.CycleWrite{
-				Flights:   []domain.Flight{diffFlight(50.6, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(50.6, ts)},
+			},
+		},
+		{
+			name: "a flight whose transponder and QNH changed is rewritten with its position", at: ts, pilots: 1,
+			state: diffState(50.5, diffVisit(3, "B50", diffT0, 50.5)),
+			snap: feed.Snapshot{Pilots: []feed.Pilot{func() feed.Pilot {
+				p := diffPilot(50.6, nil)
+				p.Transponder, p.QNHInHg, p.QNHMb = "7000", 29.8, 1009
+				p.LastUpdated = ts
+				return p
+			}()}},
+			want: domain.CycleWrite{
+				Flights: []domain.Flight{func() domain.Flight {
+					f := diffFlight(50.6, diffT0.Add(-time.Minute), ts)
+					f.Transponder, f.QNHInHg, f.QNHMb, f.LastUpdated = "7000", 29.8, 1009, ts
+					return f
+				}()},
+				Positions: []domain.Position{func() domain.Position {
+					p := diffPosition(50.6, ts)
+					p.LastUpdated = ts
+					return p
+				}()},
+			},
+		},
+		{
+			name: "a flight that only moved and reported again has only its position written", at: ts, pilots: 1,
+			state: diffState(50.5, diffVisit(3, "B50", diffT0, 50.5)),
+			snap: feed.Snapshot{Pilots: []feed.Pilot{func() feed.Pilot {
+				p := diffPilot(50.7, nil)
+				p.Longitude, p.Altitude, p.Groundspeed, p.Heading, p.LastUpdated = 1.5, 3000, 250, 180, ts
+				return p
+			}()}},
+			want: domain.CycleWrite{
+				Positions: []domain.Position{{FlightID: 1, ObservedAt: ts, Latitude: 50.7, Longitude: 1.5, Altitude: 3000,
+					Groundspeed: 250, Heading: 180, LastUpdated: ts}},
 			},
 		},
 		{
@@ -230,7 +262,6 @@ func TestDiff(t *testing.T) {
 			}(),
 			snap: feed.Snapshot{Pilots: []feed.Pilot{diffPilot(50.5, diffPlan(2))}},
 			want: domain.CycleWrite{
-				Flights:     []domain.Flight{diffFlight(50.5, diffT0.Add(-time.Minute), ts)},
 				FlightPlans: []domain.FlightPlan{diffStoredPlan(2, ts)},
 				Positions:   []domain.Position{diffPosition(50.5, ts)},
 			},
@@ -244,7 +275,6 @@ func TestDiff(t *testing.T) {
 			}(),
 			snap: feed.Snapshot{Pilots: []feed.Pilot{diffPilot(50.5, diffPlan(1))}},
 			want: domain.CycleWrite{
-				Flights:   []domain.Flight{diffFlight(50.5, diffT0.Add(-time.Minute), ts)},
 				Positions: []domain.Position{diffPosition(50.5, ts)},
 			},
 		},
@@ -319,4 +349,51 @@ func describe(x any) string {
 		out += fmt.Sprintf("%s:%s ", v.Type().Field(i).Name, describe(f.Interface()))
 	}
 	return out + "}"
+}
+
+// TestSameFlightComparesEveryStoredField changes each field of a flight in turn: only those its position holds
+// may leave the row unwritten, and a field added to domain.Flight must be compared (or be one of those).
+func TestSameFlightComparesEveryStoredField(t *testing.T) {
+	perPosition := map[string]bool{
+		"Latitude": true, "Longitude": true, "Altitude": true, "Groundspeed": true, "Heading": true,
+		"LastUpdated": true, "LastSeen": true,
+	}
+	base := diffFlight(50.5, diffT0.Add(-time.Minute), diffT0)
+	base.MilitaryRating = ptrTo(1)
+	if !sameFlight(&base, ptrTo(base)) {
+		t.Fatal("a flight differs from its copy")
+	}
+	typ := reflect.TypeFor[domain.Flight]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		changed := base
+		v := reflect.ValueOf(&changed).Elem().Field(i)
+		switch x := v.Addr().Interface().(type) {
+		case *int64:
+			*x++
+		case *int:
+			*x++
+		case *float64:
+			*x += 0.5
+		case *string:
+			*x += "x"
+		case *time.Time:
+			*x = x.Add(time.Second)
+		case **int:
+			*x = ptrTo(**x + 1)
+		case **time.Time:
+			*x = ptrTo(diffT0)
+		default:
+			t.Fatalf("field %s of type %s: teach this test to change it", f.Name, f.Type)
+		}
+		if got, want := sameFlight(&base, &changed), perPosition[f.Name]; got != want {
+			t.Errorf("%s changed: sameFlight = %v, want %v", f.Name, got, want)
+		}
+	}
+	// The same instant in another zone, or an equal pointer target, is no change.
+	other := base
+	other.LogonTime, other.MilitaryRating = base.LogonTime.In(time.FixedZone("X", 3600)), ptrTo(1)
+	if !sameFlight(&base, &other) {
+		t.Error("equal values compare as a change")
+	}
 }

@@ -55,6 +55,19 @@ func controllerFrom(c *feed.Controller, kind domain.ControllerKind) domain.Contr
 	return row
 }
 
+// sameFlight reports whether a stored flight needs no rewrite for its next state: every field is the same
+// but those its newest position holds (Latitude to Heading, LastUpdated, and LastSeen, the position's time),
+// which the repository reads from the position while the flight is not disconnected. Pointers are compared by
+// value. Every other field must be compared here: the tracker rewrites a flight only when this says it
+// changed (TestSameFlightComparesEveryStoredField checks it).
+func sameFlight(a, b *domain.Flight) bool {
+	return a.ID == b.ID && a.CID == b.CID && a.Callsign == b.Callsign && a.LogonTime.Equal(b.LogonTime) &&
+		a.Name == b.Name && a.Server == b.Server && a.PilotRating == b.PilotRating &&
+		equalPtr(a.MilitaryRating, b.MilitaryRating) && a.Transponder == b.Transponder &&
+		a.QNHInHg == b.QNHInHg && a.QNHMb == b.QNHMb && a.FirstSeen.Equal(b.FirstSeen) &&
+		equalTime(a.DisconnectedAt, b.DisconnectedAt)
+}
+
 // sameController reports whether a stored controller needs no rewrite. Pointers are compared by value; the
 // connection key and FirstSeen never change for one id, and only whether it is disconnected matters, not
 // since when. Every other field must be compared here: the tracker rewrites a controller only when this says

@@ -229,10 +229,14 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 			next.row.FirstSeen = prev.row.FirstSeen
 			next.plan = prev.plan
 		}
-		w.Flights = append(w.Flights, next.row)
+		// The position carries what changes with every snapshot (sameFlight); the row is rewritten only when
+		// something else did, or the flight is new or returns.
+		if prev == nil || !sameFlight(&prev.row, &next.row) {
+			w.Flights = append(w.Flights, next.row)
+		}
 		w.Positions = append(w.Positions, domain.Position{
 			FlightID: next.row.ID, ObservedAt: ts, Latitude: pl.Latitude, Longitude: pl.Longitude,
-			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading,
+			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading, LastUpdated: next.row.LastUpdated,
 		})
 		if pl.FlightPlan != nil && (next.plan == nil || !samePlan(next.plan, pl.FlightPlan)) {
 			fp := planFrom(next.row.ID, pl.FlightPlan, ts)

@@ -17,7 +17,8 @@ import (
 
 // CycleWrite is a domain.CycleWrite as the rows of each table (see there for what each holds).
 type CycleWrite struct {
-	// Flights are upserted by id: new connections, present ones (new state) and disconnected ones.
+	// Flights are upserted by id: new and returned connections, present ones whose stored attributes changed,
+	// and disconnected ones (see domain.CycleWrite; the reads take a present flight's newest position).
 	Flights []Flight
 	// FlightPlans are upserted by flight id, only when new or amended.
 	FlightPlans []FlightPlan

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"strings"
+	"time"
 
 	"github.com/vatsector/vatsector/domain"
 )
@@ -29,8 +30,14 @@ func rowsOf(w *domain.CycleWrite) *CycleWrite {
 	for i := range w.FlightPlans {
 		out.FlightPlans[i] = FlightPlan(w.FlightPlans[i])
 	}
+	updated := make([]time.Time, len(w.Positions))
 	for i := range w.Positions {
-		out.Positions[i] = Position(w.Positions[i])
+		p := &w.Positions[i]
+		updated[i] = p.LastUpdated
+		out.Positions[i] = Position{
+			FlightID: p.FlightID, ObservedAt: p.ObservedAt, Latitude: p.Latitude, Longitude: p.Longitude,
+			Altitude: p.Altitude, Groundspeed: p.Groundspeed, Heading: p.Heading, LastUpdated: &updated[i],
+		}
 	}
 	for i := range w.OpenedVisits {
 		out.OpenedVisits[i] = visitRow(&w.OpenedVisits[i])
@@ -49,6 +56,18 @@ func rowsOf(w *domain.CycleWrite) *CycleWrite {
 
 // RowsOf is a cycle's write as rows, for tools that write them their own way (the benchmarks).
 func RowsOf(w *domain.CycleWrite) *CycleWrite { return rowsOf(w) }
+
+// positionOf is a stored position in UTC; a position stored without its last_updated has the zero time.
+func positionOf(row *Position) domain.Position {
+	p := domain.Position{
+		FlightID: row.FlightID, ObservedAt: row.ObservedAt.UTC(), Latitude: row.Latitude, Longitude: row.Longitude,
+		Altitude: row.Altitude, Groundspeed: row.Groundspeed, Heading: row.Heading,
+	}
+	if row.LastUpdated != nil {
+		p.LastUpdated = row.LastUpdated.UTC()
+	}
+	return p
+}
 
 func visitRow(v *domain.Visit) Visit {
 	row := Visit{

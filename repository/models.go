@@ -6,7 +6,10 @@ import "time"
 // domain says what each holds; mapping.go converts). Primary keys are allocated by the ingest writer, so none
 // is auto-incremented and no insert needs RETURNING.
 
-// Flight stores a domain.Flight.
+// Flight stores a domain.Flight. The cycle rewrites a flight's row only when it connects, returns, changes
+// anything but what its position holds, or disconnects (ingest's sameFlight): while it is not disconnected, its
+// latitude to heading, last_updated and last_seen in the row may be older than its newest position, and the
+// reads take them from that position (latestPosition). A disconnected flight's row holds its last values.
 type Flight struct {
 	ID             int64 `gorm:"primaryKey;autoIncrement:false"`
 	CID            int64 `gorm:"column:cid"`
@@ -52,7 +55,7 @@ type FlightPlan struct {
 	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"`
 }
 
-// Position stores a domain.Position.
+// Position stores a domain.Position. LastUpdated is NULL on positions stored before migration 00009.
 type Position struct {
 	FlightID    int64     `gorm:"primaryKey;autoIncrement:false"`
 	ObservedAt  time.Time `gorm:"primaryKey"`
@@ -61,6 +64,7 @@ type Position struct {
 	Altitude    int
 	Groundspeed int
 	Heading     int
+	LastUpdated *time.Time
 }
 
 // Visit stores a domain.Visit: open while ExitedAt is nil, and the exit columns are all set or all NULL.

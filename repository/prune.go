@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/vatsector/vatsector/domain"
 )
 
@@ -17,7 +19,11 @@ func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Ti
 	var p domain.Pruned
 	db := s.ingest.WithContext(ctx)
 	if !positionsBefore.IsZero() {
-		res := db.Where("observed_at < ?", positionsBefore.UTC()).Delete(&Position{})
+		before, err := s.keepLatestPositions(db, positionsBefore.UTC())
+		if err != nil {
+			return p, fmt.Errorf("repository: prune positions: %w", err)
+		}
+		res := db.Where("observed_at < ?", before).Delete(&Position{})
 		if res.Error != nil {
 			return p, fmt.Errorf("repository: prune positions: %w", res.Error)
 		}
@@ -35,4 +41,22 @@ func (s *Store) Prune(ctx context.Context, positionsBefore, eventsBefore time.Ti
 		p.Events = res.RowsAffected
 	}
 	return p, nil
+}
+
+// keepLatestPositions moves a positions cutoff back so that it keeps the newest position of every flight not
+// disconnected, which holds the flight's latest state (latest.go). Ingest disconnects a flight missing longer
+// than its grace period, so with a retention longer than that (the default: days against minutes) no such
+// position is ever older than the cutoff; with a shorter one, the history waits for the flight to disconnect.
+// A cycle committed meanwhile only adds newer positions, so the cutoff stays safe until the delete.
+func (s *Store) keepLatestPositions(db *gorm.DB, before time.Time) (time.Time, error) {
+	var oldest []time.Time
+	// The column itself, not MIN(): SQLite returns a time only for a column declared as one.
+	if err := s.flightsNow(db).Select("lp.observed_at").Where("flights.disconnected_at IS NULL AND lp.observed_at IS NOT NULL").
+		Order("lp.observed_at").Limit(1).Scan(&oldest).Error; err != nil {
+		return before, fmt.Errorf("newest positions of the flights online: %w", err)
+	}
+	if len(oldest) > 0 && oldest[0].Before(before) {
+		return oldest[0].UTC(), nil
+	}
+	return before, nil
 }

@@ -96,7 +96,7 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 	}
 	var out []domain.FlightSummary
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&Flight{})
+		q := s.flightsNow(tx)
 		if !f.IncludeOffline {
 			q = q.Where("flights.disconnected_at IS NULL")
 		}
@@ -132,15 +132,15 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 				q = q.Where("flights.first_seen < ?", f.SeenUntil.UTC())
 			}
 			if !f.SeenFrom.IsZero() {
-				q = q.Where("flights.last_seen >= ?", f.SeenFrom.UTC())
+				q = q.Where(lastSeenNow+" >= ?", f.SeenFrom.UTC())
 			}
 		}
-		var flights []Flight
-		if err := s.afterKey(q, "flights", after).Order(s.keyOrder("flights")).Limit(limit).Find(&flights).Error; err != nil {
+		var rows []flightNow
+		if err := s.afterKey(q, "flights", after).Order(s.keyOrder("flights")).Limit(limit).Find(&rows).Error; err != nil {
 			return fmt.Errorf("flights: %w", err)
 		}
 		var err error
-		out, err = s.summarize(tx, flights)
+		out, err = s.summarize(tx, flightsOfNow(rows))
 		return err
 	})
 	if err != nil {
@@ -152,15 +152,15 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 // FlightByID returns a flight, online or not, with its newest visits and positions within lim. ErrNotFound
 // when no flight has the id.
 func (s *Store) FlightByID(ctx context.Context, id int64, lim DetailLimits) (*domain.FlightDetail, error) {
-	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
+	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB { return tx.Where("flights.id = ?", id) })
 }
 
 // OnlineFlightByCallsign returns the online flight with the callsign (case-insensitive); among several (a ghost
 // connection) the latest logon. ErrNotFound when none is online.
 func (s *Store) OnlineFlightByCallsign(ctx context.Context, callsign string, lim DetailLimits) (*domain.FlightDetail, error) {
 	return s.flightDetail(ctx, lim, func(tx *gorm.DB) *gorm.DB {
-		return tx.Where("disconnected_at IS NULL AND UPPER(callsign) = ?", strings.ToUpper(callsign)).
-			Order("logon_time DESC, id DESC")
+		return tx.Where("flights.disconnected_at IS NULL AND UPPER(flights.callsign) = ?", strings.ToUpper(callsign)).
+			Order("flights.logon_time DESC, flights.id DESC")
 	})
 }
 
@@ -170,13 +170,14 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 	}
 	var d domain.FlightDetail
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		var f Flight
-		if err := where(tx.Model(&Flight{})).Take(&f).Error; err != nil {
+		var row flightNow
+		if err := where(s.flightsNow(tx)).Take(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}
 			return fmt.Errorf("flight: %w", err)
 		}
+		f := row.flight()
 		sums, err := s.summarize(tx, []Flight{f})
 		if err != nil {
 			return err
@@ -213,8 +214,7 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 			slices.Reverse(track)
 			d.Track = make([]domain.Position, len(track))
 			for i := range track {
-				track[i].ObservedAt = track[i].ObservedAt.UTC()
-				d.Track[i] = domain.Position(track[i])
+				d.Track[i] = positionOf(&track[i])
 			}
 		}
 		return nil
@@ -228,7 +228,7 @@ func (s *Store) flightDetail(ctx context.Context, lim DetailLimits, where func(*
 	return &d, nil
 }
 
-// summarize attaches plans and current sectors to flights, keeping their order.
+// summarize attaches plans and current sectors to flights (as flightNow reads them), keeping their order.
 func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]domain.FlightSummary, error) {
 	out := make([]domain.FlightSummary, len(flights))
 	if len(flights) == 0 {
@@ -237,7 +237,6 @@ func (s *Store) summarize(tx *gorm.DB, flights []Flight) ([]domain.FlightSummary
 	ids := make([]int64, len(flights))
 	at := make(map[int64]int, len(flights))
 	for i := range flights {
-		flights[i].normalize()
 		out[i].Flight = domain.Flight(flights[i])
 		ids[i] = flights[i].ID
 		at[flights[i].ID] = i
@@ -300,13 +299,13 @@ func (s *Store) SectorOccupancy(ctx context.Context, sector domain.SectorRef, af
 			for i, r := range rows {
 				ids[i] = r.FlightID
 			}
-			var flights []Flight
-			if err := tx.Where("id IN ?", ids).Find(&flights).Error; err != nil {
+			var flights []flightNow
+			if err := s.flightsNow(tx).Where("flights.id IN ?", ids).Find(&flights).Error; err != nil {
 				return fmt.Errorf("flights: %w", err)
 			}
 			byID := make(map[int64]Flight, len(flights))
-			for _, f := range flights {
-				f.normalize()
+			for i := range flights {
+				f := flights[i].flight()
 				byID[f.ID] = f
 			}
 			occ.Occupants = make([]domain.Occupant, 0, len(rows))

@@ -53,9 +53,13 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*d
 		if err := s.relyOn(ctx, tx); err != nil {
 			return err
 		}
-		if err := tx.Where("disconnected_at IS NULL").Order("id").Find(&st.Flights).Error; err != nil {
+		// Online flights as of their newest position (flightsNow): the tracker resumes from exactly the state
+		// it had in memory.
+		var online []flightNow
+		if err := s.flightsNow(tx).Where("flights.disconnected_at IS NULL").Order("flights.id").Find(&online).Error; err != nil {
 			return fmt.Errorf("flights: %w", err)
 		}
+		st.Flights = flightsOfNow(online)
 		if err := tx.Where("exited_at IS NULL").Order("id").Find(&st.OpenVisits).Error; err != nil {
 			return fmt.Errorf("open visits: %w", err)
 		}
