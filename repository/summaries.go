@@ -109,11 +109,13 @@ func HaversineNM(lat1, lon1, lat2, lon2 float64) float64 {
 // FlightSummaryByID returns what the flight with the id did, with its newest maxVisits visits. ErrNotFound when
 // no flight has the id.
 //
-// The positions are read in one statement ordered by observed_at, which the positions primary key
-// (flight_id, observed_at) serves as an index range scan in that order, no sort (PostgreSQL: Index Scan using
-// positions_pkey; SQLite: SEARCH positions USING INDEX sqlite_autoindex_positions_1 (flight_id=?)), and
-// streamed through the figures row by row: memory stays constant whatever the flight's length (a flight
-// online all day has about 5,800 positions).
+// The positions are read in one statement ordered by observed_at and streamed through the figures row by row:
+// memory here stays constant whatever the flight's length (a flight online all day has about 5,800
+// positions). The positions primary key (flight_id, observed_at) serves it: SQLite searches
+// sqlite_autoindex_positions_1 (flight_id=?) in observed_at order, no sort; PostgreSQL chose a bitmap scan of
+// positions_pkey and sorted the rows itself (600 kB in memory). Measured on 200,000 positions of 2,000 flights,
+// for a flight of 5,800: PostgreSQL executes it in 1.5 to 2.5 ms; the whole call takes 7 to 25 ms on either
+// database on a loaded two-core machine.
 func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*FlightSummaryReport, error) {
 	if err := checkLimit(maxVisits); err != nil {
 		return nil, err
@@ -226,15 +228,21 @@ type ControllerSession struct {
 // ListControllerSessions returns up to limit sessions of controllers (kind controller) matching f, ordered by
 // callsign then id, after the key (nil: from the start), with their flight figures.
 //
-// Two statements a page, whatever its size. The sessions: the controllers table read in (callsign, id) order,
-// filtered (there is no index for all controllers by callsign, only for those online: the table holds one
-// row per connection, a few thousand a day). Then the visits of every sector of the page's sessions that
-// overlap the page's overall span [earliest start, latest end): one statement, which both databases answer
-// with a range scan of sector_visits_sector (sector_set, sector_id, entered_at) per sector, entered_at < the
-// span's end; the figures are then assigned to each session in Go (sweepSession). The scan reads every visit
-// of those sectors entered before the span's end, since a visit entered long before may still be open within
-// it: its cost grows with the sectors' stored history (measured: see repository/summaries_test.go,
-// TestSessionVisitsQueryPlan).
+// Three statements a page, whatever its size. The last committed cycle (where online sessions end). The
+// sessions: the controllers table read in (callsign, id) order, filtered (there is no index for all
+// controllers by callsign, only for those online: the table holds one row per connection, a few thousand a
+// day). Then the visits of every sector of the page's sessions that overlap the page's overall span [earliest
+// start, latest end): one statement, which both databases answer from sector_visits_sector (sector_set,
+// sector_id, entered_at), one range per sector with the index condition entered_at < the span's end (SQLite:
+// SEARCH sector_visits USING INDEX sector_visits_sector (sector_set=? AND sector_id=? AND entered_at<?);
+// PostgreSQL: a BitmapOr of one Bitmap Index Scan per sector), and exited_at filtered on the rows. The figures
+// are then assigned to each session in Go (sweepSession). A visit entered long before the span may still be
+// open within it, so the scan has no lower bound: it reads every stored visit of those sectors entered before
+// the span's end, and its cost grows with their history (visits are never pruned). Measured on 100,000
+// visits over 30 days in 100 sectors, for a day-long session staffing 2 of them: the scan reads 2,000 index
+// entries and keeps 48, in 1.8 to 2.6 ms on PostgreSQL; the whole call takes 3 to 30 ms on either database on
+// a loaded two-core machine. An index on (sector_set, sector_id, exited_at) would bound the scan by the visits
+// ended since the span's start, and the open ones, instead (a migration, not made here).
 func (s *Store) ListControllerSessions(ctx context.Context, f SessionFilter, after *Key, limit int) ([]ControllerSession, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
