@@ -10,6 +10,7 @@ import (
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/repository"
 )
 
 // Conversions between the domain and the API messages. Only handlers call them.
@@ -249,6 +250,32 @@ func controllerProto(c *domain.Controller) *vatsectorv1.Controller {
 		out.AtisLines = strings.Split(*c.TextATIS, "\n")
 	}
 	return out
+}
+
+// flightSummaryProto is a flight's summary; the flight itself is converted by flightProto.
+func flightSummaryProto(r *repository.FlightSummaryReport) *vatsectorv1.FlightSummary {
+	f, tr := &r.Flight, &r.Track
+	out := &vatsectorv1.FlightSummary{
+		FirstSeen: ts(f.FirstSeen), LastSeen: ts(f.LastSeen), OnlineDuration: durationpb.New(f.LastSeen.Sub(f.FirstSeen)),
+		Visits: make([]*vatsectorv1.FlightSummaryVisit, len(r.Visits)), VisitsTruncated: r.VisitsTruncated,
+		Airborne: durationpb.New(tr.Airborne), DistanceNm: tr.DistanceNM, SkippedSegments: int32(tr.SkippedSegments),
+		HighestAltitudeFt: int32Ptr(tr.HighestAltitude), Positions: int32(tr.Positions),
+		FirstPositionAt: ts(tr.First), LastPositionAt: ts(tr.Last),
+	}
+	for i := range r.Visits {
+		v := &r.Visits[i]
+		out.Visits[i] = &vatsectorv1.FlightSummaryVisit{Visit: visitProto(&v.Visit), Duration: durationpb.New(v.Duration),
+			Open: v.Exit == nil}
+	}
+	return out
+}
+
+func controllerSessionProto(s *repository.ControllerSession) *vatsectorv1.ControllerSession {
+	return &vatsectorv1.ControllerSession{
+		Controller: controllerProto(&s.Controller), Start: ts(s.Start), End: ts(s.End), Online: s.Online,
+		Duration: durationpb.New(s.End.Sub(s.Start)), DistinctFlights: int32(s.DistinctFlights),
+		PeakSimultaneousFlights: int32(s.PeakFlights), PeakAt: ts(s.PeakAt),
+	}
 }
 
 // sectorProto is a loaded sector with its live figures.

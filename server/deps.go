@@ -28,6 +28,8 @@ type Storage interface {
 	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, int64, error)
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
 	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]domain.Controller, error)
+	FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*repository.FlightSummaryReport, error)
+	ListControllerSessions(ctx context.Context, f repository.SessionFilter, after *repository.Key, limit int) ([]repository.ControllerSession, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
 }
 

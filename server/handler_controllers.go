@@ -28,3 +28,20 @@ func (h *controllerHandler) ListControllers(ctx context.Context, req *vatsectorv
 	}
 	return out, nil
 }
+
+func (h *controllerHandler) ListControllerSessions(ctx context.Context, req *vatsectorv1.ListControllerSessionsRequest) (
+	*vatsectorv1.ListControllerSessionsResponse, error,
+) {
+	from, until := timeRange(req.GetSeen())
+	ss, next, err := h.q.listControllerSessions(ctx, req.GetSectorId(), repository.SessionFilter{
+		CallsignPrefix: req.GetCallsignPrefix(), SeenFrom: from, SeenUntil: until,
+	}, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &vatsectorv1.ListControllerSessionsResponse{Sessions: make([]*vatsectorv1.ControllerSession, len(ss)), NextPageToken: next}
+	for i := range ss {
+		out.Sessions[i] = controllerSessionProto(&ss[i])
+	}
+	return out, nil
+}

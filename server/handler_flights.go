@@ -29,6 +29,16 @@ func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFl
 	return out, nil
 }
 
+func (h *flightHandler) GetFlightSummary(ctx context.Context, req *vatsectorv1.GetFlightSummaryRequest) (
+	*vatsectorv1.GetFlightSummaryResponse, error,
+) {
+	r, err := h.q.getFlightSummary(ctx, req.GetId(), req.GetMaxVisits())
+	if err != nil {
+		return nil, err
+	}
+	return &vatsectorv1.GetFlightSummaryResponse{Flight: flightProto(&r.FlightSummary), Summary: flightSummaryProto(r)}, nil
+}
+
 func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFlightRequest) (*vatsectorv1.GetFlightResponse, error) {
 	d, err := h.q.getFlight(ctx, flightSelector{ID: req.GetId(), Callsign: req.GetCallsign()}, flightDetailWanted{
 		track: req.GetIncludeTrack(), maxVisits: req.GetMaxVisits(), maxTrackPts: req.GetMaxTrackPoints(),

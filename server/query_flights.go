@@ -55,6 +55,15 @@ func (w flightDetailWanted) limits() repository.DetailLimits {
 	return lim
 }
 
+// getFlightSummary is what the flight with the id did, with its newest maxVisits visits (0: the default).
+func (q *queryService) getFlightSummary(ctx context.Context, id int64, maxVisits int32) (*repository.FlightSummaryReport, error) {
+	r, err := q.store.FlightSummaryByID(ctx, id, pageSize(maxVisits, defaultFlightVisits, maxFlightVisits))
+	if errors.Is(err, repository.ErrNotFound) {
+		return nil, notFoundf("no flight has id %d", id)
+	}
+	return r, err
+}
+
 func (q *queryService) getFlight(ctx context.Context, sel flightSelector, want flightDetailWanted) (*domain.FlightDetail, error) {
 	var (
 		d   *domain.FlightDetail

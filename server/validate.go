@@ -148,6 +148,21 @@ func requestRules(req any) (check func() error, known bool) {
 			}
 			return nil
 		}, true
+	case *vatsectorv1.GetFlightSummaryRequest:
+		return func() error {
+			if err := checkNonNegative("max_visits", r.GetMaxVisits()); err != nil {
+				return err
+			}
+			switch sel := r.GetSelector().(type) {
+			case nil:
+				return invalidf("a flight selector is required: set id")
+			case *vatsectorv1.GetFlightSummaryRequest_Id:
+				if sel.Id <= 0 {
+					return invalidf("id must be positive, got %d", sel.Id)
+				}
+			}
+			return nil
+		}, true
 	case *vatsectorv1.ListSectorsRequest:
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkText("set", r.GetSet()), checkText("kind", r.GetKind()),
@@ -183,6 +198,11 @@ func requestRules(req any) (check func() error, known bool) {
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
 				checkText("sector_id", r.GetSectorId()), checkControllerKinds(r.GetKinds()))
+		}, true
+	case *vatsectorv1.ListControllerSessionsRequest:
+		return func() error {
+			return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
+				checkText("sector_id", r.GetSectorId()), checkRange("seen", r.GetSeen()))
 		}, true
 	}
 	return nil, false

@@ -9,6 +9,7 @@ package vatsectorv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -290,6 +291,267 @@ func (x *ListControllersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListControllerSessionsRequest selects controller sessions. Filters combine with AND; an empty filter field
+// matches everything.
+type ListControllerSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only sessions seen during this range, i.e. start < seen.end and end >= seen.start (the rule of
+	// ListFlightsRequest.seen; see ControllerSession for start and end). Unset: every stored session. The figures
+	// of a session cover the whole session, also its part outside this range.
+	Seen *TimeRange `protobuf:"bytes,1,opt,name=seen,proto3" json:"seen,omitempty"`
+	// Only sessions whose callsign starts with this prefix (case-insensitive), for example "EGTT_".
+	CallsignPrefix string `protobuf:"bytes,2,opt,name=callsign_prefix,json=callsignPrefix,proto3" json:"callsign_prefix,omitempty"`
+	// Only sessions whose sectors (ControllerSession.controller.sectors) include this sector: a resource name,
+	// or a bare id one loaded set alone has; a bare id no loaded set has matches that id in any set. A bare id
+	// several loaded sets have is INVALID_ARGUMENT.
+	SectorId string `protobuf:"bytes,3,opt,name=sector_id,json=sectorId,proto3" json:"sector_id,omitempty"`
+	// Maximum number of sessions to return: default 100, maximum 1000.
+	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, or empty for the first page.
+	PageToken     string `protobuf:"bytes,101,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListControllerSessionsRequest) Reset() {
+	*x = ListControllerSessionsRequest{}
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListControllerSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListControllerSessionsRequest) ProtoMessage() {}
+
+func (x *ListControllerSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListControllerSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListControllerSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListControllerSessionsRequest) GetSeen() *TimeRange {
+	if x != nil {
+		return x.Seen
+	}
+	return nil
+}
+
+func (x *ListControllerSessionsRequest) GetCallsignPrefix() string {
+	if x != nil {
+		return x.CallsignPrefix
+	}
+	return ""
+}
+
+func (x *ListControllerSessionsRequest) GetSectorId() string {
+	if x != nil {
+		return x.SectorId
+	}
+	return ""
+}
+
+func (x *ListControllerSessionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListControllerSessionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListControllerSessionsResponse is one page of sessions.
+type ListControllerSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sessions, ordered by callsign then id.
+	Sessions []*ControllerSession `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// Token of the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListControllerSessionsResponse) Reset() {
+	*x = ListControllerSessionsResponse{}
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListControllerSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListControllerSessionsResponse) ProtoMessage() {}
+
+func (x *ListControllerSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListControllerSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListControllerSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListControllerSessionsResponse) GetSessions() []*ControllerSession {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+func (x *ListControllerSessionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ControllerSession is one controller connection (kind CONTROLLER; observers and ATIS stations staff nothing
+// and are not listed) with what happened in its sectors.
+//
+// The session is the interval [start, end): from the connection's first cycle to its disconnection, or, while
+// it is online, to the last committed cycle. Its sectors are those of controller.sectors: the latest list the
+// connection staffed (for an ended session, the list at its last cycle); a session whose sectors changed
+// meanwhile (a sector reload) is counted with the latest list throughout. A flight was inside the sectors at a
+// time t when one of its visits to one of them had entered_at <= t < exited_at (an open visit has no end).
+type ControllerSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connection with its latest state; its sector_ids and sectors are the session's sectors.
+	Controller *Controller `protobuf:"bytes,1,opt,name=controller,proto3" json:"controller,omitempty"`
+	// Start of the session: the feed time of the connection's first cycle (controller.first_seen).
+	Start *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// End of the session (exclusive): the feed time at which it was declared disconnected (its last cycle),
+	// or, while online, the feed time of the last committed cycle.
+	End *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// True while the connection is online (end is then the last committed cycle and moves on).
+	Online bool `protobuf:"varint,4,opt,name=online,proto3" json:"online,omitempty"`
+	// end - start.
+	Duration *durationpb.Duration `protobuf:"bytes,5,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Number of distinct flights that were inside at least one of the session's sectors at some time during
+	// the session. A flight inside two of them counts once. 0 for a session staffing no sector.
+	DistinctFlights int32 `protobuf:"varint,6,opt,name=distinct_flights,json=distinctFlights,proto3" json:"distinct_flights,omitempty"`
+	// The most flights inside the session's sectors at the same time during the session; a flight inside two
+	// of them at once counts once.
+	PeakSimultaneousFlights int32 `protobuf:"varint,7,opt,name=peak_simultaneous_flights,json=peakSimultaneousFlights,proto3" json:"peak_simultaneous_flights,omitempty"`
+	// When peak_simultaneous_flights was first reached; unset when it is 0.
+	PeakAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=peak_at,json=peakAt,proto3" json:"peak_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControllerSession) Reset() {
+	*x = ControllerSession{}
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControllerSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControllerSession) ProtoMessage() {}
+
+func (x *ControllerSession) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControllerSession.ProtoReflect.Descriptor instead.
+func (*ControllerSession) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ControllerSession) GetController() *Controller {
+	if x != nil {
+		return x.Controller
+	}
+	return nil
+}
+
+func (x *ControllerSession) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *ControllerSession) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *ControllerSession) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *ControllerSession) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *ControllerSession) GetDistinctFlights() int32 {
+	if x != nil {
+		return x.DistinctFlights
+	}
+	return 0
+}
+
+func (x *ControllerSession) GetPeakSimultaneousFlights() int32 {
+	if x != nil {
+		return x.PeakSimultaneousFlights
+	}
+	return 0
+}
+
+func (x *ControllerSession) GetPeakAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeakAt
+	}
+	return nil
+}
+
 // Controller is one controller, observer or ATIS connection with its latest state.
 type Controller struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -337,7 +599,7 @@ type Controller struct {
 
 func (x *Controller) Reset() {
 	*x = Controller{}
-	mi := &file_vatsector_v1_controller_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +611,7 @@ func (x *Controller) String() string {
 func (*Controller) ProtoMessage() {}
 
 func (x *Controller) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_controller_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +624,7 @@ func (x *Controller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Controller.ProtoReflect.Descriptor instead.
 func (*Controller) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Controller) GetId() int64 {
@@ -495,7 +757,7 @@ var File_vatsector_v1_controller_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\n" +
-	"%vatsector/v1/controller_service.proto\x12\fvatsector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n" +
+	"%vatsector/v1/controller_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xce\x01\n" +
 	"\x16ListControllersRequest\x122\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x1c.vatsector.v1.ControllerKindR\x05kinds\x12'\n" +
 	"\x0fcallsign_prefix\x18\x02 \x01(\tR\x0ecallsignPrefix\x12\x1b\n" +
@@ -505,7 +767,28 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tR\tpageToken\"}\n" +
 	"\x17ListControllersResponse\x12:\n" +
 	"\vcontrollers\x18\x01 \x03(\v2\x18.vatsector.v1.ControllerR\vcontrollers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x84\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xce\x01\n" +
+	"\x1dListControllerSessionsRequest\x12+\n" +
+	"\x04seen\x18\x01 \x01(\v2\x17.vatsector.v1.TimeRangeR\x04seen\x12'\n" +
+	"\x0fcallsign_prefix\x18\x02 \x01(\tR\x0ecallsignPrefix\x12\x1b\n" +
+	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x12\x1b\n" +
+	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18e \x01(\tR\tpageToken\"\x85\x01\n" +
+	"\x1eListControllerSessionsResponse\x12;\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1f.vatsector.v1.ControllerSessionR\bsessions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x03\n" +
+	"\x11ControllerSession\x128\n" +
+	"\n" +
+	"controller\x18\x01 \x01(\v2\x18.vatsector.v1.ControllerR\n" +
+	"controller\x120\n" +
+	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12\x16\n" +
+	"\x06online\x18\x04 \x01(\bR\x06online\x125\n" +
+	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12)\n" +
+	"\x10distinct_flights\x18\x06 \x01(\x05R\x0fdistinctFlights\x12:\n" +
+	"\x19peak_simultaneous_flights\x18\a \x01(\x05R\x17peakSimultaneousFlights\x123\n" +
+	"\apeak_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06peakAt\"\x84\x05\n" +
 	"\n" +
 	"Controller\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
@@ -544,9 +827,10 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\x0fFACILITY_GROUND\x10\x04\x12\x12\n" +
 	"\x0eFACILITY_TOWER\x10\x05\x12\x15\n" +
 	"\x11FACILITY_APPROACH\x10\x06\x12\x13\n" +
-	"\x0fFACILITY_CENTER\x10\a2s\n" +
+	"\x0fFACILITY_CENTER\x10\a2\xe8\x01\n" +
 	"\x11ControllerService\x12^\n" +
-	"\x0fListControllers\x12$.vatsector.v1.ListControllersRequest\x1a%.vatsector.v1.ListControllersResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\x0fListControllers\x12$.vatsector.v1.ListControllersRequest\x1a%.vatsector.v1.ListControllersResponse\x12s\n" +
+	"\x16ListControllerSessions\x12+.vatsector.v1.ListControllerSessionsRequest\x1a,.vatsector.v1.ListControllerSessionsResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_controller_service_proto_rawDescOnce sync.Once
@@ -561,30 +845,44 @@ func file_vatsector_v1_controller_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_controller_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vatsector_v1_controller_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_vatsector_v1_controller_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_vatsector_v1_controller_service_proto_goTypes = []any{
-	(ControllerKind)(0),             // 0: vatsector.v1.ControllerKind
-	(Facility)(0),                   // 1: vatsector.v1.Facility
-	(*ListControllersRequest)(nil),  // 2: vatsector.v1.ListControllersRequest
-	(*ListControllersResponse)(nil), // 3: vatsector.v1.ListControllersResponse
-	(*Controller)(nil),              // 4: vatsector.v1.Controller
-	(*timestamppb.Timestamp)(nil),   // 5: google.protobuf.Timestamp
+	(ControllerKind)(0),                    // 0: vatsector.v1.ControllerKind
+	(Facility)(0),                          // 1: vatsector.v1.Facility
+	(*ListControllersRequest)(nil),         // 2: vatsector.v1.ListControllersRequest
+	(*ListControllersResponse)(nil),        // 3: vatsector.v1.ListControllersResponse
+	(*ListControllerSessionsRequest)(nil),  // 4: vatsector.v1.ListControllerSessionsRequest
+	(*ListControllerSessionsResponse)(nil), // 5: vatsector.v1.ListControllerSessionsResponse
+	(*ControllerSession)(nil),              // 6: vatsector.v1.ControllerSession
+	(*Controller)(nil),                     // 7: vatsector.v1.Controller
+	(*TimeRange)(nil),                      // 8: vatsector.v1.TimeRange
+	(*timestamppb.Timestamp)(nil),          // 9: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 10: google.protobuf.Duration
 }
 var file_vatsector_v1_controller_service_proto_depIdxs = []int32{
-	0, // 0: vatsector.v1.ListControllersRequest.kinds:type_name -> vatsector.v1.ControllerKind
-	4, // 1: vatsector.v1.ListControllersResponse.controllers:type_name -> vatsector.v1.Controller
-	0, // 2: vatsector.v1.Controller.kind:type_name -> vatsector.v1.ControllerKind
-	1, // 3: vatsector.v1.Controller.facility:type_name -> vatsector.v1.Facility
-	5, // 4: vatsector.v1.Controller.logon_time:type_name -> google.protobuf.Timestamp
-	5, // 5: vatsector.v1.Controller.last_updated:type_name -> google.protobuf.Timestamp
-	5, // 6: vatsector.v1.Controller.first_seen:type_name -> google.protobuf.Timestamp
-	2, // 7: vatsector.v1.ControllerService.ListControllers:input_type -> vatsector.v1.ListControllersRequest
-	3, // 8: vatsector.v1.ControllerService.ListControllers:output_type -> vatsector.v1.ListControllersResponse
-	8, // [8:9] is the sub-list for method output_type
-	7, // [7:8] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: vatsector.v1.ListControllersRequest.kinds:type_name -> vatsector.v1.ControllerKind
+	7,  // 1: vatsector.v1.ListControllersResponse.controllers:type_name -> vatsector.v1.Controller
+	8,  // 2: vatsector.v1.ListControllerSessionsRequest.seen:type_name -> vatsector.v1.TimeRange
+	6,  // 3: vatsector.v1.ListControllerSessionsResponse.sessions:type_name -> vatsector.v1.ControllerSession
+	7,  // 4: vatsector.v1.ControllerSession.controller:type_name -> vatsector.v1.Controller
+	9,  // 5: vatsector.v1.ControllerSession.start:type_name -> google.protobuf.Timestamp
+	9,  // 6: vatsector.v1.ControllerSession.end:type_name -> google.protobuf.Timestamp
+	10, // 7: vatsector.v1.ControllerSession.duration:type_name -> google.protobuf.Duration
+	9,  // 8: vatsector.v1.ControllerSession.peak_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: vatsector.v1.Controller.kind:type_name -> vatsector.v1.ControllerKind
+	1,  // 10: vatsector.v1.Controller.facility:type_name -> vatsector.v1.Facility
+	9,  // 11: vatsector.v1.Controller.logon_time:type_name -> google.protobuf.Timestamp
+	9,  // 12: vatsector.v1.Controller.last_updated:type_name -> google.protobuf.Timestamp
+	9,  // 13: vatsector.v1.Controller.first_seen:type_name -> google.protobuf.Timestamp
+	2,  // 14: vatsector.v1.ControllerService.ListControllers:input_type -> vatsector.v1.ListControllersRequest
+	4,  // 15: vatsector.v1.ControllerService.ListControllerSessions:input_type -> vatsector.v1.ListControllerSessionsRequest
+	3,  // 16: vatsector.v1.ControllerService.ListControllers:output_type -> vatsector.v1.ListControllersResponse
+	5,  // 17: vatsector.v1.ControllerService.ListControllerSessions:output_type -> vatsector.v1.ListControllerSessionsResponse
+	16, // [16:18] is the sub-list for method output_type
+	14, // [14:16] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_controller_service_proto_init() }
@@ -592,13 +890,14 @@ func file_vatsector_v1_controller_service_proto_init() {
 	if File_vatsector_v1_controller_service_proto != nil {
 		return
 	}
+	file_vatsector_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_controller_service_proto_rawDesc), len(file_vatsector_v1_controller_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ControllerService_ListControllers_FullMethodName = "/vatsector.v1.ControllerService/ListControllers"
+	ControllerService_ListControllers_FullMethodName        = "/vatsector.v1.ControllerService/ListControllers"
+	ControllerService_ListControllerSessions_FullMethodName = "/vatsector.v1.ControllerService/ListControllerSessions"
 )
 
 // ControllerServiceClient is the client API for ControllerService service.
@@ -32,11 +33,18 @@ const (
 // feed lists controllers and observers together (an observer has facility code 0) and ATIS stations apart;
 // this service classifies each connection as CONTROLLER, OBSERVER or ATIS. A controller staffs the sectors its
 // callsign maps to (for example EGTT_S_CTR staffs EGTT_S if that sector is loaded, else EGTT); observers and
-// ATIS staff nothing. The data are as of the last committed ingest cycle.
+// ATIS staff nothing. ListControllers serves the connections online; ListControllerSessions serves the
+// controller connections of the stored history too, online and ended. The data are as of the last committed
+// ingest cycle.
 type ControllerServiceClient interface {
 	// ListControllers lists the controller, observer and ATIS connections online, ordered by callsign then id,
 	// paginated.
 	ListControllers(ctx context.Context, in *ListControllersRequest, opts ...grpc.CallOption) (*ListControllersResponse, error)
+	// ListControllerSessions lists controller sessions, online and ended, seen during a range, with what happened
+	// in their sectors: duration, the sectors staffed, the distinct flights that were inside those sectors during
+	// the session and the most of them inside at once. Ordered by callsign then id, paginated. See
+	// ControllerSession for the definitions.
+	ListControllerSessions(ctx context.Context, in *ListControllerSessionsRequest, opts ...grpc.CallOption) (*ListControllerSessionsResponse, error)
 }
 
 type controllerServiceClient struct {
@@ -57,6 +65,16 @@ func (c *controllerServiceClient) ListControllers(ctx context.Context, in *ListC
 	return out, nil
 }
 
+func (c *controllerServiceClient) ListControllerSessions(ctx context.Context, in *ListControllerSessionsRequest, opts ...grpc.CallOption) (*ListControllerSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListControllerSessionsResponse)
+	err := c.cc.Invoke(ctx, ControllerService_ListControllerSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControllerServiceServer is the server API for ControllerService service.
 // All implementations must embed UnimplementedControllerServiceServer
 // for forward compatibility.
@@ -67,11 +85,18 @@ func (c *controllerServiceClient) ListControllers(ctx context.Context, in *ListC
 // feed lists controllers and observers together (an observer has facility code 0) and ATIS stations apart;
 // this service classifies each connection as CONTROLLER, OBSERVER or ATIS. A controller staffs the sectors its
 // callsign maps to (for example EGTT_S_CTR staffs EGTT_S if that sector is loaded, else EGTT); observers and
-// ATIS staff nothing. The data are as of the last committed ingest cycle.
+// ATIS staff nothing. ListControllers serves the connections online; ListControllerSessions serves the
+// controller connections of the stored history too, online and ended. The data are as of the last committed
+// ingest cycle.
 type ControllerServiceServer interface {
 	// ListControllers lists the controller, observer and ATIS connections online, ordered by callsign then id,
 	// paginated.
 	ListControllers(context.Context, *ListControllersRequest) (*ListControllersResponse, error)
+	// ListControllerSessions lists controller sessions, online and ended, seen during a range, with what happened
+	// in their sectors: duration, the sectors staffed, the distinct flights that were inside those sectors during
+	// the session and the most of them inside at once. Ordered by callsign then id, paginated. See
+	// ControllerSession for the definitions.
+	ListControllerSessions(context.Context, *ListControllerSessionsRequest) (*ListControllerSessionsResponse, error)
 	mustEmbedUnimplementedControllerServiceServer()
 }
 
@@ -84,6 +109,9 @@ type UnimplementedControllerServiceServer struct{}
 
 func (UnimplementedControllerServiceServer) ListControllers(context.Context, *ListControllersRequest) (*ListControllersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListControllers not implemented")
+}
+func (UnimplementedControllerServiceServer) ListControllerSessions(context.Context, *ListControllerSessionsRequest) (*ListControllerSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListControllerSessions not implemented")
 }
 func (UnimplementedControllerServiceServer) mustEmbedUnimplementedControllerServiceServer() {}
 func (UnimplementedControllerServiceServer) testEmbeddedByValue()                           {}
@@ -124,6 +152,24 @@ func _ControllerService_ListControllers_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ControllerService_ListControllerSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListControllerSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerServiceServer).ListControllerSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerService_ListControllerSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerServiceServer).ListControllerSessions(ctx, req.(*ListControllerSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ControllerService_ServiceDesc is the grpc.ServiceDesc for ControllerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -134,6 +180,10 @@ var ControllerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListControllers",
 			Handler:    _ControllerService_ListControllers_Handler,
+		},
+		{
+			MethodName: "ListControllerSessions",
+			Handler:    _ControllerService_ListControllerSessions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -395,6 +395,368 @@ func (x *GetFlightResponse) GetTrackTruncated() bool {
 	return false
 }
 
+// GetFlightSummaryRequest selects one flight.
+type GetFlightSummaryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How the flight is selected. Required: INVALID_ARGUMENT when unset.
+	//
+	// Types that are valid to be assigned to Selector:
+	//
+	//	*GetFlightSummaryRequest_Id
+	Selector isGetFlightSummaryRequest_Selector `protobuf_oneof:"selector"`
+	// The most visits to return, the newest ones (by entered_at). 0 means the default, 1000; values above
+	// 10000 are lowered to it; negative is INVALID_ARGUMENT. FlightSummary.visits_truncated says when older
+	// visits were left out. The position figures always cover every stored position, whatever this limit.
+	MaxVisits     int32 `protobuf:"varint,10,opt,name=max_visits,json=maxVisits,proto3" json:"max_visits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFlightSummaryRequest) Reset() {
+	*x = GetFlightSummaryRequest{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFlightSummaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFlightSummaryRequest) ProtoMessage() {}
+
+func (x *GetFlightSummaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFlightSummaryRequest.ProtoReflect.Descriptor instead.
+func (*GetFlightSummaryRequest) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetFlightSummaryRequest) GetSelector() isGetFlightSummaryRequest_Selector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *GetFlightSummaryRequest) GetId() int64 {
+	if x != nil {
+		if x, ok := x.Selector.(*GetFlightSummaryRequest_Id); ok {
+			return x.Id
+		}
+	}
+	return 0
+}
+
+func (x *GetFlightSummaryRequest) GetMaxVisits() int32 {
+	if x != nil {
+		return x.MaxVisits
+	}
+	return 0
+}
+
+type isGetFlightSummaryRequest_Selector interface {
+	isGetFlightSummaryRequest_Selector()
+}
+
+type GetFlightSummaryRequest_Id struct {
+	// The flight with this id, online or offline. Must be positive (INVALID_ARGUMENT otherwise).
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3,oneof"`
+}
+
+func (*GetFlightSummaryRequest_Id) isGetFlightSummaryRequest_Selector() {}
+
+// GetFlightSummaryResponse is one flight with its summary.
+type GetFlightSummaryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flight, as ListFlights returns it.
+	Flight *Flight `protobuf:"bytes,1,opt,name=flight,proto3" json:"flight,omitempty"`
+	// What the flight did.
+	Summary       *FlightSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFlightSummaryResponse) Reset() {
+	*x = GetFlightSummaryResponse{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFlightSummaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFlightSummaryResponse) ProtoMessage() {}
+
+func (x *GetFlightSummaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFlightSummaryResponse.ProtoReflect.Descriptor instead.
+func (*GetFlightSummaryResponse) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetFlightSummaryResponse) GetFlight() *Flight {
+	if x != nil {
+		return x.Flight
+	}
+	return nil
+}
+
+func (x *GetFlightSummaryResponse) GetSummary() *FlightSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// FlightSummary is what one flight did, as of the last committed cycle.
+//
+// The position figures (airborne, distance_nm, highest_altitude_ft) are computed from the flight's stored
+// positions, one per cycle it was present in, in observed_at order. Positions older than the server's position
+// retention have been deleted: then the figures cover the positions from first_position_at on only (compare it
+// with first_seen). A "segment" is the step between two consecutive positions.
+type FlightSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feed time of the first cycle that contained the flight (Flight.first_seen).
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// Feed time of the last cycle that contained the flight (Flight.last_seen).
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// last_seen - first_seen: how long the flight was connected, as far as the feed showed it.
+	OnlineDuration *durationpb.Duration `protobuf:"bytes,3,opt,name=online_duration,json=onlineDuration,proto3" json:"online_duration,omitempty"`
+	// The flight's sector visits, open and closed, ordered by entered_at, then by sector (set, then id). The
+	// newest max_visits only.
+	Visits []*FlightSummaryVisit `protobuf:"bytes,10,rep,name=visits,proto3" json:"visits,omitempty"`
+	// True when the flight has older visits than those returned (see max_visits).
+	VisitsTruncated bool `protobuf:"varint,11,opt,name=visits_truncated,json=visitsTruncated,proto3" json:"visits_truncated,omitempty"`
+	// Time airborne: the sum of the segments whose two positions both have a ground speed of at least 50 kt.
+	// Ground speed is the only airborne signal the feed carries (there is no on-ground flag), and 50 kt
+	// separates the two states well: taxiing is below 30 kt, and fixed-wing aircraft lift off above about
+	// 55 kt (light aircraft) and 120 kt (airliners) and fly faster than their stall speed. The figure so includes
+	// the part of the take-off and landing rolls above 50 kt (a few seconds each), and leaves out a helicopter
+	// hovering or an aircraft slower than 50 kt. A segment spanning cycles the flight was absent from (a brief
+	// drop-out) counts whole when both of its positions are at 50 kt or more.
+	Airborne *durationpb.Duration `protobuf:"bytes,20,opt,name=airborne,proto3" json:"airborne,omitempty"`
+	// Distance flown in nautical miles: the sum of the great-circle distances (haversine, Earth radius
+	// 3440.065 NM) of the segments, except those that imply a ground speed above 1,000 kt (distance over the
+	// elapsed time between their positions): no aircraft of the network flies that fast, so such a segment is a
+	// jump (a reposition by the pilot's client, a slew, a position glitch), not a distance flown. See
+	// skipped_segments.
+	DistanceNm float64 `protobuf:"fixed64,21,opt,name=distance_nm,json=distanceNm,proto3" json:"distance_nm,omitempty"`
+	// Number of segments left out of distance_nm as jumps (see distance_nm).
+	SkippedSegments int32 `protobuf:"varint,22,opt,name=skipped_segments,json=skippedSegments,proto3" json:"skipped_segments,omitempty"`
+	// The highest altitude in feet among the positions. Unset when the flight has no stored position.
+	HighestAltitudeFt *int32 `protobuf:"varint,23,opt,name=highest_altitude_ft,json=highestAltitudeFt,proto3,oneof" json:"highest_altitude_ft,omitempty"`
+	// Number of stored positions the figures were computed from.
+	Positions int32 `protobuf:"varint,24,opt,name=positions,proto3" json:"positions,omitempty"`
+	// Feed time of the first stored position; unset when there is none.
+	FirstPositionAt *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=first_position_at,json=firstPositionAt,proto3" json:"first_position_at,omitempty"`
+	// Feed time of the last stored position; unset when there is none.
+	LastPositionAt *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=last_position_at,json=lastPositionAt,proto3" json:"last_position_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FlightSummary) Reset() {
+	*x = FlightSummary{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlightSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlightSummary) ProtoMessage() {}
+
+func (x *FlightSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlightSummary.ProtoReflect.Descriptor instead.
+func (*FlightSummary) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FlightSummary) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetOnlineDuration() *durationpb.Duration {
+	if x != nil {
+		return x.OnlineDuration
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetVisits() []*FlightSummaryVisit {
+	if x != nil {
+		return x.Visits
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetVisitsTruncated() bool {
+	if x != nil {
+		return x.VisitsTruncated
+	}
+	return false
+}
+
+func (x *FlightSummary) GetAirborne() *durationpb.Duration {
+	if x != nil {
+		return x.Airborne
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetDistanceNm() float64 {
+	if x != nil {
+		return x.DistanceNm
+	}
+	return 0
+}
+
+func (x *FlightSummary) GetSkippedSegments() int32 {
+	if x != nil {
+		return x.SkippedSegments
+	}
+	return 0
+}
+
+func (x *FlightSummary) GetHighestAltitudeFt() int32 {
+	if x != nil && x.HighestAltitudeFt != nil {
+		return *x.HighestAltitudeFt
+	}
+	return 0
+}
+
+func (x *FlightSummary) GetPositions() int32 {
+	if x != nil {
+		return x.Positions
+	}
+	return 0
+}
+
+func (x *FlightSummary) GetFirstPositionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstPositionAt
+	}
+	return nil
+}
+
+func (x *FlightSummary) GetLastPositionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPositionAt
+	}
+	return nil
+}
+
+// FlightSummaryVisit is one of a flight's visits with its duration so far.
+type FlightSummaryVisit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The visit, as GetFlight returns it (its own duration is unset while it is open).
+	Visit *Visit `protobuf:"bytes,1,opt,name=visit,proto3" json:"visit,omitempty"`
+	// How long the flight was inside the sector: visit.exited_at - visit.entered_at for a closed visit; for an
+	// open one, the flight's last_seen - visit.entered_at (the time inside so far). Always set.
+	Duration *durationpb.Duration `protobuf:"bytes,2,opt,name=duration,proto3" json:"duration,omitempty"`
+	// True while the visit is open (visit.exited_at is unset).
+	Open          bool `protobuf:"varint,3,opt,name=open,proto3" json:"open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlightSummaryVisit) Reset() {
+	*x = FlightSummaryVisit{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlightSummaryVisit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlightSummaryVisit) ProtoMessage() {}
+
+func (x *FlightSummaryVisit) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlightSummaryVisit.ProtoReflect.Descriptor instead.
+func (*FlightSummaryVisit) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FlightSummaryVisit) GetVisit() *Visit {
+	if x != nil {
+		return x.Visit
+	}
+	return nil
+}
+
+func (x *FlightSummaryVisit) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *FlightSummaryVisit) GetOpen() bool {
+	if x != nil {
+		return x.Open
+	}
+	return false
+}
+
 // Flight is one pilot connection with its latest state.
 type Flight struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -437,7 +799,7 @@ type Flight struct {
 
 func (x *Flight) Reset() {
 	*x = Flight{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +811,7 @@ func (x *Flight) String() string {
 func (*Flight) ProtoMessage() {}
 
 func (x *Flight) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +824,7 @@ func (x *Flight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flight.ProtoReflect.Descriptor instead.
 func (*Flight) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Flight) GetId() int64 {
@@ -604,7 +966,7 @@ type FlightPosition struct {
 
 func (x *FlightPosition) Reset() {
 	*x = FlightPosition{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +978,7 @@ func (x *FlightPosition) String() string {
 func (*FlightPosition) ProtoMessage() {}
 
 func (x *FlightPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +991,7 @@ func (x *FlightPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPosition.ProtoReflect.Descriptor instead.
 func (*FlightPosition) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlightPosition) GetUpdatedAt() *timestamppb.Timestamp {
@@ -738,7 +1100,7 @@ type FlightPlan struct {
 
 func (x *FlightPlan) Reset() {
 	*x = FlightPlan{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +1112,7 @@ func (x *FlightPlan) String() string {
 func (*FlightPlan) ProtoMessage() {}
 
 func (x *FlightPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +1125,7 @@ func (x *FlightPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPlan.ProtoReflect.Descriptor instead.
 func (*FlightPlan) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{6}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FlightPlan) GetFlightRules() string {
@@ -921,7 +1283,7 @@ type Visit struct {
 
 func (x *Visit) Reset() {
 	*x = Visit{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1295,7 @@ func (x *Visit) String() string {
 func (*Visit) ProtoMessage() {}
 
 func (x *Visit) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1308,7 @@ func (x *Visit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Visit.ProtoReflect.Descriptor instead.
 func (*Visit) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{7}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Visit) GetId() int64 {
@@ -1059,7 +1421,38 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x06visits\x18\x02 \x03(\v2\x13.vatsector.v1.VisitR\x06visits\x12.\n" +
 	"\x05track\x18\x03 \x03(\v2\x18.vatsector.v1.TrackPointR\x05track\x12)\n" +
 	"\x10visits_truncated\x18\x04 \x01(\bR\x0fvisitsTruncated\x12'\n" +
-	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"\xaf\x05\n" +
+	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"V\n" +
+	"\x17GetFlightSummaryRequest\x12\x10\n" +
+	"\x02id\x18\x01 \x01(\x03H\x00R\x02id\x12\x1d\n" +
+	"\n" +
+	"max_visits\x18\n" +
+	" \x01(\x05R\tmaxVisitsB\n" +
+	"\n" +
+	"\bselector\"\x7f\n" +
+	"\x18GetFlightSummaryResponse\x12,\n" +
+	"\x06flight\x18\x01 \x01(\v2\x14.vatsector.v1.FlightR\x06flight\x125\n" +
+	"\asummary\x18\x02 \x01(\v2\x1b.vatsector.v1.FlightSummaryR\asummary\"\xa8\x05\n" +
+	"\rFlightSummary\x129\n" +
+	"\n" +
+	"first_seen\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
+	"\tlast_seen\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12B\n" +
+	"\x0fonline_duration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0eonlineDuration\x128\n" +
+	"\x06visits\x18\n" +
+	" \x03(\v2 .vatsector.v1.FlightSummaryVisitR\x06visits\x12)\n" +
+	"\x10visits_truncated\x18\v \x01(\bR\x0fvisitsTruncated\x125\n" +
+	"\bairborne\x18\x14 \x01(\v2\x19.google.protobuf.DurationR\bairborne\x12\x1f\n" +
+	"\vdistance_nm\x18\x15 \x01(\x01R\n" +
+	"distanceNm\x12)\n" +
+	"\x10skipped_segments\x18\x16 \x01(\x05R\x0fskippedSegments\x123\n" +
+	"\x13highest_altitude_ft\x18\x17 \x01(\x05H\x00R\x11highestAltitudeFt\x88\x01\x01\x12\x1c\n" +
+	"\tpositions\x18\x18 \x01(\x05R\tpositions\x12F\n" +
+	"\x11first_position_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstPositionAt\x12D\n" +
+	"\x10last_position_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x0elastPositionAtB\x16\n" +
+	"\x14_highest_altitude_ft\"\x8a\x01\n" +
+	"\x12FlightSummaryVisit\x12)\n" +
+	"\x05visit\x18\x01 \x01(\v2\x13.vatsector.v1.VisitR\x05visit\x125\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x12\n" +
+	"\x04open\x18\x03 \x01(\bR\x04open\"\xaf\x05\n" +
 	"\x06Flight\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03cid\x18\x02 \x01(\x03R\x03cid\x12\x1a\n" +
@@ -1134,10 +1527,11 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\rexit_position\x18\x15 \x01(\v2\x13.vatsector.v1.PointR\fexitPosition\x129\n" +
 	"\vexit_reason\x18\x16 \x01(\x0e2\x18.vatsector.v1.ExitReasonR\n" +
 	"exitReason\x125\n" +
-	"\bduration\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\bduration2\xb1\x01\n" +
+	"\bduration\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\bduration2\x94\x02\n" +
 	"\rFlightService\x12R\n" +
 	"\vListFlights\x12 .vatsector.v1.ListFlightsRequest\x1a!.vatsector.v1.ListFlightsResponse\x12L\n" +
-	"\tGetFlight\x12\x1e.vatsector.v1.GetFlightRequest\x1a\x1f.vatsector.v1.GetFlightResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\tGetFlight\x12\x1e.vatsector.v1.GetFlightRequest\x1a\x1f.vatsector.v1.GetFlightResponse\x12a\n" +
+	"\x10GetFlightSummary\x12%.vatsector.v1.GetFlightSummaryRequest\x1a&.vatsector.v1.GetFlightSummaryResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_flight_service_proto_rawDescOnce sync.Once
@@ -1151,52 +1545,69 @@ func file_vatsector_v1_flight_service_proto_rawDescGZIP() []byte {
 	return file_vatsector_v1_flight_service_proto_rawDescData
 }
 
-var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vatsector_v1_flight_service_proto_goTypes = []any{
-	(*ListFlightsRequest)(nil),    // 0: vatsector.v1.ListFlightsRequest
-	(*ListFlightsResponse)(nil),   // 1: vatsector.v1.ListFlightsResponse
-	(*GetFlightRequest)(nil),      // 2: vatsector.v1.GetFlightRequest
-	(*GetFlightResponse)(nil),     // 3: vatsector.v1.GetFlightResponse
-	(*Flight)(nil),                // 4: vatsector.v1.Flight
-	(*FlightPosition)(nil),        // 5: vatsector.v1.FlightPosition
-	(*FlightPlan)(nil),            // 6: vatsector.v1.FlightPlan
-	(*Visit)(nil),                 // 7: vatsector.v1.Visit
-	(*TimeRange)(nil),             // 8: vatsector.v1.TimeRange
-	(*TrackPoint)(nil),            // 9: vatsector.v1.TrackPoint
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*Point)(nil),                 // 11: vatsector.v1.Point
-	(ExitReason)(0),               // 12: vatsector.v1.ExitReason
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(*ListFlightsRequest)(nil),       // 0: vatsector.v1.ListFlightsRequest
+	(*ListFlightsResponse)(nil),      // 1: vatsector.v1.ListFlightsResponse
+	(*GetFlightRequest)(nil),         // 2: vatsector.v1.GetFlightRequest
+	(*GetFlightResponse)(nil),        // 3: vatsector.v1.GetFlightResponse
+	(*GetFlightSummaryRequest)(nil),  // 4: vatsector.v1.GetFlightSummaryRequest
+	(*GetFlightSummaryResponse)(nil), // 5: vatsector.v1.GetFlightSummaryResponse
+	(*FlightSummary)(nil),            // 6: vatsector.v1.FlightSummary
+	(*FlightSummaryVisit)(nil),       // 7: vatsector.v1.FlightSummaryVisit
+	(*Flight)(nil),                   // 8: vatsector.v1.Flight
+	(*FlightPosition)(nil),           // 9: vatsector.v1.FlightPosition
+	(*FlightPlan)(nil),               // 10: vatsector.v1.FlightPlan
+	(*Visit)(nil),                    // 11: vatsector.v1.Visit
+	(*TimeRange)(nil),                // 12: vatsector.v1.TimeRange
+	(*TrackPoint)(nil),               // 13: vatsector.v1.TrackPoint
+	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 15: google.protobuf.Duration
+	(*Point)(nil),                    // 16: vatsector.v1.Point
+	(ExitReason)(0),                  // 17: vatsector.v1.ExitReason
 }
 var file_vatsector_v1_flight_service_proto_depIdxs = []int32{
-	8,  // 0: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
-	4,  // 1: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
-	4,  // 2: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
-	7,  // 3: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
-	9,  // 4: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
-	10, // 5: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
-	10, // 6: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
-	10, // 7: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
-	10, // 8: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
-	5,  // 9: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
-	6,  // 10: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
-	10, // 11: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 12: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 13: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
-	11, // 14: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
-	10, // 15: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
-	11, // 16: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
-	12, // 17: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
-	13, // 18: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
-	0,  // 19: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
-	2,  // 20: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
-	1,  // 21: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
-	3,  // 22: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
-	21, // [21:23] is the sub-list for method output_type
-	19, // [19:21] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	12, // 0: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
+	8,  // 1: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
+	8,  // 2: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
+	11, // 3: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
+	13, // 4: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
+	8,  // 5: vatsector.v1.GetFlightSummaryResponse.flight:type_name -> vatsector.v1.Flight
+	6,  // 6: vatsector.v1.GetFlightSummaryResponse.summary:type_name -> vatsector.v1.FlightSummary
+	14, // 7: vatsector.v1.FlightSummary.first_seen:type_name -> google.protobuf.Timestamp
+	14, // 8: vatsector.v1.FlightSummary.last_seen:type_name -> google.protobuf.Timestamp
+	15, // 9: vatsector.v1.FlightSummary.online_duration:type_name -> google.protobuf.Duration
+	7,  // 10: vatsector.v1.FlightSummary.visits:type_name -> vatsector.v1.FlightSummaryVisit
+	15, // 11: vatsector.v1.FlightSummary.airborne:type_name -> google.protobuf.Duration
+	14, // 12: vatsector.v1.FlightSummary.first_position_at:type_name -> google.protobuf.Timestamp
+	14, // 13: vatsector.v1.FlightSummary.last_position_at:type_name -> google.protobuf.Timestamp
+	11, // 14: vatsector.v1.FlightSummaryVisit.visit:type_name -> vatsector.v1.Visit
+	15, // 15: vatsector.v1.FlightSummaryVisit.duration:type_name -> google.protobuf.Duration
+	14, // 16: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
+	14, // 17: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
+	14, // 18: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
+	14, // 19: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
+	9,  // 20: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
+	10, // 21: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
+	14, // 22: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 23: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 24: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
+	16, // 25: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
+	14, // 26: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
+	16, // 27: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
+	17, // 28: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
+	15, // 29: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
+	0,  // 30: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
+	2,  // 31: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
+	4,  // 32: vatsector.v1.FlightService.GetFlightSummary:input_type -> vatsector.v1.GetFlightSummaryRequest
+	1,  // 33: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
+	3,  // 34: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
+	5,  // 35: vatsector.v1.FlightService.GetFlightSummary:output_type -> vatsector.v1.GetFlightSummaryResponse
+	33, // [33:36] is the sub-list for method output_type
+	30, // [30:33] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_flight_service_proto_init() }
@@ -1209,15 +1620,19 @@ func file_vatsector_v1_flight_service_proto_init() {
 		(*GetFlightRequest_Callsign)(nil),
 		(*GetFlightRequest_Id)(nil),
 	}
-	file_vatsector_v1_flight_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[4].OneofWrappers = []any{
+		(*GetFlightSummaryRequest_Id)(nil),
+	}
 	file_vatsector_v1_flight_service_proto_msgTypes[6].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[8].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_flight_service_proto_rawDesc), len(file_vatsector_v1_flight_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FlightService_ListFlights_FullMethodName = "/vatsector.v1.FlightService/ListFlights"
-	FlightService_GetFlight_FullMethodName   = "/vatsector.v1.FlightService/GetFlight"
+	FlightService_ListFlights_FullMethodName      = "/vatsector.v1.FlightService/ListFlights"
+	FlightService_GetFlight_FullMethodName        = "/vatsector.v1.FlightService/GetFlight"
+	FlightService_GetFlightSummary_FullMethodName = "/vatsector.v1.FlightService/GetFlightSummary"
 )
 
 // FlightServiceClient is the client API for FlightService service.
@@ -46,6 +47,11 @@ type FlightServiceClient interface {
 	// GetFlight returns one flight with its visits and, on request, its position track. NOT_FOUND when no
 	// flight matches.
 	GetFlight(ctx context.Context, in *GetFlightRequest, opts ...grpc.CallOption) (*GetFlightResponse, error)
+	// GetFlightSummary returns what one flight (connection) did: its sector visits in order with their
+	// durations, when it was first and last seen, its time airborne, the distance it flew along its positions
+	// and its highest altitude. NOT_FOUND when no flight has the id. The figures are computed from the stored
+	// positions (see FlightSummary), all as of one committed cycle.
+	GetFlightSummary(ctx context.Context, in *GetFlightSummaryRequest, opts ...grpc.CallOption) (*GetFlightSummaryResponse, error)
 }
 
 type flightServiceClient struct {
@@ -76,6 +82,16 @@ func (c *flightServiceClient) GetFlight(ctx context.Context, in *GetFlightReques
 	return out, nil
 }
 
+func (c *flightServiceClient) GetFlightSummary(ctx context.Context, in *GetFlightSummaryRequest, opts ...grpc.CallOption) (*GetFlightSummaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFlightSummaryResponse)
+	err := c.cc.Invoke(ctx, FlightService_GetFlightSummary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FlightServiceServer is the server API for FlightService service.
 // All implementations must embed UnimplementedFlightServiceServer
 // for forward compatibility.
@@ -99,6 +115,11 @@ type FlightServiceServer interface {
 	// GetFlight returns one flight with its visits and, on request, its position track. NOT_FOUND when no
 	// flight matches.
 	GetFlight(context.Context, *GetFlightRequest) (*GetFlightResponse, error)
+	// GetFlightSummary returns what one flight (connection) did: its sector visits in order with their
+	// durations, when it was first and last seen, its time airborne, the distance it flew along its positions
+	// and its highest altitude. NOT_FOUND when no flight has the id. The figures are computed from the stored
+	// positions (see FlightSummary), all as of one committed cycle.
+	GetFlightSummary(context.Context, *GetFlightSummaryRequest) (*GetFlightSummaryResponse, error)
 	mustEmbedUnimplementedFlightServiceServer()
 }
 
@@ -114,6 +135,9 @@ func (UnimplementedFlightServiceServer) ListFlights(context.Context, *ListFlight
 }
 func (UnimplementedFlightServiceServer) GetFlight(context.Context, *GetFlightRequest) (*GetFlightResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFlight not implemented")
+}
+func (UnimplementedFlightServiceServer) GetFlightSummary(context.Context, *GetFlightSummaryRequest) (*GetFlightSummaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFlightSummary not implemented")
 }
 func (UnimplementedFlightServiceServer) mustEmbedUnimplementedFlightServiceServer() {}
 func (UnimplementedFlightServiceServer) testEmbeddedByValue()                       {}
@@ -172,6 +196,24 @@ func _FlightService_GetFlight_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FlightService_GetFlightSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFlightSummaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FlightServiceServer).GetFlightSummary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FlightService_GetFlightSummary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FlightServiceServer).GetFlightSummary(ctx, req.(*GetFlightSummaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FlightService_ServiceDesc is the grpc.ServiceDesc for FlightService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -186,6 +228,10 @@ var FlightService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetFlight",
 			Handler:    _FlightService_GetFlight_Handler,
+		},
+		{
+			MethodName: "GetFlightSummary",
+			Handler:    _FlightService_GetFlightSummary_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
