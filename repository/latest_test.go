@@ -90,6 +90,11 @@ func TestReadsTakeAnOnlineFlightsNewestPosition(t *testing.T) {
 					t.Fatal(err)
 				}
 				same("by id", d.Flight, want)
+				sum, err := s.FlightSummaryByID(ctx, id, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				same("summary", sum.Flight, want)
 			}
 			d, err := s.OnlineFlightByCallsign(ctx, "baw1", repository.DetailLimits{Visits: 10})
 			if err != nil {

@@ -122,14 +122,15 @@ func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) 
 	}
 	var r FlightSummaryReport
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		var f Flight
-		if err := tx.Where("id = ?", id).Take(&f).Error; err != nil {
+		// As every read of a flight: an online one as of its newest position (latest.go).
+		var row flightNow
+		if err := s.flightsNow(tx).Where("flights.id = ?", id).Take(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}
 			return fmt.Errorf("flight: %w", err)
 		}
-		sums, err := s.summarize(tx, []Flight{f})
+		sums, err := s.summarize(tx, []Flight{row.flight()})
 		if err != nil {
 			return err
 		}
