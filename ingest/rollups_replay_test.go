@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/vatsector/vatsector/internal/dbtest"
 	"github.com/vatsector/vatsector/internal/shareddata"
 	"github.com/vatsector/vatsector/repository"
+	"github.com/vatsector/vatsector/sim"
 )
 
 // TestReplayRollupsMatchStoredEvents replays the shared snapshots and checks every stored sector-hour against
@@ -94,5 +96,51 @@ func TestReplayRollupsMatchStoredEvents(t *testing.T) {
 			t.Fatalf("%d sector-hours from %d events of %d cycles; %d differ", len(want), len(events), len(cycleTime), bad)
 		}
 		t.Log(fmt.Sprintf("%d sector-hours from %d events of %d cycles match", len(want), len(events), len(cycleTime)))
+	})
+}
+
+// TestRunnerRestartMidHourKeepsRollups replays simulated snapshots across an hour boundary with a Runner,
+// once uninterrupted and once stopped a few cycles after the boundary (exits of disconnections still dated in
+// the previous hour to come) and started again from the database: both end with the same sector_hours.
+func TestRunnerRestartMidHourKeepsRollups(t *testing.T) {
+	const count, split = 80, 44 // 15 s apart from 18:50: the hour turns at the 41st
+	all, err := sim.WriteDir(t.TempDir(), sim.Config{Seed: 3, Pilots: 400, Cycles: count,
+		Start: time.Date(2024, 3, 1, 18, 50, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sectors := loadVATSpy(t)
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, whole *repository.Store) {
+		replay(t, whole, sectors, replayDir(t, all...), nil)
+		restarted := dbtest.Open(t, whole.Dialect(), repository.Pool{})
+		replay(t, restarted, sectors, replayDir(t, all[:split]...), nil)
+		replay(t, restarted, sectors, replayDir(t, all...), nil) // skips what is stored, resumes from the database
+		ctx := context.Background()
+		a, err := whole.SectorHours(ctx, nil, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := restarted.SectorHours(ctx, nil, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			n := 0
+			for i := range min(len(a), len(b)) {
+				if a[i] != b[i] && n < 10 {
+					n++
+					t.Errorf("uninterrupted %+v\nrestarted     %+v", a[i], b[i])
+				}
+			}
+			t.Fatalf("%d sector-hours uninterrupted, %d restarted, not the same", len(a), len(b))
+		}
+		hours := map[time.Time]bool{}
+		for _, h := range a {
+			hours[h.Hour] = true
+		}
+		if len(hours) != 2 || len(a) < 100 {
+			t.Fatalf("%d sector-hours over %d hours: the replay did not cross the hour", len(a), len(hours))
+		}
+		t.Logf("%d sector-hours over 2 hours equal", len(a))
 	})
 }
