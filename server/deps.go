@@ -28,6 +28,7 @@ type Storage interface {
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
 	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]domain.Controller, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
+	StatsStorage
 }
 
 // StatusSource reports on ingestion.
