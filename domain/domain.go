@@ -286,6 +286,9 @@ type CycleWrite struct {
 	// another instance has claimed the database since. Zero writes without a claim (tests and tools that own
 	// the database).
 	WriterEpoch int64
+	// SectorHours are the absolute totals of every sector-hour the cycle touched, upserted by (sector, hour) in
+	// one statement: writing the same cycle twice writes the same rows.
+	SectorHours []SectorHour
 }
 
 // State is what ingest needs to continue after a restart without splitting a visit: the live connections with
@@ -302,6 +305,14 @@ type State struct {
 	// LastCycle is the last committed cycle; nil on a fresh database.
 	LastCycle *Cycle
 	MaxIDs    MaxIDs
+	// SectorHours are the stored rollups of the hours from SectorHoursReach before the last committed cycle's
+	// hour on, and HourVisits the visits overlapping them: what the rollups of the hours still being written
+	// are rebuilt from.
+	SectorHours []SectorHour
+	HourVisits  []VisitSpan
+	// RecentCycles are the feed times of the committed cycles from SectorHoursReach + MaxHold before the last
+	// one's hour on, in order: how much of each of those hours the cycles observed.
+	RecentCycles []time.Time
 }
 
 // MaxIDs are the highest identifiers in use; the writer allocates the next ones.
@@ -394,6 +405,8 @@ type CycleResult struct {
 // Pruned counts the rows a prune of the history past its retention removed.
 type Pruned struct {
 	Positions, Events int64
+	// SectorHours counts the hourly rollups removed.
+	SectorHours int64
 }
 
 // AdoptedSectors counts the rows stored before sectors had sets that were given the set of a loaded sector.
@@ -401,4 +414,64 @@ type AdoptedSectors struct {
 	Visits, Events, Controllers int64
 	// Unknown are the stored ids no loaded set has: their rows keep the set "" until one does.
 	Unknown []string
+}
+
+// SectorHoursReach is how far before the hour of the last committed cycle ingest keeps hourly rollups in memory:
+// an exit of a flight disconnected after the grace period is dated when it was last seen, possibly in an earlier
+// hour, whose totals the cycle then rewrites. With a grace period longer than this, an exit dated earlier is
+// counted in the earliest hour kept.
+const SectorHoursReach = time.Hour
+
+// SectorHour is one sector's rollup of one UTC hour (table sector_hours; the migration defines each figure). A
+// cycle's figures hold from its feed time until the next cycle's, at most MaxHold, split at hour boundaries.
+type SectorHour struct {
+	Sector SectorRef
+	// Hour is the UTC start of the hour.
+	Hour time.Time
+	// Entries and Exits count the sector's entry and exit events dated in the hour.
+	Entries, Exits int
+	// Flights counts the distinct flights with a visit overlapping the hour.
+	Flights int
+	// Peak is the most flights inside after any one cycle dated in the hour.
+	Peak int
+	// OccupancySeconds is Σ flights inside × hold, StaffedSeconds Σ hold while staffed, ObservedSeconds Σ hold.
+	OccupancySeconds, StaffedSeconds, ObservedSeconds float64
+}
+
+// MaxHold is the longest a cycle's figures hold: two poll intervals of the feed. A longer gap is an outage, and
+// counts as not observed.
+const MaxHold = 30 * time.Second
+
+// VisitSpan is a visit's sector and interval: an hour's distinct flights are the flights of the visits
+// overlapping it.
+type VisitSpan struct {
+	FlightID  int64
+	Sector    SectorRef
+	EnteredAt time.Time
+	ExitedAt  *time.Time
+}
+
+// TrafficBucket is a sector's traffic over one UTC hour or day, summed from its hours. Seconds are sums over the
+// bucket; divide by the bucket's length for means (an hour not observed adds nothing, so an outage lowers them).
+type TrafficBucket struct {
+	Start                                             time.Time
+	Entries, Exits, Flights, Peak                     int
+	OccupancySeconds, StaffedSeconds, ObservedSeconds float64
+}
+
+// SectorTraffic is one sector's traffic over a range: its totals (Total.Start is the range's start).
+type SectorTraffic struct {
+	Sector SectorRef
+	Total  TrafficBucket
+}
+
+// StaffingCell is a sector's profile at one weekday and UTC hour over a window of weeks, from its hours.
+type StaffingCell struct {
+	Weekday time.Weekday
+	Hour    int
+	// Hours is how many of the window's hours at this weekday and hour have a rollup of the sector.
+	Hours int
+	// StaffedSeconds and OccupancySeconds are sums over those hours; Peak is the largest of their peaks.
+	StaffedSeconds, OccupancySeconds, ObservedSeconds float64
+	Peak                                              int
 }

@@ -186,10 +186,10 @@ func TestQuietEveningCycleIsAHandfulOfStatements(t *testing.T) {
 			t.Errorf("pilots = %d, want 754", c.Pilots)
 		}
 		// On PostgreSQL the transaction's session settings; the writer claim's renewal, then flights, plans,
-		// positions, visits, events, controllers, cycle record: one statement each.
-		want := 8
+		// positions, visits, events, controllers, sector hours, cycle record: one statement each.
+		want := 9
 		if store.Dialect() == migrations.Postgres {
-			want = 9
+			want = 10
 		}
 		if c.Statements != want {
 			t.Errorf("%d statements for %d rows, want %d", c.Statements, rows, want)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -22,6 +23,9 @@ type Retention struct {
 	Store Pruner
 	// Positions and Events are how long each is kept; zero keeps it forever.
 	Positions, Events time.Duration
+	// SectorHours is how long hourly rollups are kept when Store is a SectorHoursPruner; zero takes
+	// DefaultSectorHoursRetention, a negative value keeps them forever.
+	SectorHours time.Duration
 	// Every is how often it prunes (DefaultRetentionEvery when zero): often enough that each run deletes a
 	// small slice, so it never holds a lock for long beside the cycles.
 	Every time.Duration
@@ -32,12 +36,22 @@ type Retention struct {
 	Logger *slog.Logger
 }
 
+// SectorHoursPruner deletes hourly rollups past their retention; a Pruner that is one prunes them too.
+type SectorHoursPruner interface {
+	PruneSectorHours(ctx context.Context, before time.Time) (int64, error)
+}
+
+// DefaultSectorHoursRetention is how long hourly rollups are kept when Retention.SectorHours is zero: longer than
+// the longest range the statistics serve (366 days of daily buckets). A rollup is a row per sector and hour, a
+// few hundred rows an hour.
+const DefaultSectorHoursRetention = 400 * 24 * time.Hour
+
 // DefaultRetentionEvery is how often Retention prunes by default.
 const DefaultRetentionEvery = time.Hour
 
 // Run prunes every Every until ctx ends.
 func (r Retention) Run(ctx context.Context) {
-	if r.Positions == 0 && r.Events == 0 {
+	if _, hours := r.Store.(SectorHoursPruner); r.Positions == 0 && r.Events == 0 && (!hours || r.SectorHours < 0) {
 		return
 	}
 	every := r.Every
@@ -80,10 +94,25 @@ func (r Retention) Once(ctx context.Context) {
 	if r.Events > 0 {
 		events = now.Add(-r.Events)
 	}
-	p, err := r.Store.Prune(ctx, positions, events)
-	if err != nil {
-		log.Error("prune", "err", err)
-		return
+	var p domain.Pruned
+	if r.Positions > 0 || r.Events > 0 {
+		var err error
+		if p, err = r.Store.Prune(ctx, positions, events); err != nil {
+			log.Error("prune", "err", err)
+			return
+		}
 	}
-	log.Info("pruned", "positions", p.Positions, "events", p.Events, "positions_before", positions, "events_before", events)
+	var hours time.Time
+	if hp, ok := r.Store.(SectorHoursPruner); ok && r.SectorHours >= 0 {
+		keep := cmp.Or(r.SectorHours, DefaultSectorHoursRetention)
+		hours = now.Add(-keep).Truncate(time.Hour)
+		n, err := hp.PruneSectorHours(ctx, hours)
+		if err != nil {
+			log.Error("prune sector hours", "err", err)
+			return
+		}
+		p.SectorHours = n
+	}
+	log.Info("pruned", "positions", p.Positions, "events", p.Events, "sector_hours", p.SectorHours,
+		"positions_before", positions, "events_before", events, "sector_hours_before", hours)
 }

@@ -82,6 +82,7 @@ type Tracker struct {
 	staffed map[domain.SectorRef]*controllerState
 	ids     domain.MaxIDs
 	last    time.Time // update_timestamp of the last committed cycle
+	rollups *rollups  // hourly rollups per sector (rollups.go)
 }
 
 // NewTracker resumes from stored state (nil or empty for a fresh database).
@@ -98,6 +99,7 @@ func NewTracker(st *domain.State, grace time.Duration) *Tracker {
 
 		departedControllers: map[connKey]*controllerState{},
 	}
+	defer t.rebuildRollups(st)
 	if st == nil {
 		return t
 	}
@@ -184,6 +186,7 @@ type Plan struct {
 	// the same for controllers
 	departedControllers map[connKey]*controllerState
 	returnedControllers []connKey
+	rollups             *rollupPlan
 }
 
 // Timestamp is the snapshot's update_timestamp.
@@ -276,6 +279,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	}
 
 	p.diffControllers(t, snap, ts, sectors)
+	p.diffRollups(t, ts)
 
 	w.Cycle = domain.Cycle{
 		ID:                 p.ids.Cycle,
@@ -499,6 +503,7 @@ func staffAll(snap *feed.Snapshot, sectors Sectors) [][]domain.SectorRef {
 // Apply adopts a committed plan as the tracked state.
 func (t *Tracker) Apply(p *Plan) {
 	t.flights, t.controllers, t.staffed = p.flights, p.controllers, p.staffed
+	t.applyRollups(p)
 	t.ids, t.last = p.ids, p.timestamp
 	applyDeparted(t.departed, p.returned, p.departed, p.timestamp, func(fs *flightState) time.Time { return *fs.row.DisconnectedAt })
 	applyDeparted(t.departedControllers, p.returnedControllers, p.departedControllers, p.timestamp,

@@ -36,6 +36,8 @@ type CycleWrite struct {
 	// domain.ErrSuperseded, writing nothing, if another instance has claimed the database since. Zero writes without
 	// a claim (tests and tools that own the database).
 	WriterEpoch int64
+	// SectorHours are upserted by (sector_set, sector_id, hour) with the cycle's absolute totals (rollups.go).
+	SectorHours []SectorHour
 }
 
 // WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
@@ -153,7 +155,7 @@ type tableWrite struct {
 }
 
 // conflict says what a write does with a row whose key exists: nothing when key is empty (a plain insert),
-// otherwise overwrite the update columns.
+// otherwise overwrite the update columns. A key of several columns lists them separated by commas.
 type conflict struct {
 	key    string
 	update []string
@@ -171,7 +173,7 @@ func (t *tableWrite) write(tx *gorm.DB, w *CycleWrite) error {
 	}
 	if t.on.key != "" {
 		tx = tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: t.on.key}},
+			Columns:   keyColumns(t.on.key),
 			DoUpdates: clause.AssignmentColumns(t.on.update),
 		})
 	}
@@ -225,6 +227,7 @@ func (s *Store) prepareTableWrites() error {
 		{what: "closed visits", model: Visit{}, on: closedOn, rows: func(w *CycleWrite) any { return w.ClosedVisits }},
 		{what: "events", model: Event{}, rows: func(w *CycleWrite) any { return w.Events }},
 		{what: "controllers", model: Controller{}, on: controllersOn, rows: func(w *CycleWrite) any { return w.Controllers }},
+		{what: "sector hours", model: SectorHour{}, on: sectorHoursOn, rows: func(w *CycleWrite) any { return w.SectorHours }},
 	}
 	if s.dialect == migrations.Postgres {
 		registerColumnArrays(s.ingest)

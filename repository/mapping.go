@@ -23,6 +23,7 @@ func rowsOf(w *domain.CycleWrite) *CycleWrite {
 		Controllers:  make([]Controller, len(w.Controllers)),
 		Cycle:        Cycle(w.Cycle),
 		WriterEpoch:  w.WriterEpoch,
+		SectorHours:  sectorHourRows(w.SectorHours),
 	}
 	for i := range w.Flights {
 		out.Flights[i] = Flight(w.Flights[i])

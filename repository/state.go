@@ -21,6 +21,10 @@ type stateRows struct {
 	DepartedControllers []Controller
 	LastCycle           *Cycle
 	MaxIDs              domain.MaxIDs
+	// the rollups' part (loadRollups), already in the domain's types
+	SectorHours  []domain.SectorHour
+	HourVisits   []domain.VisitSpan
+	RecentCycles []time.Time
 }
 
 func (st *stateRows) domain() *domain.State {
@@ -33,6 +37,9 @@ func (st *stateRows) domain() *domain.State {
 		DepartedControllers: controllersOf(st.DepartedControllers),
 		LastCycle:           cycleOf(st.LastCycle),
 		MaxIDs:              st.MaxIDs,
+		SectorHours:         st.SectorHours,
+		HourVisits:          st.HourVisits,
+		RecentCycles:        st.RecentCycles,
 	}
 	for i := range st.FlightPlans {
 		out.FlightPlans[i] = domain.FlightPlan(st.FlightPlans[i])
@@ -72,6 +79,12 @@ func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*d
 			st.LastCycle = &last
 		case !errors.Is(err, gorm.ErrRecordNotFound):
 			return fmt.Errorf("last cycle: %w", err)
+		}
+		if st.LastCycle != nil {
+			var err error
+			if st.SectorHours, st.HourVisits, st.RecentCycles, err = loadRollups(tx, st.LastCycle.UpdateTimestamp); err != nil {
+				return err
+			}
 		}
 		var lastSequence int64
 		defer func() { st.MaxIDs.Sequence = max(st.MaxIDs.Sequence, lastSequence) }()

@@ -31,6 +31,7 @@ type Storage interface {
 	FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*repository.FlightSummaryReport, error)
 	ListControllerSessions(ctx context.Context, f repository.SessionFilter, after *repository.Key, limit int) ([]repository.ControllerSession, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
+	StatsStorage
 }
 
 // StatusSource reports on ingestion.

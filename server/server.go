@@ -172,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	vatsectorv1.RegisterFlightServiceServer(g, &flightHandler{q: q})
 	vatsectorv1.RegisterSectorServiceServer(g, &sectorHandler{q: q})
 	vatsectorv1.RegisterControllerServiceServer(g, &controllerHandler{q: q})
+	vatsectorv1.RegisterStatsServiceServer(g, &statsHandler{q: q})
 	h := newHealthService()
 	for _, name := range healthNames() {
 		h.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
@@ -227,6 +228,7 @@ func healthNames() []string {
 		vatsectorv1.FlightService_ServiceDesc.ServiceName,
 		vatsectorv1.SectorService_ServiceDesc.ServiceName,
 		vatsectorv1.ControllerService_ServiceDesc.ServiceName,
+		vatsectorv1.StatsService_ServiceDesc.ServiceName,
 	}
 }
 

@@ -194,6 +194,8 @@ func requestRules(req any) (check func() error, known bool) {
 			return firstError(checkIDs("sectors", r.GetSectors()), checkIDs("sets", r.GetSets()),
 				checkThresholds(r.GetThresholds()))
 		}, true
+	case *vatsectorv1.GetSectorTrafficRequest, *vatsectorv1.ListSectorTrafficRequest, *vatsectorv1.GetStaffingProfileRequest:
+		return func() error { return statsRules(r) }, true
 	case *vatsectorv1.ListControllersRequest:
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
