@@ -50,12 +50,13 @@ type config struct {
 	ClientRate       float64
 	ClientBurst      int
 	CatchUpReads     int
-	// Retention of positions and events; zero keeps them forever.
-	PositionsRetention time.Duration
-	EventsRetention    time.Duration
-	Pool               repository.Pool
-	LogLevel           slog.Level
-	LogFormat          string
+	// Retention of positions, events and hourly sector rollups; zero keeps them forever.
+	PositionsRetention   time.Duration
+	EventsRetention      time.Duration
+	SectorHoursRetention time.Duration
+	Pool                 repository.Pool
+	LogLevel             slog.Level
+	LogFormat            string
 }
 
 // feedSpec is the parsed --feed value.
@@ -182,6 +183,7 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
 	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
+	fs.DurationVar(&c.SectorHoursRetention, "sector-hours-retention", ingest.DefaultSectorHoursRetention, "delete hourly sector traffic rollups older than this (0 keeps them forever); traffic statistics and staffing profiles cannot reach before it")
 	fs.IntVar(&raw.maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")
 	fs.IntVar(&raw.maxIdle, "db-max-idle", 0, "pool: most idle connections kept (0: 4)")
 	fs.DurationVar(&raw.maxLifetime, "db-conn-max-lifetime", 0, "pool: recycle a connection after this long (0: 30m for PostgreSQL, never for SQLite)")
@@ -281,6 +283,7 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0}, {"shutdown-wait", c.ShutdownWait, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
+		{"sector-hours-retention", c.SectorHoursRetention, 0},
 		{"backlog", c.Backlog, ingest.FeedCadence}, {"future-tolerance", c.FutureTolerance, time.Second},
 		{"db-conn-max-lifetime", raw.maxLifetime, 0}, {"db-conn-max-idle-time", raw.maxIdleTime, 0},
 	} {

@@ -94,7 +94,12 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return runner.Run(ingestCtx)
 	})
 	g.Go(func() error { follow(gctx); return nil })
-	retention := ingest.Retention{Store: store, Positions: cfg.PositionsRetention, Events: cfg.EventsRetention, Logger: log,
+	hours := cfg.SectorHoursRetention
+	if hours == 0 {
+		hours = -1 // the flag's 0 keeps them forever; Retention's 0 takes its default
+	}
+	retention := ingest.Retention{Store: store, Positions: cfg.PositionsRetention, Events: cfg.EventsRetention,
+		SectorHours: hours, Logger: log,
 		FeedNow: func() time.Time {
 			if c := runner.Status().LastCommitted; c != nil {
 				return c.UpdateTimestamp
