@@ -308,12 +308,7 @@ func (st *simawareStaffing) staffs(callsign string, facility int) []*Sector {
 	if facility != simawareFacility {
 		return nil
 	}
-	var segs []string
-	for seg := range strings.SplitSeq(strings.ToUpper(strings.TrimSpace(callsign)), "_") {
-		if seg != "" {
-			segs = append(segs, seg)
-		}
-	}
+	segs := callsignSegments(callsign)
 	if len(segs) < 2 {
 		return nil
 	}

@@ -49,12 +49,7 @@ type staffing struct {
 // EGTT_S_CTR gives EGTT_S, EGTT. Empty segments (a doubled "__", which the network allows) are dropped, and
 // matching is case-insensitive. A callsign with a single segment has no keys.
 func callsignKeys(callsign string) []string {
-	var segs []string
-	for seg := range strings.SplitSeq(strings.ToUpper(strings.TrimSpace(callsign)), "_") {
-		if seg != "" {
-			segs = append(segs, seg)
-		}
-	}
+	segs := callsignSegments(callsign)
 	if len(segs) < 2 {
 		return nil
 	}
@@ -69,6 +64,18 @@ func callsignKeys(callsign string) []string {
 // staffs resolves a callsign by its keys (callsignKeys).
 func (st *staffing) staffs(callsign string, facility int) []*Sector {
 	return st.resolve(callsignKeys(callsign), facility)
+}
+
+// callsignSegments are a callsign's "_"-separated parts, upper-cased, without the empty ones (a doubled "__",
+// which the network allows).
+func callsignSegments(callsign string) []string {
+	var segs []string
+	for seg := range strings.SplitSeq(strings.ToUpper(strings.TrimSpace(callsign)), "_") {
+		if seg != "" {
+			segs = append(segs, seg)
+		}
+	}
+	return segs
 }
 
 // resolve returns the sectors the first (longest) matching key staffs for this facility.

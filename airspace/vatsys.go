@@ -693,16 +693,6 @@ func vatsysCallsignKey(callsign string) string {
 	return strings.Join(callsignSegments(callsign), "_")
 }
 
-func callsignSegments(callsign string) []string {
-	var segs []string
-	for seg := range strings.SplitSeq(strings.ToUpper(strings.TrimSpace(callsign)), "_") {
-		if seg != "" {
-			segs = append(segs, seg)
-		}
-	}
-	return segs
-}
-
 func (st *vatsysStaffing) staffs(callsign string, facility int) []*Sector {
 	if facility == facilityObserver {
 		return nil

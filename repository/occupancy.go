@@ -25,23 +25,11 @@ type SectorSnapshot struct {
 // SectorSnapshot returns SectorStates of the sectors (all sectors when ids is nil) with the latest committed
 // event sequence and cycle, all from the same snapshot of the database.
 func (s *Store) SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*SectorSnapshot, error) {
-	out := &SectorSnapshot{States: map[domain.SectorRef]domain.SectorState{}}
+	out := &SectorSnapshot{}
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		counts, err := flightCounts(tx, ids)
-		if err != nil {
+		var err error
+		if out.States, err = s.sectorStates(tx, ids); err != nil {
 			return err
-		}
-		staffing, err := s.staffing(tx, ids)
-		if err != nil {
-			return err
-		}
-		for id, n := range counts {
-			out.States[id] = domain.SectorState{Flights: n}
-		}
-		for id, cs := range staffing {
-			st := out.States[id]
-			st.Staffing = cs
-			out.States[id] = st
 		}
 		last, err := lastCommitted(tx)
 		if err != nil {

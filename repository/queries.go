@@ -338,25 +338,10 @@ func (s *Store) SectorOccupancy(ctx context.Context, sector domain.SectorRef, af
 // SectorStates returns the flight count and staffing of each of the sectors (all sectors when ids is nil);
 // sectors nobody is in or staffs are absent from the map.
 func (s *Store) SectorStates(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]domain.SectorState, error) {
-	out := map[domain.SectorRef]domain.SectorState{}
-	err := s.read(ctx, func(tx *gorm.DB) error {
-		counts, err := flightCounts(tx, ids)
-		if err != nil {
-			return err
-		}
-		staffing, err := s.staffing(tx, ids)
-		if err != nil {
-			return err
-		}
-		for id, n := range counts {
-			out[id] = domain.SectorState{Flights: n}
-		}
-		for id, cs := range staffing {
-			st := out[id]
-			st.Staffing = cs
-			out[id] = st
-		}
-		return nil
+	var out map[domain.SectorRef]domain.SectorState
+	err := s.read(ctx, func(tx *gorm.DB) (err error) {
+		out, err = s.sectorStates(tx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, readError("sector states", err)
@@ -687,4 +672,26 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// sectorStates is SectorStates within a read transaction.
+func (s *Store) sectorStates(tx *gorm.DB, ids []domain.SectorRef) (map[domain.SectorRef]domain.SectorState, error) {
+	counts, err := flightCounts(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	staffing, err := s.staffing(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[domain.SectorRef]domain.SectorState, len(counts))
+	for id, n := range counts {
+		out[id] = domain.SectorState{Flights: n}
+	}
+	for id, cs := range staffing {
+		st := out[id]
+		st.Staffing = cs
+		out[id] = st
+	}
+	return out, nil
 }
