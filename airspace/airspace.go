@@ -17,6 +17,8 @@ type Airspace struct {
 	byID    map[string][]*Sector // bare ID → the sectors of every set using it, sorted by set
 	sets    []*Set
 	polys   []indexedPolygon
+	// responsible is every set's hierarchy (Set.responsible) merged once, for StaffAll; nil without one.
+	responsible map[*Sector][]*Sector
 	// tree holds one entry per polygon of each volume (not per sector): sectors split at the antimeridian have
 	// a bounding box spanning the whole globe, while each of their polygons has a tight one.
 	tree rtree.RTreeG[int32]
@@ -65,6 +67,14 @@ func New(sets ...*Set) (*Airspace, error) {
 			a.byRef[r] = s
 			a.byID[s.ID] = append(a.byID[s.ID], s)
 			a.sectors = append(a.sectors, s)
+		}
+	}
+	for _, set := range a.sets {
+		for s, rs := range set.responsible {
+			if a.responsible == nil {
+				a.responsible = make(map[*Sector][]*Sector)
+			}
+			a.responsible[s] = rs
 		}
 	}
 	slices.SortFunc(a.sectors, compareSectors)
@@ -222,34 +232,26 @@ type Station struct {
 // each is given it.
 func (a *Airspace) StaffAll(stations []Station) [][]*Sector {
 	out := make([][]*Sector, len(stations))
-	own := make(map[*Sector]bool)
-	hierarchy := false
 	for i, st := range stations {
 		out[i] = a.staffs(st.Callsign, st.Facility)
-		for _, s := range out[i] {
-			own[s] = true
-		}
 	}
-	for _, set := range a.sets {
-		hierarchy = hierarchy || len(set.responsible) > 0
-	}
-	if !hierarchy {
+	if a.responsible == nil {
 		for i := range out {
 			out[i] = a.located(out[i])
 		}
 		return out
 	}
-	responsible := make(map[*Sector][]*Sector)
-	for _, set := range a.sets {
-		for s, rs := range set.responsible {
-			responsible[s] = rs
+	own := make(map[*Sector]bool)
+	for _, staffs := range out {
+		for _, s := range staffs {
+			own[s] = true
 		}
 	}
 	for i := range out {
 		covered := slices.Clone(out[i])
 		var walk func(s *Sector)
 		walk = func(s *Sector) {
-			for _, r := range responsible[s] {
+			for _, r := range a.responsible[s] {
 				if own[r] || slices.Contains(covered, r) {
 					continue
 				}

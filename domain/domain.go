@@ -475,3 +475,68 @@ type StaffingCell struct {
 	StaffedSeconds, OccupancySeconds, ObservedSeconds float64
 	Peak                                              int
 }
+
+// History the reads return: what a flight did, controller sessions, a consistent snapshot of the sectors.
+
+// FlightSummaryReport is what one flight did: the flight, its newest visits with their durations, and the
+// figures of its stored positions.
+type FlightSummaryReport struct {
+	FlightSummary
+	// Visits are ordered by EnteredAt, then sector; the newest ones only (see VisitsTruncated).
+	Visits          []SummaryVisit
+	VisitsTruncated bool
+	Track           TrackFigures
+}
+
+// SummaryVisit is a visit with its duration: exit minus entry when closed, the flight's LastSeen minus the
+// entry while open.
+type SummaryVisit struct {
+	Visit
+	Duration time.Duration
+}
+
+// TrackFigures are computed from a flight's positions in observed_at order, in one pass.
+type TrackFigures struct {
+	// Positions is how many positions there are; First and Last are the first and last observed_at (zero when
+	// there is none).
+	Positions   int
+	First, Last time.Time
+	// Airborne is the sum of the segments (two consecutive positions) both of whose ends have a ground speed of
+	// at least the airborne threshold (50 kt).
+	Airborne time.Duration
+	// DistanceNM is the sum of the haversine lengths of the segments, except the jumps: segments implying a
+	// speed above the plausible one (1,000 kt), counted in SkippedSegments.
+	DistanceNM      float64
+	SkippedSegments int
+	// HighestAltitude is the highest position altitude in feet; nil when there is no position.
+	HighestAltitude *int
+}
+
+// ControllerSession is one controller connection over [Start, End) with the flights inside its sectors (the
+// controller's latest list) during that interval. A flight is inside a sector at t when one of its visits
+// there has entered_at <= t < exited_at (an open visit has no end).
+type ControllerSession struct {
+	Controller Controller
+	// Start is the connection's FirstSeen; End its DisconnectedAt, or while Online the last committed cycle.
+	Start, End time.Time
+	Online     bool
+	// DistinctFlights counts the flights inside at least one of the sectors at some time of the session;
+	// PeakFlights the most inside at once (a flight inside two of the sectors counts once), first reached at
+	// PeakAt (zero when PeakFlights is 0).
+	DistinctFlights int
+	PeakFlights     int
+	PeakAt          time.Time
+}
+
+// SectorSnapshot is the live figures of sectors together with the committed position they reflect, read in one
+// transaction: what an occupancy stream starts from before it applies the cycles committed after it.
+type SectorSnapshot struct {
+	// States are as SectorStates returns them: sectors nobody is in or staffs are absent.
+	States map[SectorRef]SectorState
+	// Sequence is the latest committed event sequence: every event up to it is reflected, none after it. 0
+	// when no event was ever recorded.
+	Sequence int64
+	// Cycle is the last committed cycle (nil on a database that has none): every committed cycle up to its id
+	// is reflected, none after it.
+	Cycle *Cycle
+}

@@ -73,7 +73,7 @@ func TestReplaySummariesMatchStoredRows(t *testing.T) {
 			}
 		}
 
-		var sessions []repository.ControllerSession
+		var sessions []domain.ControllerSession
 		var after *repository.Key
 		for {
 			page, err := store.ListControllerSessions(ctx, repository.SessionFilter{}, after, 100)

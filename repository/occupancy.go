@@ -9,23 +9,10 @@ import (
 	"github.com/vatsector/vatsector/domain"
 )
 
-// SectorSnapshot is the live figures of sectors together with the committed position they reflect, read in one
-// transaction: what an occupancy stream starts from before it applies the cycles committed after it.
-type SectorSnapshot struct {
-	// States are as SectorStates returns them: sectors nobody is in or staffs are absent.
-	States map[domain.SectorRef]domain.SectorState
-	// Sequence is the latest committed event sequence: every event up to it is reflected, none after it. 0
-	// when no event was ever recorded.
-	Sequence int64
-	// Cycle is the last committed cycle (nil on a database that has none): every committed cycle up to its id
-	// is reflected, none after it.
-	Cycle *domain.Cycle
-}
-
-// SectorSnapshot returns SectorStates of the sectors (all sectors when ids is nil) with the latest committed
+// domain.SectorSnapshot returns SectorStates of the sectors (all sectors when ids is nil) with the latest committed
 // event sequence and cycle, all from the same snapshot of the database.
-func (s *Store) SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*SectorSnapshot, error) {
-	out := &SectorSnapshot{}
+func (s *Store) SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*domain.SectorSnapshot, error) {
+	out := &domain.SectorSnapshot{}
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
 		if out.States, err = s.sectorStates(tx, ids); err != nil {

@@ -29,40 +29,6 @@ const (
 	EarthRadiusNM = 3440.065
 )
 
-// FlightSummaryReport is what one flight did: the flight, its newest visits with their durations, and the
-// figures of its stored positions.
-type FlightSummaryReport struct {
-	domain.FlightSummary
-	// Visits are ordered by EnteredAt, then sector; the newest ones only (see VisitsTruncated).
-	Visits          []SummaryVisit
-	VisitsTruncated bool
-	Track           TrackFigures
-}
-
-// SummaryVisit is a visit with its duration: exit minus entry when closed, the flight's LastSeen minus the
-// entry while open.
-type SummaryVisit struct {
-	domain.Visit
-	Duration time.Duration
-}
-
-// TrackFigures are computed from a flight's positions in observed_at order, in one pass.
-type TrackFigures struct {
-	// Positions is how many positions there are; First and Last are the first and last observed_at (zero when
-	// there is none).
-	Positions   int
-	First, Last time.Time
-	// Airborne is the sum of the segments (two consecutive positions) both of whose ends have a ground speed of
-	// at least AirborneGroundspeedKt.
-	Airborne time.Duration
-	// DistanceNM is the sum of the haversine lengths of the segments, except the jumps: segments implying a
-	// speed above MaxPlausibleSpeedKt, counted in SkippedSegments.
-	DistanceNM      float64
-	SkippedSegments int
-	// HighestAltitude is the highest position altitude in feet; nil when there is no position.
-	HighestAltitude *int
-}
-
 // trackPoint is what the figures need of a position.
 type trackPoint struct {
 	at          time.Time
@@ -71,9 +37,9 @@ type trackPoint struct {
 	groundspeed int
 }
 
-// add extends the figures with the next position in observed_at order; prev is the previous one (nil for the
-// first).
-func (f *TrackFigures) add(prev *trackPoint, p trackPoint) {
+// addTrackPoint extends the figures with the next position in observed_at order; prev is the previous one (nil
+// for the first).
+func addTrackPoint(f *domain.TrackFigures, prev *trackPoint, p trackPoint) {
 	f.Positions++
 	if f.Positions == 1 {
 		f.First = p.at
@@ -116,11 +82,11 @@ func HaversineNM(lat1, lon1, lat2, lon2 float64) float64 {
 // positions_pkey and sorted the rows itself (600 kB in memory). Measured on 200,000 positions of 2,000 flights,
 // for a flight of 5,800: PostgreSQL executes it in 1.5 to 2.5 ms; the whole call takes 7 to 25 ms on either
 // database on a loaded two-core machine.
-func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*FlightSummaryReport, error) {
+func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*domain.FlightSummaryReport, error) {
 	if err := checkLimit(maxVisits); err != nil {
 		return nil, err
 	}
-	var r FlightSummaryReport
+	var r domain.FlightSummaryReport
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		// As every read of a flight: an online one as of its newest position (latest.go).
 		var row flightNow
@@ -144,10 +110,10 @@ func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) 
 		if len(visits) > maxVisits {
 			visits, r.VisitsTruncated = visits[:maxVisits], true
 		}
-		r.Visits = make([]SummaryVisit, len(visits))
+		r.Visits = make([]domain.SummaryVisit, len(visits))
 		for i := range visits {
 			visits[i].normalize()
-			v := SummaryVisit{Visit: visitOf(&visits[i])}
+			v := domain.SummaryVisit{Visit: visitOf(&visits[i])}
 			if v.Exit != nil {
 				v.Duration = v.Exit.At.Sub(v.EnteredAt)
 			} else {
@@ -156,7 +122,7 @@ func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) 
 			r.Visits[i] = v
 		}
 		// Visits entered in the same cycle come in sector order; the database's collation may differ.
-		slices.SortStableFunc(r.Visits, func(a, b SummaryVisit) int {
+		slices.SortStableFunc(r.Visits, func(a, b domain.SummaryVisit) int {
 			return cmp.Or(a.EnteredAt.Compare(b.EnteredAt), a.Sector.Compare(b.Sector))
 		})
 		r.Track, err = trackFigures(tx, id)
@@ -171,8 +137,8 @@ func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) 
 	return &r, nil
 }
 
-func trackFigures(tx *gorm.DB, flightID int64) (TrackFigures, error) {
-	var f TrackFigures
+func trackFigures(tx *gorm.DB, flightID int64) (domain.TrackFigures, error) {
+	var f domain.TrackFigures
 	rows, err := tx.Model(&Position{}).Select("observed_at", "latitude", "longitude", "altitude", "groundspeed").
 		Where("flight_id = ?", flightID).Order("observed_at").Rows()
 	if err != nil {
@@ -186,9 +152,9 @@ func trackFigures(tx *gorm.DB, flightID int64) (TrackFigures, error) {
 		}
 		p.at = p.at.UTC()
 		if f.Positions == 0 {
-			f.add(nil, p)
+			addTrackPoint(&f, nil, p)
 		} else {
-			f.add(&prev, p)
+			addTrackPoint(&f, &prev, p)
 		}
 		prev = p
 	}
@@ -210,22 +176,6 @@ type SessionFilter struct {
 	SeenFrom, SeenUntil time.Time
 }
 
-// ControllerSession is one controller connection over [Start, End) with the flights inside its sectors (the
-// controller's latest list) during that interval. A flight is inside a sector at t when one of its visits
-// there has entered_at <= t < exited_at (an open visit has no end).
-type ControllerSession struct {
-	Controller domain.Controller
-	// Start is the connection's FirstSeen; End its DisconnectedAt, or while Online the last committed cycle.
-	Start, End time.Time
-	Online     bool
-	// DistinctFlights counts the flights inside at least one of the sectors at some time of the session;
-	// PeakFlights the most inside at once (a flight inside two of the sectors counts once), first reached at
-	// PeakAt (zero when PeakFlights is 0).
-	DistinctFlights int
-	PeakFlights     int
-	PeakAt          time.Time
-}
-
 // ListControllerSessions returns up to limit sessions of controllers (kind controller) matching f, ordered by
 // callsign then id, after the key (nil: from the start), with their flight figures.
 //
@@ -244,11 +194,11 @@ type ControllerSession struct {
 // entries and keeps 48, in 1.8 to 2.6 ms on PostgreSQL; the whole call takes 3 to 30 ms on either database on
 // a loaded two-core machine. An index on (sector_set, sector_id, exited_at) would bound the scan by the visits
 // ended since the span's start, and the open ones, instead (a migration, not made here).
-func (s *Store) ListControllerSessions(ctx context.Context, f SessionFilter, after *Key, limit int) ([]ControllerSession, error) {
+func (s *Store) ListControllerSessions(ctx context.Context, f SessionFilter, after *Key, limit int) ([]domain.ControllerSession, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	var out []ControllerSession
+	var out []domain.ControllerSession
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		last, err := lastCommitted(tx)
 		if err != nil || last == nil {
@@ -259,10 +209,10 @@ func (s *Store) ListControllerSessions(ctx context.Context, f SessionFilter, aft
 		if err != nil {
 			return err
 		}
-		out = make([]ControllerSession, len(cs))
+		out = make([]domain.ControllerSession, len(cs))
 		for i := range cs {
 			c := controllerOf(&cs[i])
-			out[i] = ControllerSession{Controller: c, Start: c.FirstSeen, End: asOf, Online: c.DisconnectedAt == nil}
+			out[i] = domain.ControllerSession{Controller: c, Start: c.FirstSeen, End: asOf, Online: c.DisconnectedAt == nil}
 			if !out[i].Online {
 				out[i].End = *c.DisconnectedAt
 			}
@@ -351,7 +301,7 @@ type sessionVisit struct {
 
 // sessionVisits reads, in one statement, the visits to any sector of the sessions that overlap the sessions'
 // overall span.
-func sessionVisits(tx *gorm.DB, sessions []ControllerSession) ([]sessionVisit, error) {
+func sessionVisits(tx *gorm.DB, sessions []domain.ControllerSession) ([]sessionVisit, error) {
 	var sectors []domain.SectorRef
 	var from, until time.Time
 	for _, ss := range sessions {
@@ -410,7 +360,7 @@ func whereSectorExact(q *gorm.DB, refs []domain.SectorRef) *gorm.DB {
 // session's [Start, End), then a sweep over the clipped intervals' endpoints in time order, ends before starts
 // at the same time (the intervals are half-open), counting each flight once however many of the sectors it is
 // inside.
-func sweepSession(ss *ControllerSession, bySector map[domain.SectorRef][]sessionVisit) {
+func sweepSession(ss *domain.ControllerSession, bySector map[domain.SectorRef][]sessionVisit) {
 	type edge struct {
 		at     time.Time
 		flight int64

@@ -269,7 +269,7 @@ type sessionFigures struct {
 	peakAt         int // -1: none
 }
 
-func figuresOf(ss []repository.ControllerSession) []sessionFigures {
+func figuresOf(ss []domain.ControllerSession) []sessionFigures {
 	out := make([]sessionFigures, len(ss))
 	for i, s := range ss {
 		peakAt := -1
@@ -415,7 +415,7 @@ func TestControllerSessionsMatchBruteForce(t *testing.T) {
 			dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
 				h.write(t, s)
 				// Pages of seven: the figures must not depend on which sessions share a page.
-				var got []repository.ControllerSession
+				var got []domain.ControllerSession
 				var after *repository.Key
 				for {
 					page, err := s.ListControllerSessions(context.Background(), repository.SessionFilter{}, after, 7)
@@ -440,7 +440,7 @@ func TestControllerSessionsMatchBruteForce(t *testing.T) {
 						end = c.gone
 					}
 					distinct, peak, peakAt := bruteForce(h, c, end)
-					g := figuresOf([]repository.ControllerSession{ss})[0]
+					g := figuresOf([]domain.ControllerSession{ss})[0]
 					if g.distinct != distinct || g.peak != peak || g.peakAt != peakAt || g.start != c.first || g.end != end {
 						t.Errorf("%s over [%d, %d) in %v: %+v, want distinct %d, peak %d at %d", c.callsign, c.first, end,
 							c.sectors, g, distinct, peak, peakAt)

@@ -10,7 +10,6 @@ import (
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // Conversions between the domain and the API messages. Only handlers call them.
@@ -253,7 +252,7 @@ func controllerProto(c *domain.Controller) *vatsectorv1.Controller {
 }
 
 // flightSummaryProto is a flight's summary; the flight itself is converted by flightProto.
-func flightSummaryProto(r *repository.FlightSummaryReport) *vatsectorv1.FlightSummary {
+func flightSummaryProto(r *domain.FlightSummaryReport) *vatsectorv1.FlightSummary {
 	f, tr := &r.Flight, &r.Track
 	out := &vatsectorv1.FlightSummary{
 		FirstSeen: ts(f.FirstSeen), LastSeen: ts(f.LastSeen), OnlineDuration: durationpb.New(f.LastSeen.Sub(f.FirstSeen)),
@@ -270,7 +269,7 @@ func flightSummaryProto(r *repository.FlightSummaryReport) *vatsectorv1.FlightSu
 	return out
 }
 
-func controllerSessionProto(s *repository.ControllerSession) *vatsectorv1.ControllerSession {
+func controllerSessionProto(s *domain.ControllerSession) *vatsectorv1.ControllerSession {
 	return &vatsectorv1.ControllerSession{
 		Controller: controllerProto(&s.Controller), Start: ts(s.Start), End: ts(s.End), Online: s.Online,
 		Duration: durationpb.New(s.End.Sub(s.Start)), DistinctFlights: int32(s.DistinctFlights),

@@ -23,13 +23,13 @@ type Storage interface {
 	OnlineFlightByCallsign(ctx context.Context, callsign string, lim repository.DetailLimits) (*domain.FlightDetail, error)
 	SectorOccupancy(ctx context.Context, sector domain.SectorRef, after *repository.OccupantKey, limit int) (*domain.Occupancy, error)
 	SectorStates(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]domain.SectorState, error)
-	SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*repository.SectorSnapshot, error)
+	SectorSnapshot(ctx context.Context, ids []domain.SectorRef) (*domain.SectorSnapshot, error)
 	ListEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, error)
 	ReplayEvents(ctx context.Context, f repository.EventFilter, after, through int64, limit int) ([]domain.Event, int64, error)
 	SequenceBounds(ctx context.Context) (oldest, latest int64, err error)
 	ListOnlineControllers(ctx context.Context, f repository.ControllerFilter, after *repository.Key, limit int) ([]domain.Controller, error)
-	FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*repository.FlightSummaryReport, error)
-	ListControllerSessions(ctx context.Context, f repository.SessionFilter, after *repository.Key, limit int) ([]repository.ControllerSession, error)
+	FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*domain.FlightSummaryReport, error)
+	ListControllerSessions(ctx context.Context, f repository.SessionFilter, after *repository.Key, limit int) ([]domain.ControllerSession, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
 	StatsStorage
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func (q *queryService) listControllerSessions(ctx context.Context, sector string, f repository.SessionFilter, size int32, token string) (
-	[]repository.ControllerSession, string, error,
+	[]domain.ControllerSession, string, error,
 ) {
 	if sector != "" {
 		var err error
@@ -18,8 +18,8 @@ func (q *queryService) listControllerSessions(ctx context.Context, sector string
 		}
 	}
 	fp := fingerprint("ListControllerSessions", strings.ToUpper(f.CallsignPrefix), f.Sector, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil))
-	return keysetPage(token, fp, size, func(s repository.ControllerSession) (string, int64) { return s.Controller.Callsign, s.Controller.ID },
-		func(after *repository.Key, limit int) ([]repository.ControllerSession, error) {
+	return keysetPage(token, fp, size, func(s domain.ControllerSession) (string, int64) { return s.Controller.Callsign, s.Controller.ID },
+		func(after *repository.Key, limit int) ([]domain.ControllerSession, error) {
 			return q.store.ListControllerSessions(ctx, f, after, limit)
 		})
 }

@@ -56,7 +56,7 @@ func (w flightDetailWanted) limits() repository.DetailLimits {
 }
 
 // getFlightSummary is what the flight with the id did, with its newest maxVisits visits (0: the default).
-func (q *queryService) getFlightSummary(ctx context.Context, id int64, maxVisits int32) (*repository.FlightSummaryReport, error) {
+func (q *queryService) getFlightSummary(ctx context.Context, id int64, maxVisits int32) (*domain.FlightSummaryReport, error) {
 	r, err := q.store.FlightSummaryByID(ctx, id, pageSize(maxVisits, defaultFlightVisits, maxFlightVisits))
 	if errors.Is(err, repository.ErrNotFound) {
 		return nil, notFoundf("no flight has id %d", id)
