@@ -9,6 +9,7 @@ package domain
 import (
 	"cmp"
 	"errors"
+	"math"
 	"strings"
 	"time"
 )
@@ -286,9 +287,11 @@ type CycleWrite struct {
 	// another instance has claimed the database since. Zero writes without a claim (tests and tools that own
 	// the database).
 	WriterEpoch int64
-	// SectorHours are the absolute totals of every sector-hour the cycle touched, upserted by (sector, hour) in
-	// one statement: writing the same cycle twice writes the same rows.
-	SectorHours []SectorHour
+	// SectorHours are the sector-hours whose figures changed other than by accruing (SectorHour.Advance), as
+	// absolute totals upserted by (sector, hour) in one statement: writing the same cycle twice writes the same
+	// rows. ObservedHours are the observed time of every hour the cycle credited, upserted by hour.
+	SectorHours   []SectorHour
+	ObservedHours []ObservedHour
 }
 
 // State is what ingest needs to continue after a restart without splitting a visit: the live connections with
@@ -422,8 +425,13 @@ type AdoptedSectors struct {
 // counted in the earliest hour kept.
 const SectorHoursReach = time.Hour
 
-// SectorHour is one sector's rollup of one UTC hour (table sector_hours; the migration defines each figure). A
+// SectorHour is one sector's rollup of one UTC hour (table sector_hours; the migrations define each figure). A
 // cycle's figures hold from its feed time until the next cycle's, at most MaxHold, split at hour boundaries.
+//
+// The time-weighted figures are as of ObservedSeconds of the hour observed. From there on they accrue without
+// the row being rewritten: each further second observed adds Occupants to OccupancySeconds, and one to
+// StaffedSeconds while Staffed. A cycle therefore rewrites only the rows whose counts or staffing changed, not
+// every occupied sector's (Advance; the reads return rows advanced to their hour's observed time).
 type SectorHour struct {
 	Sector SectorRef
 	// Hour is the UTC start of the hour.
@@ -436,7 +444,39 @@ type SectorHour struct {
 	Peak int
 	// OccupancySeconds is Σ flights inside × hold, StaffedSeconds Σ hold while staffed, ObservedSeconds Σ hold.
 	OccupancySeconds, StaffedSeconds, ObservedSeconds float64
+	// Occupants and Staffed are what accrues after ObservedSeconds: the flights inside and whether the sector
+	// was staffed after the last cycle that wrote the row.
+	Occupants int
+	Staffed   bool
 }
+
+// Advance returns the hour as of observed seconds of it observed (at least ObservedSeconds). The seconds are
+// whole microseconds (ingest keeps them so), and the arithmetic is done on those, so a row advanced equals the
+// row rewritten at the same time exactly.
+func (h SectorHour) Advance(observed float64) SectorHour {
+	d := Micros(observed) - Micros(h.ObservedSeconds)
+	if d <= 0 {
+		return h
+	}
+	h.OccupancySeconds = Seconds(Micros(h.OccupancySeconds) + int64(h.Occupants)*d)
+	if h.Staffed {
+		h.StaffedSeconds = Seconds(Micros(h.StaffedSeconds) + d)
+	}
+	h.ObservedSeconds = observed
+	return h
+}
+
+// ObservedHour is how much of one UTC hour the cycles observed (Σ hold), the same for every sector of the hour.
+type ObservedHour struct {
+	Hour    time.Time
+	Seconds float64
+}
+
+// Micros converts rollup seconds, whole microseconds stored as float seconds, back to microseconds exactly.
+func Micros(s float64) int64 { return int64(math.Round(s * 1e6)) }
+
+// Seconds converts microseconds to rollup seconds.
+func Seconds(us int64) float64 { return float64(us) / 1e6 }
 
 // MaxHold is the longest a cycle's figures hold: two poll intervals of the feed. A longer gap is an outage, and
 // counts as not observed.

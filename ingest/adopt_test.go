@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,10 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/peterldowns/pgtestdb"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/database"
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/feed"
@@ -31,39 +26,7 @@ const preSetsVersion = 6
 // it and the configuration to open it again with, as the upgraded instance does.
 func preSetsDatabase(t *testing.T, d migrations.Dialect) (*repository.Store, repository.Config) {
 	t.Helper()
-	ctx := context.Background()
-	cfg := repository.Config{QueryTimeout: 30 * time.Second}
-	gooseDialect := database.DialectSQLite3
-	if d == migrations.Postgres {
-		dbtest.RequirePostgres(t)
-		host, port, _ := net.SplitHostPort(dbtest.PostgresAddr())
-		// An empty database (the no-op template): dbtest's come migrated to the latest version.
-		cfg.DatabaseURL = pgtestdb.Custom(t, pgtestdb.Config{
-			DriverName: "pgx", Host: host, Port: port, User: "postgres", Database: "test", Options: "sslmode=disable",
-		}, pgtestdb.NoopMigrator{}).URL()
-		gooseDialect = database.DialectPostgres
-	} else {
-		cfg.SQLitePath = filepath.Join(t.TempDir(), "legacy.db")
-	}
-	s, err := repository.Open(ctx, cfg)
-	if err != nil {
-		t.Fatalf("open %s: %v", d, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	fsys, err := migrations.FS(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(gooseDialect, s.SQL(), fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, preSetsVersion); err != nil {
-		t.Fatalf("migrate up to %d: %v", preSetsVersion, err)
-	}
-	if v, err := p.GetDBVersion(ctx); err != nil || v != preSetsVersion {
-		t.Fatalf("database version %d (%v), want %d", v, err, preSetsVersion)
-	}
+	s, cfg, _ := dbtest.OpenAt(t, d, preSetsVersion)
 	return s, cfg
 }
 

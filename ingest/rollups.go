@@ -2,15 +2,14 @@ package ingest
 
 import (
 	"maps"
-	"math"
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
 )
 
 // Hourly rollups per sector (domain.SectorHour, table sector_hours) are computed with the rest of a cycle, in
-// memory, and written by the cycle's transaction as one upsert of the absolute totals of every sector-hour the
-// cycle touched. Like the rest of the tracked state they change only once the cycle is committed (Diff computes
+// memory, and written by the cycle's transaction as one upsert of the absolute totals of the sector-hours whose
+// figures changed other than by accruing, and one of the observed time of the hours credited. Like the rest of the tracked state they change only once the cycle is committed (Diff computes
 // a rollupPlan, Apply adopts it), and they are rebuilt from the database whenever the tracker is (NewTracker).
 //
 // The arithmetic, for a sector s and a cycle k at feed time t_k:
@@ -33,13 +32,23 @@ import (
 //
 // Seconds are kept as integer microseconds, so sums do not depend on the order of additions nor on a restart;
 // stored as float seconds they convert back exactly.
+//
+// A stored row accrues (domain.SectorHour.Advance): its time-weighted figures are as of the hour's observed time
+// when it was written, and grow by its Occupants and Staffed with every second observed since. Most occupied
+// sectors keep their count from one cycle to the next, so a cycle rewrites only the rows that the stored row,
+// advanced to the hour's new observed time, no longer equals: a count or the staffing changed, an entry, an
+// exit, a new peak or flight. At 3,000 simulated pilots that is about 150 rows a cycle instead of about 1,160
+// (every occupied or staffed sector), and all of them at the first cycle of an hour.
 
-// rollupRow is one sector-hour.
+// rollupRow is one sector-hour as committed, advanced to its hour's observed time.
 type rollupRow struct {
 	entries, exits, peak int
 	// occupancy is Σ n × hold, staffed Σ hold while staffed, in microseconds.
 	occupancy, staffed int64
 	flights            map[int64]struct{}
+	// held and heldStaffed are the stored row's Occupants and Staffed: what it accrues in the database.
+	held        int
+	heldStaffed bool
 }
 
 // rollupHour is one hour's rows and how much of it the cycles observed (µs).
@@ -64,9 +73,13 @@ type hourSector struct {
 type rowWork struct {
 	entries, exits, peak int
 	occupancy, staffed   int64
+	committed            *rollupRow         // nil for a new row
 	base                 map[int64]struct{} // the committed set; nil for a new row
 	// delta: true adds a flight, false takes it out.
 	delta map[int64]bool
+	// held and heldStaffed are what the row accrues after this cycle.
+	held        int
+	heldStaffed bool
 }
 
 func (w *rowWork) add(id int64) {
@@ -138,6 +151,7 @@ func (rp *rollupPlan) row(r *rollups, h int64, s domain.SectorRef) *rowWork {
 	if hr := r.hours[h]; hr != nil {
 		if c := hr.sectors[s]; c != nil {
 			w.entries, w.exits, w.peak, w.occupancy, w.staffed, w.base = c.entries, c.exits, c.peak, c.occupancy, c.staffed, c.flights
+			w.committed, w.held, w.heldStaffed = c, c.held, c.heldStaffed
 		}
 	}
 	rp.rows[k] = w
@@ -232,34 +246,61 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 	for s := range p.staffed {
 		rp.row(r, now, s)
 	}
-	// Every row of an hour the cycle touched is written: its observed time changed, or one of its figures.
-	touched := map[int64]bool{}
-	for k := range rp.rows {
-		touched[k.hour] = true
-	}
+	// A stored row that accrues in an hour credited is compared too, even if nothing above touched it: the
+	// tracker credits the hold by its own counts, so a row stored with other ones (a database of version 9, whose
+	// rows accrue nothing) is rewritten rather than left to accrue what it should not.
 	for h := range rp.observed {
-		touched[h] = true
-	}
-	for h := range touched {
 		if hr := r.hours[h]; hr != nil {
-			for s := range hr.sectors {
-				rp.row(r, h, s)
+			for s, c := range hr.sectors {
+				if c.held > 0 || c.heldStaffed {
+					rp.row(r, h, s)
+				}
 			}
 		}
-		if _, ok := rp.observed[h]; !ok {
-			rp.observed[h] = r.observedOf(h)
-		}
 	}
-	out := make([]domain.SectorHour, 0, len(rp.rows))
+	out := make([]domain.SectorHour, 0, len(rp.rows)/4)
 	for k, w := range rp.rows {
+		obs, credited := rp.observed[k.hour]
+		if !credited {
+			obs = r.observedOf(k.hour)
+		}
+		// The current hour's rows accrue the counts and staffing after this cycle; an earlier hour is over (no
+		// later cycle credits it), so what its row accrues no longer matters and is kept.
+		if k.hour == now {
+			_, staffed := p.staffed[k.sector]
+			w.held, w.heldStaffed = rp.counts[k.sector], staffed
+		}
+		if !w.changed(obs - r.observedOf(k.hour)) {
+			continue
+		}
 		out = append(out, domain.SectorHour{
 			Sector: k.sector, Hour: hourTime(k.hour), Entries: w.entries, Exits: w.exits, Flights: w.flights(),
-			Peak: w.peak, OccupancySeconds: seconds(w.occupancy), StaffedSeconds: seconds(w.staffed),
-			ObservedSeconds: seconds(rp.observed[k.hour]),
+			Peak: w.peak, OccupancySeconds: domain.Seconds(w.occupancy), StaffedSeconds: domain.Seconds(w.staffed),
+			ObservedSeconds: domain.Seconds(obs), Occupants: w.held, Staffed: w.heldStaffed,
 		})
 	}
-	// In no particular order: the upsert does not need one (a row per key).
+	// In no particular order: the upserts do not need one (a row per key).
 	p.Write.SectorHours = out
+	p.Write.ObservedHours = make([]domain.ObservedHour, 0, len(rp.observed))
+	for h, obs := range rp.observed {
+		p.Write.ObservedHours = append(p.Write.ObservedHours, domain.ObservedHour{Hour: hourTime(h), Seconds: domain.Seconds(obs)})
+	}
+}
+
+// changed reports whether the row must be written: it is new, or the stored row advanced by the observed
+// microseconds the cycle credited its hour (domain.SectorHour.Advance) differs from it.
+func (w *rowWork) changed(observed int64) bool {
+	c := w.committed
+	if c == nil {
+		return true
+	}
+	staffed := c.staffed
+	if c.heldStaffed {
+		staffed += observed
+	}
+	return w.entries != c.entries || w.exits != c.exits || w.peak != c.peak || w.flights() != len(c.flights) ||
+		w.held != c.held || w.heldStaffed != c.heldStaffed ||
+		w.occupancy != c.occupancy+int64(c.held)*observed || w.staffed != staffed
 }
 
 func (r *rollups) observedOf(h int64) int64 {
@@ -275,10 +316,6 @@ func earlier(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-func seconds(us int64) float64 { return float64(us) / 1e6 }
-
-func micros(s float64) int64 { return int64(math.Round(s * 1e6)) }
 
 // applyRollups adopts a committed plan's rollups and forgets the hours no later cycle writes to.
 func (t *Tracker) applyRollups(p *Plan) {
@@ -303,6 +340,7 @@ func (t *Tracker) applyRollups(p *Plan) {
 			hr.sectors[k.sector] = c
 		}
 		c.entries, c.exits, c.peak, c.occupancy, c.staffed = w.entries, w.exits, w.peak, w.occupancy, w.staffed
+		c.held, c.heldStaffed = w.held, w.heldStaffed
 		for id, in := range w.delta {
 			if in {
 				c.flights[id] = struct{}{}
@@ -351,14 +389,11 @@ func (t *Tracker) rebuildRollups(st *domain.State) {
 		}
 		return c
 	}
+	stored := st.SectorHours[:0:0]
 	for _, sh := range st.SectorHours {
-		h := hourOf(sh.Hour)
-		if h < from || h > now {
-			continue
+		if h := hourOf(sh.Hour); h >= from && h <= now {
+			stored = append(stored, sh)
 		}
-		c := row(h, sh.Sector)
-		c.entries, c.exits, c.peak = sh.Entries, sh.Exits, sh.Peak
-		c.occupancy, c.staffed = micros(sh.OccupancySeconds), micros(sh.StaffedSeconds)
 	}
 	for _, v := range st.HourVisits {
 		for h := max(from, hourOf(v.EnteredAt)); h <= now; h += hourSeconds {
@@ -383,5 +418,14 @@ func (t *Tracker) rebuildRollups(st *domain.State) {
 			}
 			a = end
 		}
+	}
+	// The stored rows are as of their hour's observed time when written; they accrued since.
+	for _, sh := range stored {
+		h := hourOf(sh.Hour)
+		sh = sh.Advance(domain.Seconds(hour(h).observed))
+		c := row(h, sh.Sector)
+		c.entries, c.exits, c.peak = sh.Entries, sh.Exits, sh.Peak
+		c.occupancy, c.staffed = domain.Micros(sh.OccupancySeconds), domain.Micros(sh.StaffedSeconds)
+		c.held, c.heldStaffed = sh.Occupants, sh.Staffed
 	}
 }

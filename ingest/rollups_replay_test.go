@@ -67,7 +67,7 @@ func TestReplayRollupsMatchStoredEvents(t *testing.T) {
 				f.peak = max(f.peak, n)
 			}
 		}
-		hours, err := store.SectorHours(ctx, nil, time.Time{}, time.Time{})
+		hours, _, err := store.SectorHours(ctx, nil, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,11 +116,11 @@ func TestRunnerRestartMidHourKeepsRollups(t *testing.T) {
 		replay(t, restarted, sectors, replayDir(t, all[:split]...), nil)
 		replay(t, restarted, sectors, replayDir(t, all...), nil) // skips what is stored, resumes from the database
 		ctx := context.Background()
-		a, err := whole.SectorHours(ctx, nil, time.Time{}, time.Time{})
+		a, _, err := whole.SectorHours(ctx, nil, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := restarted.SectorHours(ctx, nil, time.Time{}, time.Time{})
+		b, _, err := restarted.SectorHours(ctx, nil, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,17 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/peterldowns/pgtestdb"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/database"
 
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
@@ -30,39 +24,7 @@ const legacyVersion = 6
 // upgraded instance).
 func legacyDatabase(t *testing.T, d migrations.Dialect) (*repository.Store, repository.Config) {
 	t.Helper()
-	ctx := context.Background()
-	cfg := repository.Config{QueryTimeout: 30 * time.Second}
-	gooseDialect := database.DialectSQLite3
-	if d == migrations.Postgres {
-		dbtest.RequirePostgres(t)
-		host, port, _ := net.SplitHostPort(dbtest.PostgresAddr())
-		// An empty database (the no-op template): dbtest's come migrated to the latest version.
-		cfg.DatabaseURL = pgtestdb.Custom(t, pgtestdb.Config{
-			DriverName: "pgx", Host: host, Port: port, User: "postgres", Database: "test", Options: "sslmode=disable",
-		}, pgtestdb.NoopMigrator{}).URL()
-		gooseDialect = database.DialectPostgres
-	} else {
-		cfg.SQLitePath = filepath.Join(t.TempDir(), "legacy.db")
-	}
-	s, err := repository.Open(ctx, cfg)
-	if err != nil {
-		t.Fatalf("open %s: %v", d, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	fsys, err := migrations.FS(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(gooseDialect, s.SQL(), fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, legacyVersion); err != nil {
-		t.Fatalf("migrate up to %d: %v", legacyVersion, err)
-	}
-	if v, err := p.GetDBVersion(ctx); err != nil || v != legacyVersion {
-		t.Fatalf("database version %d (%v), want %d", v, err, legacyVersion)
-	}
+	s, cfg, _ := dbtest.OpenAt(t, d, legacyVersion)
 	return s, cfg
 }
 

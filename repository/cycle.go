@@ -36,8 +36,10 @@ type CycleWrite struct {
 	// domain.ErrSuperseded, writing nothing, if another instance has claimed the database since. Zero writes without
 	// a claim (tests and tools that own the database).
 	WriterEpoch int64
-	// SectorHours are upserted by (sector_set, sector_id, hour) with the cycle's absolute totals (rollups.go).
-	SectorHours []SectorHour
+	// SectorHours are upserted by (sector_set, sector_id, hour) with the cycle's absolute totals, ObservedHours
+	// by hour (rollups.go).
+	SectorHours   []SectorHour
+	ObservedHours []ObservedHour
 }
 
 // WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
@@ -228,6 +230,7 @@ func (s *Store) prepareTableWrites() error {
 		{what: "events", model: Event{}, rows: func(w *CycleWrite) any { return w.Events }},
 		{what: "controllers", model: Controller{}, on: controllersOn, rows: func(w *CycleWrite) any { return w.Controllers }},
 		{what: "sector hours", model: SectorHour{}, on: sectorHoursOn, rows: func(w *CycleWrite) any { return w.SectorHours }},
+		{what: "observed hours", model: ObservedHour{}, on: observedHoursOn, rows: func(w *CycleWrite) any { return w.ObservedHours }},
 	}
 	if s.dialect == migrations.Postgres {
 		registerColumnArrays(s.ingest)

@@ -14,16 +14,17 @@ import (
 // rowsOf is a cycle's write as the rows the table writes take.
 func rowsOf(w *domain.CycleWrite) *CycleWrite {
 	out := &CycleWrite{
-		Flights:      make([]Flight, len(w.Flights)),
-		FlightPlans:  make([]FlightPlan, len(w.FlightPlans)),
-		Positions:    make([]Position, len(w.Positions)),
-		OpenedVisits: make([]Visit, len(w.OpenedVisits)),
-		ClosedVisits: make([]Visit, len(w.ClosedVisits)),
-		Events:       make([]Event, len(w.Events)),
-		Controllers:  make([]Controller, len(w.Controllers)),
-		Cycle:        Cycle(w.Cycle),
-		WriterEpoch:  w.WriterEpoch,
-		SectorHours:  sectorHourRows(w.SectorHours),
+		Flights:       make([]Flight, len(w.Flights)),
+		FlightPlans:   make([]FlightPlan, len(w.FlightPlans)),
+		Positions:     make([]Position, len(w.Positions)),
+		OpenedVisits:  make([]Visit, len(w.OpenedVisits)),
+		ClosedVisits:  make([]Visit, len(w.ClosedVisits)),
+		Events:        make([]Event, len(w.Events)),
+		Controllers:   make([]Controller, len(w.Controllers)),
+		Cycle:         Cycle(w.Cycle),
+		WriterEpoch:   w.WriterEpoch,
+		SectorHours:   sectorHourRows(w.SectorHours),
+		ObservedHours: observedHourRows(w.ObservedHours),
 	}
 	for i := range w.Flights {
 		out.Flights[i] = Flight(w.Flights[i])

@@ -12,7 +12,9 @@ import (
 	"github.com/vatsector/vatsector/domain"
 )
 
-// SectorHour stores a domain.SectorHour (migrations/*/00008_sector_hours.sql says what each column holds).
+// SectorHour stores a domain.SectorHour (migrations/*/00008_sector_hours.sql and 00010_accruing_sector_hours.sql
+// say what each column holds). AsOfSeconds is the domain's ObservedSeconds: the hour's observed time the
+// figures are as of, from which they accrue; the hour's observed time itself is its ObservedHour's.
 type SectorHour struct {
 	SectorSet        string    `gorm:"primaryKey"`
 	SectorID         string    `gorm:"primaryKey"`
@@ -23,16 +25,28 @@ type SectorHour struct {
 	Peak             int
 	OccupancySeconds float64
 	StaffedSeconds   float64
-	ObservedSeconds  float64
+	AsOfSeconds      float64
+	Occupants        int
+	Staffed          bool
 }
 
 func (SectorHour) TableName() string { return "sector_hours" }
 
+// ObservedHour stores a domain.ObservedHour.
+type ObservedHour struct {
+	Hour            time.Time `gorm:"primaryKey"`
+	ObservedSeconds float64
+}
+
+func (ObservedHour) TableName() string { return "observed_hours" }
+
 // sectorHoursOn upserts a cycle's sector-hours: every figure is the hour's absolute total, so the row is
 // overwritten.
 var sectorHoursOn = conflict{key: "sector_set,sector_id,hour", update: []string{
-	"entries", "exits", "flights", "peak", "occupancy_seconds", "staffed_seconds", "observed_seconds",
+	"entries", "exits", "flights", "peak", "occupancy_seconds", "staffed_seconds", "as_of_seconds", "occupants", "staffed",
 }}
+
+var observedHoursOn = conflict{key: "hour", update: []string{"observed_seconds"}}
 
 func keyColumns(key string) []clause.Column {
 	names := strings.Split(key, ",")
@@ -49,8 +63,16 @@ func sectorHourRows(hours []domain.SectorHour) []SectorHour {
 		out[i] = SectorHour{
 			SectorSet: h.Sector.Set, SectorID: h.Sector.ID, Hour: h.Hour.UTC(), Entries: h.Entries, Exits: h.Exits,
 			Flights: h.Flights, Peak: h.Peak, OccupancySeconds: h.OccupancySeconds, StaffedSeconds: h.StaffedSeconds,
-			ObservedSeconds: h.ObservedSeconds,
+			AsOfSeconds: h.ObservedSeconds, Occupants: h.Occupants, Staffed: h.Staffed,
 		}
+	}
+	return out
+}
+
+func observedHourRows(hours []domain.ObservedHour) []ObservedHour {
+	out := make([]ObservedHour, len(hours))
+	for i, h := range hours {
+		out[i] = ObservedHour{Hour: h.Hour.UTC(), ObservedSeconds: h.Seconds}
 	}
 	return out
 }
@@ -59,7 +81,7 @@ func sectorHourOf(r *SectorHour) domain.SectorHour {
 	return domain.SectorHour{
 		Sector: domain.SectorRef{Set: r.SectorSet, ID: r.SectorID}, Hour: r.Hour.UTC(), Entries: r.Entries,
 		Exits: r.Exits, Flights: r.Flights, Peak: r.Peak, OccupancySeconds: r.OccupancySeconds,
-		StaffedSeconds: r.StaffedSeconds, ObservedSeconds: r.ObservedSeconds,
+		StaffedSeconds: r.StaffedSeconds, ObservedSeconds: r.AsOfSeconds, Occupants: r.Occupants, Staffed: r.Staffed,
 	}
 }
 
@@ -137,13 +159,17 @@ func loadRollups(tx *gorm.DB, last time.Time) (hours []domain.SectorHour, spans 
 	return hours, spans, cycles, nil
 }
 
-// PruneSectorHours deletes the hours before before (index sector_hours_hour).
+// PruneSectorHours deletes the hours before before (index sector_hours_hour), and their observed time.
 func (s *Store) PruneSectorHours(ctx context.Context, before time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	res := s.ingest.WithContext(ctx).Where("hour < ?", before.UTC()).Delete(&SectorHour{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("repository: prune sector hours: %w", res.Error)
+	}
+	// After the sector hours: a read between the two sees hours with no observed time only if they are pruned.
+	if err := s.ingest.WithContext(ctx).Where("hour < ?", before.UTC()).Delete(&ObservedHour{}).Error; err != nil {
+		return 0, fmt.Errorf("repository: prune observed hours: %w", err)
 	}
 	return res.RowsAffected, nil
 }
@@ -167,47 +193,77 @@ func (s *Store) PruneSectorHours(ctx context.Context, before time.Time) (int64, 
 //   - retention: Bitmap Index Scan on sector_hours_hour, Index Cond: hour < ….
 
 // SectorHours returns the stored hours of the sectors (every sector when nil) from from (inclusive) to until
-// (exclusive), ordered by sector then hour; a zero bound is open.
-func (s *Store) SectorHours(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) ([]domain.SectorHour, error) {
-	var rows []SectorHour
+// (exclusive), ordered by sector then hour, advanced to their hour's observed time; and the observed time of
+// every hour of the range the cycles observed, in order, read in the same transaction. A zero bound is open.
+func (s *Store) SectorHours(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) (
+	[]domain.SectorHour, []domain.ObservedHour, error,
+) {
+	var (
+		rows     []SectorHour
+		observed []ObservedHour
+	)
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&SectorHour{})
 		if sectors != nil {
 			q = q.Where(sectorsCond(tx, sectors))
 		}
-		if !from.IsZero() {
-			q = q.Where("hour >= ?", from.UTC())
+		q, obs := hourRange(q, from, until), hourRange(tx.Model(&ObservedHour{}), from, until)
+		if err := q.Order("sector_set, sector_id, hour").Find(&rows).Error; err != nil {
+			return err
 		}
-		if !until.IsZero() {
-			q = q.Where("hour < ?", until.UTC())
-		}
-		return q.Order("sector_set, sector_id, hour").Find(&rows).Error
+		return obs.Order("hour").Find(&observed).Error
 	})
 	if err != nil {
-		return nil, readError("sector hours", err)
+		return nil, nil, readError("sector hours", err)
 	}
-	out := make([]domain.SectorHour, len(rows))
-	for i := range rows {
-		out[i] = sectorHourOf(&rows[i])
-	}
-	return out, nil
+	hours, obs := advanced(rows, observed)
+	return hours, obs, nil
 }
 
-// SetHours returns the stored hours of every sector of a set over a range, ordered by sector then hour.
-func (s *Store) SetHours(ctx context.Context, set string, from, until time.Time) ([]domain.SectorHour, error) {
-	var rows []SectorHour
+// SetHours returns the stored hours of every sector of a set over a range as SectorHours does.
+func (s *Store) SetHours(ctx context.Context, set string, from, until time.Time) ([]domain.SectorHour, []domain.ObservedHour, error) {
+	var (
+		rows     []SectorHour
+		observed []ObservedHour
+	)
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		return tx.Where("sector_set = ? AND hour >= ? AND hour < ?", set, from.UTC(), until.UTC()).
-			Order("sector_set, sector_id, hour").Find(&rows).Error
+		q := hourRange(tx.Where("sector_set = ?", set), from, until)
+		if err := q.Order("sector_set, sector_id, hour").Find(&rows).Error; err != nil {
+			return err
+		}
+		return hourRange(tx.Model(&ObservedHour{}), from, until).Order("hour").Find(&observed).Error
 	})
 	if err != nil {
-		return nil, readError("sector hours of a set", err)
+		return nil, nil, readError("sector hours of a set", err)
+	}
+	hours, obs := advanced(rows, observed)
+	return hours, obs, nil
+}
+
+func hourRange(q *gorm.DB, from, until time.Time) *gorm.DB {
+	if !from.IsZero() {
+		q = q.Where("hour >= ?", from.UTC())
+	}
+	if !until.IsZero() {
+		q = q.Where("hour < ?", until.UTC())
+	}
+	return q
+}
+
+// advanced maps the rows, each advanced to its hour's observed time (domain.SectorHour.Advance).
+func advanced(rows []SectorHour, observed []ObservedHour) ([]domain.SectorHour, []domain.ObservedHour) {
+	byHour := make(map[time.Time]float64, len(observed))
+	obs := make([]domain.ObservedHour, len(observed))
+	for i, o := range observed {
+		obs[i] = domain.ObservedHour{Hour: o.Hour.UTC(), Seconds: o.ObservedSeconds}
+		byHour[obs[i].Hour] = o.ObservedSeconds
 	}
 	out := make([]domain.SectorHour, len(rows))
 	for i := range rows {
-		out[i] = sectorHourOf(&rows[i])
+		h := sectorHourOf(&rows[i])
+		out[i] = h.Advance(byHour[h.Hour])
 	}
-	return out, nil
+	return out, obs
 }
 
 // sectorsCond matches a list of sectors: (set = ? AND id IN (…)) per set.

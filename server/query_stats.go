@@ -26,8 +26,8 @@ const (
 
 // StatsStorage is what the statistics read, part of Storage.
 type StatsStorage interface {
-	SectorHours(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) ([]domain.SectorHour, error)
-	SetHours(ctx context.Context, set string, from, until time.Time) ([]domain.SectorHour, error)
+	SectorHours(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) ([]domain.SectorHour, []domain.ObservedHour, error)
+	SetHours(ctx context.Context, set string, from, until time.Time) ([]domain.SectorHour, []domain.ObservedHour, error)
 	VisitSpans(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) ([]domain.VisitSpan, error)
 	SectorFlights(ctx context.Context, sectors []domain.SectorRef, from, until time.Time) (map[domain.SectorRef]int, error)
 }
@@ -103,7 +103,7 @@ func (q *queryService) sectorTraffic(ctx context.Context, name string, from, unt
 	}
 	st := q.store
 	from, until = floorTo(from, bucket), ceilTo(until, bucket)
-	hours, err := st.SectorHours(ctx, []domain.SectorRef{ref}, from, until)
+	hours, observed, err := st.SectorHours(ctx, []domain.SectorRef{ref}, from, until)
 	if err != nil {
 		return ref, nil, err
 	}
@@ -113,6 +113,9 @@ func (q *queryService) sectorTraffic(ctx context.Context, name string, from, unt
 	}
 	for _, h := range hours {
 		addHour(&out[int(h.Hour.Sub(from)/bucket)], h, bucket == time.Hour)
+	}
+	for _, o := range observed {
+		out[int(o.Hour.Sub(from)/bucket)].ObservedSeconds += o.Seconds
 	}
 	if bucket == day {
 		// Distinct flights of a day cannot be summed from its hours: they are counted from the visits.
@@ -141,14 +144,15 @@ func (q *queryService) sectorTraffic(ctx context.Context, name string, from, unt
 	return ref, out, nil
 }
 
-// addHour adds an hour to a bucket; flights only when the bucket is the hour itself.
+// addHour adds a sector's hour to a bucket; flights only when the bucket is the hour itself. The observed time
+// is the hours' own (ObservedHour): a sector has no row in an hour it was neither entered, occupied nor staffed,
+// and that hour was observed all the same.
 func addHour(b *domain.TrafficBucket, h domain.SectorHour, flights bool) {
 	b.Entries += h.Entries
 	b.Exits += h.Exits
 	b.Peak = max(b.Peak, h.Peak)
 	b.OccupancySeconds += h.OccupancySeconds
 	b.StaffedSeconds += h.StaffedSeconds
-	b.ObservedSeconds += h.ObservedSeconds
 	if flights {
 		b.Flights = h.Flights
 	}
@@ -186,9 +190,12 @@ func (q *queryService) listSectorTraffic(ctx context.Context, set string, names 
 		return nil, "", err
 	}
 	st := q.store
-	var hours []domain.SectorHour
+	var (
+		hours    []domain.SectorHour
+		observed []domain.ObservedHour
+	)
 	if set != "" {
-		if hours, err = st.SetHours(ctx, set, from, until); err != nil {
+		if hours, observed, err = st.SetHours(ctx, set, from, until); err != nil {
 			return nil, "", err
 		}
 		known := map[domain.SectorRef]bool{}
@@ -206,17 +213,21 @@ func (q *queryService) listSectorTraffic(ctx context.Context, set string, names 
 		if len(refs) == 0 {
 			return nil, "", notFoundf("set %q is not loaded and has no stored hours in the range", set)
 		}
-	} else if hours, err = st.SectorHours(ctx, refs, from, until); err != nil {
+	} else if hours, observed, err = st.SectorHours(ctx, refs, from, until); err != nil {
 		return nil, "", err
 	}
 	flights, err := st.SectorFlights(ctx, refs, from, until)
 	if err != nil {
 		return nil, "", err
 	}
+	var seen float64
+	for _, o := range observed {
+		seen += o.Seconds
+	}
 	byRef := make(map[domain.SectorRef]*domain.SectorTraffic, len(refs))
 	all := make([]domain.SectorTraffic, len(refs))
 	for i, r := range refs {
-		all[i] = domain.SectorTraffic{Sector: r, Total: domain.TrafficBucket{Start: from, Flights: flights[r]}}
+		all[i] = domain.SectorTraffic{Sector: r, Total: domain.TrafficBucket{Start: from, Flights: flights[r], ObservedSeconds: seen}}
 		byRef[r] = &all[i]
 	}
 	for _, h := range hours {
@@ -259,7 +270,7 @@ func (q *queryService) staffingProfile(ctx context.Context, name string, weeks i
 	st := q.store
 	until := floorTo(q.now(), time.Hour).Add(time.Hour)
 	from := until.Add(-time.Duration(weeks) * 7 * day)
-	hours, err := st.SectorHours(ctx, []domain.SectorRef{ref}, from, until)
+	hours, observed, err := st.SectorHours(ctx, []domain.SectorRef{ref}, from, until)
 	if err != nil {
 		return ref, from, until, nil, err
 	}
@@ -275,8 +286,10 @@ func (q *queryService) staffingProfile(ctx context.Context, name string, weeks i
 		c := cell(h.Hour)
 		c.StaffedSeconds += h.StaffedSeconds
 		c.OccupancySeconds += h.OccupancySeconds
-		c.ObservedSeconds += h.ObservedSeconds
 		c.Peak = max(c.Peak, h.Peak)
+	}
+	for _, o := range observed {
+		cell(o.Hour).ObservedSeconds += o.Seconds
 	}
 	return ref, from, until, cells, nil
 }

@@ -31,9 +31,12 @@ func writeStatsFixture(t *testing.T, s *repository.Store) {
 		SectorHours: []domain.SectorHour{
 			{Sector: egtt, Hour: h22, Entries: 5, Exits: 4, Flights: 6, Peak: 3, OccupancySeconds: 9000, StaffedSeconds: 1800, ObservedSeconds: 3600},
 			{Sector: egtt, Hour: h23, Entries: 4, Exits: 1, Flights: 4, Peak: 3, OccupancySeconds: 7200, StaffedSeconds: 3600, ObservedSeconds: 3600},
-			{Sector: egtt, Hour: h00, Flights: 2, Peak: 2, OccupancySeconds: 3600, ObservedSeconds: 1800},
-			{Sector: south, Hour: h23, Entries: 1, Flights: 1, Peak: 1, OccupancySeconds: 3000, StaffedSeconds: 3600, ObservedSeconds: 3600},
+			// Written when 1,200 s of the hour had been observed, with 2 flights inside: read, it has accrued to 1,800 s.
+			{Sector: egtt, Hour: h00, Flights: 2, Peak: 2, OccupancySeconds: 2400, ObservedSeconds: 1200, Occupants: 2},
+			// Written at 3,000 s, staffed from then on.
+			{Sector: south, Hour: h23, Entries: 1, Flights: 1, Peak: 1, OccupancySeconds: 3000, StaffedSeconds: 3000, ObservedSeconds: 3000, Staffed: true},
 		},
+		ObservedHours: []domain.ObservedHour{{Hour: h22, Seconds: 3600}, {Hour: h23, Seconds: 3600}, {Hour: h00, Seconds: 1800}},
 	}
 	if _, err := s.WriteCycle(context.Background(), w); err != nil {
 		t.Fatalf("stats fixture: %v", err)
@@ -150,9 +153,16 @@ func TestListSectorTraffic(t *testing.T) {
 				pages++
 				for _, s := range resp.GetSectors() {
 					got = append(got, s.GetName())
-					if s.GetName() == want[0] {
+					switch s.GetName() {
+					case want[0]:
 						checkStats(t, "EGTT", s.GetTraffic(), wantStats{start: h22, entries: 9, exits: 5, flights: 3, peak: 3,
 							mean: 19800, staffed: 5400, observed: 9000}, 3*time.Hour)
+					case want[1]:
+						checkStats(t, "EGTT_S", s.GetTraffic(), wantStats{start: h22, entries: 1, flights: 1, peak: 1,
+							mean: 3000, staffed: 3600, observed: 9000}, 3*time.Hour)
+					case want[2]:
+						// No stored hour at all, and every hour of the range observed all the same.
+						checkStats(t, "LFFF", s.GetTraffic(), wantStats{start: h22, observed: 9000}, 3*time.Hour)
 					}
 				}
 				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" || pages > 5 {
