@@ -292,6 +292,8 @@ type CycleWrite struct {
 	// rows. ObservedHours are the observed time of every hour the cycle credited, upserted by hour.
 	SectorHours   []SectorHour
 	ObservedHours []ObservedHour
+	// SectorDays are the sector-days whose distinct flights changed, upserted by (sector, day).
+	SectorDays []SectorDay
 }
 
 // State is what ingest needs to continue after a restart without splitting a visit: the live connections with
@@ -309,8 +311,8 @@ type State struct {
 	LastCycle *Cycle
 	MaxIDs    MaxIDs
 	// SectorHours are the stored rollups of the hours from SectorHoursReach before the last committed cycle's
-	// hour on, and HourVisits the visits overlapping them: what the rollups of the hours still being written
-	// are rebuilt from.
+	// hour on, and HourVisits the visits overlapping them or the UTC day the first of them is in: what the
+	// rollups of the hours and days still being written are rebuilt from.
 	SectorHours []SectorHour
 	HourVisits  []VisitSpan
 	// RecentCycles are the feed times of the committed cycles from SectorHoursReach + MaxHold before the last
@@ -464,6 +466,16 @@ func (h SectorHour) Advance(observed float64) SectorHour {
 	}
 	h.ObservedSeconds = observed
 	return h
+}
+
+// SectorDay is one sector's distinct flights of one UTC day: the flights with a visit overlapping the day. Unlike
+// the other figures of a day, they cannot be summed from its hours, and counting them from the visits would read
+// every visit of the day (at 3,000 simulated pilots, about 700,000); ingest keeps them as it keeps the hours'.
+type SectorDay struct {
+	Sector SectorRef
+	// Day is the UTC start of the day.
+	Day     time.Time
+	Flights int
 }
 
 // ObservedHour is how much of one UTC hour the cycles observed (Σ hold), the same for every sector of the hour.

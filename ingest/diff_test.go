@@ -285,7 +285,7 @@ func TestDiff(t *testing.T) {
 			snap := tc.snap
 			snap.General = feed.General{Version: 3, UpdateTimestamp: tc.at}
 			plan := tracker.Diff(&snap, Classify(&snap, bandSectors{}), bandSectors{})
-			plan.Write.SectorHours, plan.Write.ObservedHours = nil, nil // rollups_test.go checks them
+			plan.Write.SectorHours, plan.Write.ObservedHours, plan.Write.SectorDays = nil, nil, nil // rollups_test.go checks them
 			cycleID := int64(1)
 			if tc.state != nil {
 				cycleID = tc.state.MaxIDs.Cycle + 1

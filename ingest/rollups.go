@@ -57,10 +57,13 @@ type rollupHour struct {
 	sectors  map[domain.SectorRef]*rollupRow
 }
 
-// rollups is the tracker's part: the hours still written to, and the open visits per sector after the last
-// committed cycle.
+// rollups is the tracker's part: the hours and days still written to, and the open visits per sector after the
+// last committed cycle.
 type rollups struct {
-	hours  map[int64]*rollupHour // by the hour's start, Unix seconds
+	hours map[int64]*rollupHour // by the hour's start, Unix seconds
+	// days are each sector's distinct flights of the days still written to (domain.SectorDay), by the day's
+	// start: a day's distinct flights cannot be summed from its hours'.
+	days   map[int64]map[domain.SectorRef]map[int64]struct{}
 	counts map[domain.SectorRef]int
 }
 
@@ -73,23 +76,28 @@ type hourSector struct {
 type rowWork struct {
 	entries, exits, peak int
 	occupancy, staffed   int64
-	committed            *rollupRow         // nil for a new row
-	base                 map[int64]struct{} // the committed set; nil for a new row
-	// delta: true adds a flight, false takes it out.
-	delta map[int64]bool
+	committed            *rollupRow // nil for a new row
+	flightSet
 	// held and heldStaffed are what the row accrues after this cycle.
 	held        int
 	heldStaffed bool
 }
 
-func (w *rowWork) add(id int64) {
+// flightSet is a committed set of distinct flights and what a plan adds to it and takes out of it.
+type flightSet struct {
+	base map[int64]struct{} // the committed set; nil for a new row
+	// delta: true adds a flight, false takes it out.
+	delta map[int64]bool
+}
+
+func (w *flightSet) add(id int64) {
 	if w.delta == nil {
 		w.delta = map[int64]bool{}
 	}
 	w.delta[id] = true
 }
 
-func (w *rowWork) remove(id int64) {
+func (w *flightSet) remove(id int64) {
 	if _, in := w.base[id]; in || w.delta[id] {
 		if w.delta == nil {
 			w.delta = map[int64]bool{}
@@ -98,7 +106,7 @@ func (w *rowWork) remove(id int64) {
 	}
 }
 
-func (w *rowWork) flights() int {
+func (w *flightSet) flights() int {
 	n := len(w.base)
 	for id, in := range w.delta {
 		_, was := w.base[id]
@@ -115,14 +123,42 @@ func (w *rowWork) flights() int {
 // rollupPlan is what a cycle changes in the rollups.
 type rollupPlan struct {
 	rows     map[hourSector]*rowWork
-	observed map[int64]int64 // the new observed time of each hour credited
+	days     map[hourSector]*flightSet // by the day's start
+	observed map[int64]int64           // the new observed time of each hour credited
 	counts   map[domain.SectorRef]int
 	keepFrom int64
 	// arena holds the rows' work copies, allocated a chunk at a time (row keeps pointers into it).
 	arena []rowWork
 }
 
-const hourSeconds = 3600
+const (
+	hourSeconds = 3600
+	daySeconds  = 24 * hourSeconds
+)
+
+func dayOf(t time.Time) int64 {
+	u := t.Unix()
+	return u - ((u%daySeconds)+daySeconds)%daySeconds
+}
+
+// day returns the work copy of a sector-day's flights, starting it from the committed set.
+func (rp *rollupPlan) day(r *rollups, d int64, s domain.SectorRef) *flightSet {
+	k := hourSector{d, s}
+	if w := rp.days[k]; w != nil {
+		return w
+	}
+	w := &flightSet{base: r.days[d][s]}
+	rp.days[k] = w
+	return w
+}
+
+func (rp *rollupPlan) hasDay(r *rollups, d int64, s domain.SectorRef) bool {
+	if rp.days[hourSector{d, s}] != nil {
+		return true
+	}
+	_, ok := r.days[d][s]
+	return ok
+}
 
 func hourOf(t time.Time) int64 {
 	u := t.Unix()
@@ -175,7 +211,8 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 	if hr := r.hours[now]; hr != nil {
 		size = max(size, len(hr.sectors)+16)
 	}
-	rp := &rollupPlan{rows: make(map[hourSector]*rowWork, size), observed: map[int64]int64{}, counts: maps.Clone(r.counts),
+	rp := &rollupPlan{rows: make(map[hourSector]*rowWork, size), days: map[hourSector]*flightSet{}, observed: map[int64]int64{},
+		counts:   maps.Clone(r.counts),
 		keepFrom: keepFrom(ts, t.grace), arena: make([]rowWork, 0, size)}
 	p.rollups = rp
 	oldest := now
@@ -203,6 +240,21 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 			from = end
 		}
 	}
+	// The first cycle of a day, likewise.
+	today, oldestDay := dayOf(ts), dayOf(hourTime(oldest))
+	if prev.IsZero() || dayOf(prev) != today {
+		first := today
+		if !prev.IsZero() {
+			first = max(dayOf(prev)+daySeconds, dayOf(hourTime(rp.keepFrom)))
+		}
+		for d := first; d <= today; d += daySeconds {
+			for _, fs := range t.flights {
+				for _, v := range fs.visits {
+					rp.day(r, d, v.Sector).add(v.FlightID)
+				}
+			}
+		}
+	}
 	// The first cycle of an hour: the visits open after the previous cycle overlap it, and every hour since
 	// the previous cycle's that is still kept.
 	if prev.IsZero() || hourOf(prev) != now {
@@ -222,6 +274,7 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 		w := rp.row(r, now, v.Sector)
 		w.entries++
 		w.add(v.FlightID)
+		rp.day(r, today, v.Sector).add(v.FlightID)
 		rp.counts[v.Sector]++
 	}
 	for _, v := range p.Write.ClosedVisits {
@@ -236,6 +289,11 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 		for hh := max(hourOf(at)+hourSeconds, oldest); hh <= now; hh += hourSeconds {
 			if rp.has(r, hh, v.Sector) {
 				rp.row(r, hh, v.Sector).remove(v.FlightID)
+			}
+		}
+		for d := max(dayOf(at)+daySeconds, oldestDay); d <= today; d += daySeconds {
+			if rp.hasDay(r, d, v.Sector) {
+				rp.day(r, d, v.Sector).remove(v.FlightID)
 			}
 		}
 	}
@@ -281,6 +339,12 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 	}
 	// In no particular order: the upserts do not need one (a row per key).
 	p.Write.SectorHours = out
+	p.Write.SectorDays = make([]domain.SectorDay, 0, len(rp.days))
+	for k, w := range rp.days {
+		if n := w.flights(); w.base == nil || n != len(w.base) {
+			p.Write.SectorDays = append(p.Write.SectorDays, domain.SectorDay{Sector: k.sector, Day: hourTime(k.hour), Flights: n})
+		}
+	}
 	p.Write.ObservedHours = make([]domain.ObservedHour, 0, len(rp.observed))
 	for h, obs := range rp.observed {
 		p.Write.ObservedHours = append(p.Write.ObservedHours, domain.ObservedHour{Hour: hourTime(h), Seconds: domain.Seconds(obs)})
@@ -349,10 +413,34 @@ func (t *Tracker) applyRollups(p *Plan) {
 			}
 		}
 	}
+	for k, w := range rp.days {
+		sectors := r.days[k.hour]
+		if sectors == nil {
+			sectors = map[domain.SectorRef]map[int64]struct{}{}
+			r.days[k.hour] = sectors
+		}
+		set := sectors[k.sector]
+		if set == nil {
+			set = map[int64]struct{}{}
+			sectors[k.sector] = set
+		}
+		for id, in := range w.delta {
+			if in {
+				set[id] = struct{}{}
+			} else {
+				delete(set, id)
+			}
+		}
+	}
 	r.counts = rp.counts
 	for h := range r.hours {
 		if h < rp.keepFrom {
 			delete(r.hours, h)
+		}
+	}
+	for d := range r.days {
+		if d < dayOf(hourTime(rp.keepFrom)) {
+			delete(r.days, d)
 		}
 	}
 }
@@ -361,7 +449,8 @@ func (t *Tracker) applyRollups(p *Plan) {
 // the visits overlapping them (their distinct flights) and the committed cycles' feed times (their observed
 // time). It runs after the rest of NewTracker, so the open visits per sector are the tracked ones.
 func (t *Tracker) rebuildRollups(st *domain.State) {
-	r := &rollups{hours: map[int64]*rollupHour{}, counts: map[domain.SectorRef]int{}}
+	r := &rollups{hours: map[int64]*rollupHour{}, days: map[int64]map[domain.SectorRef]map[int64]struct{}{},
+		counts: map[domain.SectorRef]int{}}
 	t.rollups = r
 	for _, fs := range t.flights {
 		for _, v := range fs.visits {
@@ -395,12 +484,27 @@ func (t *Tracker) rebuildRollups(st *domain.State) {
 			stored = append(stored, sh)
 		}
 	}
+	fromDay, today := dayOf(hourTime(from)), dayOf(t.last)
 	for _, v := range st.HourVisits {
 		for h := max(from, hourOf(v.EnteredAt)); h <= now; h += hourSeconds {
 			if v.ExitedAt != nil && v.ExitedAt.Before(hourTime(h)) {
 				break
 			}
 			row(h, v.Sector).flights[v.FlightID] = struct{}{}
+		}
+		for d := max(fromDay, dayOf(v.EnteredAt)); d <= today; d += daySeconds {
+			if v.ExitedAt != nil && v.ExitedAt.Before(hourTime(d)) {
+				break
+			}
+			sectors := r.days[d]
+			if sectors == nil {
+				sectors = map[domain.SectorRef]map[int64]struct{}{}
+				r.days[d] = sectors
+			}
+			if sectors[v.Sector] == nil {
+				sectors[v.Sector] = map[int64]struct{}{}
+			}
+			sectors[v.Sector][v.FlightID] = struct{}{}
 		}
 	}
 	cycles := st.RecentCycles

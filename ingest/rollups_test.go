@@ -31,8 +31,10 @@ func rollupTraffic(seed uint64, cycles int, start time.Time) []*feed.Snapshot {
 	const pilots = 30
 	lat := make([]float64, pilots)
 	gone := make([]int, pilots) // cycles left missing
+	logons := make([]time.Time, pilots)
 	for j := range lat {
 		lat[j] = 50 + rng.Float64()*4
+		logons[j] = logon.Add(time.Duration(j) * time.Second)
 	}
 	ctlGone := make([]int, 5)
 	gaps := []int{15, 15, 15, 15, 15, 15, 15, 14, 16, 30, 31, 45, 90, 400}
@@ -52,6 +54,10 @@ func rollupTraffic(seed uint64, cycles int, start time.Time) []*feed.Snapshot {
 			case r < 6:
 				gone[j] = 6 + rng.IntN(10) // disconnected, then back
 				continue
+			case r < 7:
+				gone[j] = 6 + rng.IntN(10) // disconnected for good: back as a new connection
+				logons[j] = ts
+				continue
 			}
 			lat[j] += (rng.Float64() - 0.5) * 0.6
 			lat[j] = min(max(lat[j], 49.5), 54.5)
@@ -59,7 +65,7 @@ func rollupTraffic(seed uint64, cycles int, start time.Time) []*feed.Snapshot {
 				CID: int64(1000 + j), Callsign: fmt.Sprintf("P%02d", j), Name: "Member", Server: "S",
 				Latitude: lat[j], Longitude: float64(j), Altitude: 1000 * j, Groundspeed: 300, Heading: 90,
 				Transponder: "2000", QNHInHg: 29.92, QNHMb: 1013,
-				LogonTime: logon.Add(time.Duration(j) * time.Second), LastUpdated: ts.Add(-time.Second),
+				LogonTime: logons[j], LastUpdated: ts.Add(-time.Second),
 			})
 		}
 		for j := range ctlGone {
@@ -190,6 +196,61 @@ func (ref *rollupReference) finish() {
 	}
 }
 
+// compareDays checks the last row written of every sector-day against the distinct flights of the visits
+// overlapping the day.
+func (ref *rollupReference) compareDays(t *testing.T, written map[refKey]int) {
+	t.Helper()
+	want := map[refKey]int{}
+	first, last := dayOf(ref.times[0]), dayOf(ref.times[len(ref.times)-1])
+	for d := first; d <= last; d += daySeconds {
+		start, end := hourTime(d), hourTime(d+daySeconds)
+		seen := map[refKey]map[int64]bool{}
+		for _, v := range ref.visits {
+			if v.EnteredAt.Before(end) && (v.ExitedAt == nil || !v.ExitedAt.Before(start)) {
+				k := refKey{d, v.Sector}
+				if seen[k] == nil {
+					seen[k] = map[int64]bool{}
+				}
+				seen[k][v.FlightID] = true
+			}
+		}
+		for k, f := range seen {
+			want[k] = len(f)
+		}
+	}
+	if first == last {
+		t.Fatal("the sequence does not cross a day boundary")
+	}
+	var diffs []string
+	for k, n := range want {
+		if written[k] != n {
+			diffs = append(diffs, fmt.Sprintf("%s %s: %d flights, want %d", k.sector, hourTime(k.hour).Format(time.DateOnly), written[k], n))
+		}
+	}
+	for k, n := range written {
+		if _, ok := want[k]; !ok && n != 0 {
+			diffs = append(diffs, fmt.Sprintf("%s %s: %d flights, want none", k.sector, hourTime(k.hour).Format(time.DateOnly), n))
+		}
+	}
+	if len(diffs) > 0 {
+		slices.Sort(diffs)
+		t.Fatalf("%d sector-days differ from the visits:\n%s", len(diffs), strings.Join(diffs[:min(len(diffs), 10)], "\n"))
+	}
+}
+
+func storedDays(t *testing.T, store *repository.Store) map[refKey]int {
+	t.Helper()
+	days, err := store.SectorDays(context.Background(), bandSet, nil, time.Time{}, time.Now().AddDate(10, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[refKey]int{}
+	for _, d := range days {
+		out[refKey{dayOf(d.Day), d.Sector}] = d.Flights
+	}
+	return out
+}
+
 // compare checks the last row written of every sector-hour against the reference.
 func (ref *rollupReference) compare(t *testing.T, written map[refKey]domain.SectorHour) {
 	t.Helper()
@@ -225,12 +286,19 @@ func (ref *rollupReference) compare(t *testing.T, written map[refKey]domain.Sect
 // each sector-hour (the upsert keeps it too), and compares them with the brute-force reference: hold capping,
 // the split at hour boundaries, distinct flights, peak, entries and exits.
 func TestRollupsMatchBruteForce(t *testing.T) {
+	dayGhosts := 0
+	t.Cleanup(func() {
+		if !t.Failed() && dayGhosts == 0 {
+			t.Error("no sequence disconnected a flight across midnight: the days' removal is untested")
+		}
+	})
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			snaps := rollupTraffic(seed, 700, time.Date(2026, 3, 1, 10, 51, 0, 0, time.UTC))
+			snaps := rollupTraffic(seed, 700, time.Date(2026, 3, 1, 22, 51, 0, 0, time.UTC))
 			tr := NewTracker(nil, rollupGrace)
 			ref := newRollupReference()
 			written := map[refKey]domain.SectorHour{}
+			days := map[refKey]int{}
 			observed := map[int64]float64{}
 			var capped, crossed, removedGhosts, rows, occupied int
 			for i, snap := range snaps {
@@ -245,11 +313,17 @@ func TestRollupsMatchBruteForce(t *testing.T) {
 				for _, o := range plan.Write.ObservedHours {
 					observed[hourOf(o.Hour)] = o.Seconds
 				}
+				for _, d := range plan.Write.SectorDays {
+					days[refKey{dayOf(d.Day), d.Sector}] = d.Flights
+				}
 				rows += len(plan.Write.SectorHours)
 				occupied += len(tr.rollups.counts)
 				for _, v := range plan.Write.ClosedVisits {
 					if v.Exit.Reason == domain.ExitDisconnected && hourOf(v.Exit.At) != hourOf(plan.timestamp) {
 						removedGhosts++
+					}
+					if v.Exit.Reason == domain.ExitDisconnected && dayOf(v.Exit.At) != dayOf(plan.timestamp) {
+						dayGhosts++
 					}
 				}
 				if i > 0 {
@@ -270,6 +344,7 @@ func TestRollupsMatchBruteForce(t *testing.T) {
 				written[k] = h.Advance(observed[k.hour])
 			}
 			ref.compare(t, written)
+			ref.compareDays(t, days)
 			if capped == 0 || crossed < 2 || len(written) < 50 {
 				t.Fatalf("the sequence capped %d holds, crossed %d hours, wrote %d sector-hours: too little", capped, crossed, len(written))
 			}
@@ -287,7 +362,7 @@ func TestRollupsMatchBruteForce(t *testing.T) {
 // second database written by restarted trackers only: each cycle must write the same sector-hours as the
 // uninterrupted tracker, and both databases end with the same rows, equal to the brute-force reference.
 func TestRollupsSurviveRestarts(t *testing.T) {
-	snaps := rollupTraffic(3, 320, time.Date(2026, 3, 1, 10, 41, 0, 0, time.UTC))
+	snaps := rollupTraffic(3, 320, time.Date(2026, 3, 1, 23, 11, 0, 0, time.UTC))
 	ctx := context.Background()
 	dbtest.Run(t, repository.Pool{}, func(t *testing.T, store *repository.Store) {
 		restarted := dbtest.Open(t, store.Dialect(), repository.Pool{})
@@ -317,6 +392,8 @@ func TestRollupsSurviveRestarts(t *testing.T) {
 			t.Fatalf("the databases hold other sector hours")
 		}
 		ref.compare(t, a)
+		ref.compareDays(t, storedDays(t, store))
+		ref.compareDays(t, storedDays(t, restarted))
 	})
 }
 
@@ -327,7 +404,7 @@ func TestRollupsSurviveRestarts(t *testing.T) {
 // equal to the brute-force reference.
 func TestRollupsContinueOnADatabaseFromVersion9(t *testing.T) {
 	const before = 9 // the last version whose sector-hours did not accrue
-	snaps := rollupTraffic(4, 260, time.Date(2026, 3, 1, 10, 41, 0, 0, time.UTC))
+	snaps := rollupTraffic(4, 260, time.Date(2026, 3, 1, 23, 21, 0, 0, time.UTC))
 	ctx := context.Background()
 	for _, d := range []migrations.Dialect{migrations.SQLite, migrations.Postgres} {
 		t.Run(string(d), func(t *testing.T) {
@@ -397,6 +474,7 @@ func TestRollupsContinueOnADatabaseFromVersion9(t *testing.T) {
 			}
 			ref.finish()
 			ref.compare(t, storedHours(t, upgraded))
+			ref.compareDays(t, storedDays(t, upgraded))
 		})
 	}
 }

@@ -40,6 +40,7 @@ type CycleWrite struct {
 	// by hour (rollups.go).
 	SectorHours   []SectorHour
 	ObservedHours []ObservedHour
+	SectorDays    []SectorDay
 }
 
 // WriteCycle writes a cycle in one transaction on one connection: a handful of statements, one per table on
@@ -231,6 +232,7 @@ func (s *Store) prepareTableWrites() error {
 		{what: "controllers", model: Controller{}, on: controllersOn, rows: func(w *CycleWrite) any { return w.Controllers }},
 		{what: "sector hours", model: SectorHour{}, on: sectorHoursOn, rows: func(w *CycleWrite) any { return w.SectorHours }},
 		{what: "observed hours", model: ObservedHour{}, on: observedHoursOn, rows: func(w *CycleWrite) any { return w.ObservedHours }},
+		{what: "sector days", model: SectorDay{}, on: sectorDaysOn, rows: func(w *CycleWrite) any { return w.SectorDays }},
 	}
 	if s.dialect == migrations.Postgres {
 		registerColumnArrays(s.ingest)

@@ -25,6 +25,7 @@ func rowsOf(w *domain.CycleWrite) *CycleWrite {
 		WriterEpoch:   w.WriterEpoch,
 		SectorHours:   sectorHourRows(w.SectorHours),
 		ObservedHours: observedHourRows(w.ObservedHours),
+		SectorDays:    sectorDayRows(w.SectorDays),
 	}
 	for i := range w.Flights {
 		out.Flights[i] = Flight(w.Flights[i])

@@ -48,6 +48,26 @@ var sectorHoursOn = conflict{key: "sector_set,sector_id,hour", update: []string{
 
 var observedHoursOn = conflict{key: "hour", update: []string{"observed_seconds"}}
 
+// SectorDay stores a domain.SectorDay.
+type SectorDay struct {
+	SectorSet string    `gorm:"primaryKey"`
+	SectorID  string    `gorm:"primaryKey"`
+	Day       time.Time `gorm:"primaryKey"`
+	Flights   int
+}
+
+func (SectorDay) TableName() string { return "sector_days" }
+
+var sectorDaysOn = conflict{key: "sector_set,sector_id,day", update: []string{"flights"}}
+
+func sectorDayRows(days []domain.SectorDay) []SectorDay {
+	out := make([]SectorDay, len(days))
+	for i, d := range days {
+		out[i] = SectorDay{SectorSet: d.Sector.Set, SectorID: d.Sector.ID, Day: d.Day.UTC(), Flights: d.Flights}
+	}
+	return out
+}
+
 func keyColumns(key string) []clause.Column {
 	names := strings.Split(key, ",")
 	out := make([]clause.Column, len(names))
@@ -121,8 +141,13 @@ func loadRollups(tx *gorm.DB, last time.Time) (hours []domain.SectorHour, spans 
 	for i := range rows {
 		hours[i] = sectorHourOf(&rows[i])
 	}
-	// A closed visit overlapping those hours is of a sector with a row in them (the hour counts its flight):
-	// the sectors' exited_at index bounds them, the partial index the open ones.
+	fromDay := from.Truncate(24 * time.Hour)
+	var days []SectorDay
+	if err := tx.Select("sector_set, sector_id").Where("day >= ?", fromDay).Find(&days).Error; err != nil {
+		return nil, nil, nil, fmt.Errorf("sector days: %w", err)
+	}
+	// A closed visit overlapping those hours or days is of a sector with a row in them (the hour or day counts
+	// its flight): the sectors' exited_at index bounds them, the partial index the open ones.
 	var vs []visitSpan
 	cols := "flight_id, sector_set, sector_id, entered_at, exited_at"
 	if err := tx.Model(&Visit{}).Select(cols).Where("exited_at IS NULL").Find(&vs).Error; err != nil {
@@ -136,9 +161,15 @@ func loadRollups(tx *gorm.DB, last time.Time) (hours []domain.SectorHour, spans 
 			sectors = append(sectors, h.Sector)
 		}
 	}
+	for _, d := range days {
+		if r := (domain.SectorRef{Set: d.SectorSet, ID: d.SectorID}); !seen[r] {
+			seen[r] = true
+			sectors = append(sectors, r)
+		}
+	}
 	if len(sectors) > 0 {
 		var closed []visitSpan
-		if err := tx.Model(&Visit{}).Select(cols).Where(sectorsCond(tx, sectors)).Where("exited_at >= ?", from).
+		if err := tx.Model(&Visit{}).Select(cols).Where(sectorsCond(tx, sectors)).Where("exited_at >= ?", fromDay).
 			Find(&closed).Error; err != nil {
 			return nil, nil, nil, fmt.Errorf("visits of the last hours: %w", err)
 		}
@@ -170,6 +201,10 @@ func (s *Store) PruneSectorHours(ctx context.Context, before time.Time) (int64, 
 	// After the sector hours: a read between the two sees hours with no observed time only if they are pruned.
 	if err := s.ingest.WithContext(ctx).Where("hour < ?", before.UTC()).Delete(&ObservedHour{}).Error; err != nil {
 		return 0, fmt.Errorf("repository: prune observed hours: %w", err)
+	}
+	// A day goes with its last hour.
+	if err := s.ingest.WithContext(ctx).Where("day < ?", before.UTC().Add(-24*time.Hour)).Delete(&SectorDay{}).Error; err != nil {
+		return 0, fmt.Errorf("repository: prune sector days: %w", err)
 	}
 	return res.RowsAffected, nil
 }
@@ -264,6 +299,30 @@ func advanced(rows []SectorHour, observed []ObservedHour) ([]domain.SectorHour, 
 		out[i] = h.Advance(byHour[h.Hour])
 	}
 	return out, obs
+}
+
+// SectorDays returns the distinct flights of each of the sectors (every sector of set when sectors is nil) on
+// the UTC days from from (inclusive) to until (exclusive), ordered by sector then day; a day without a flight
+// has no row (primary key, or the day index filtered by set).
+func (s *Store) SectorDays(ctx context.Context, set string, sectors []domain.SectorRef, from, until time.Time) ([]domain.SectorDay, error) {
+	var rows []SectorDay
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		q := tx.Where("day >= ? AND day < ?", from.UTC(), until.UTC())
+		if sectors != nil {
+			q = q.Where(sectorsCond(tx, sectors))
+		} else {
+			q = q.Where("sector_set = ?", set)
+		}
+		return q.Order("sector_set, sector_id, day").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, readError("sector days", err)
+	}
+	out := make([]domain.SectorDay, len(rows))
+	for i, r := range rows {
+		out[i] = domain.SectorDay{Sector: domain.SectorRef{Set: r.SectorSet, ID: r.SectorID}, Day: r.Day.UTC(), Flights: r.Flights}
+	}
+	return out, nil
 }
 
 // sectorsCond matches a list of sectors: (set = ? AND id IN (…)) per set.

@@ -21,6 +21,7 @@ var (
 	h22 = time.Date(2024, 2, 20, 22, 0, 0, 0, time.UTC)
 	h23 = h22.Add(time.Hour)
 	h00 = h23.Add(time.Hour)
+	d20 = h22.Truncate(24 * time.Hour)
 )
 
 func writeStatsFixture(t *testing.T, s *repository.Store) {
@@ -37,6 +38,10 @@ func writeStatsFixture(t *testing.T, s *repository.Store) {
 			{Sector: south, Hour: h23, Entries: 1, Flights: 1, Peak: 1, OccupancySeconds: 3000, StaffedSeconds: 3000, ObservedSeconds: 3000, Staffed: true},
 		},
 		ObservedHours: []domain.ObservedHour{{Hour: h22, Seconds: 3600}, {Hour: h23, Seconds: 3600}, {Hour: h00, Seconds: 1800}},
+		// As the visits of the fixture have them: EGTT BAW123, DLH4 and AAL1 on the 20th, BAW123 and DLH4 (still
+		// inside) on the 21st; EGTT_S DLH4 on the 20th.
+		SectorDays: []domain.SectorDay{{Sector: egtt, Day: d20, Flights: 3}, {Sector: egtt, Day: d20.Add(24 * time.Hour), Flights: 2},
+			{Sector: south, Day: d20, Flights: 1}},
 	}
 	if _, err := s.WriteCycle(context.Background(), w); err != nil {
 		t.Fatalf("stats fixture: %v", err)
@@ -87,8 +92,7 @@ func TestGetSectorTraffic(t *testing.T) {
 			checkStats(t, "23:00", b[2], wantStats{start: h23, entries: 4, exits: 1, flights: 4, peak: 3, mean: 7200, staffed: 3600, observed: 3600}, time.Hour)
 			checkStats(t, "00:00", b[3], wantStats{start: h00, flights: 2, peak: 2, mean: 3600, observed: 1800}, time.Hour)
 		})
-		t.Run("days from the hours, flights from the visits", func(t *testing.T) {
-			d20 := h22.Truncate(24 * time.Hour)
+		t.Run("days from the hours, flights from the sector days", func(t *testing.T) {
 			resp, err := c.GetSectorTraffic(ctx, &vatsectorv1.GetSectorTrafficRequest{Name: egtt, Bucket: dayBucket,
 				Range: statsRange(d20, d20.Add(48*time.Hour))})
 			if err != nil {
@@ -179,6 +183,15 @@ func TestListSectorTraffic(t *testing.T) {
 		}
 		if s := resp.GetSectors(); len(s) != 2 || s[0].GetName() != want[1] || s[0].GetTraffic().GetFlights() != 1 || s[1].GetName() != want[2] {
 			t.Errorf("a list: %v", s)
+		}
+		// One whole UTC day: the flights are the sector days'.
+		whole, err := c.ListSectorTraffic(ctx, &vatsectorv1.ListSectorTrafficRequest{Set: testSet, Range: statsRange(d20, d20.Add(24*time.Hour))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := whole.GetSectors(); len(s) != 3 || s[0].GetName() != want[0] || s[0].GetTraffic().GetFlights() != 3 ||
+			s[1].GetName() != want[1] || s[1].GetTraffic().GetFlights() != 1 || s[2].GetTraffic().GetFlights() != 0 {
+			t.Errorf("one whole day: %v", s)
 		}
 		first, err := c.ListSectorTraffic(ctx, &vatsectorv1.ListSectorTrafficRequest{Set: testSet, Range: rng, PageSize: 1})
 		if err != nil {
