@@ -83,6 +83,16 @@ func TestStoredFutureFeedTimeDoesNotBlockNewerSnapshots(t *testing.T) {
 		if st := r.Status(); !st.FutureFeedTime.Equal(future) {
 			t.Errorf("status reports a future feed time of %v, want %v", st.FutureFeedTime, future)
 		}
+		// The hour of the real snapshots continues from its stored totals: the entries of t0's cycle are kept
+		// (they were lost when the rollups stayed those of the future hour).
+		hour := t0.Truncate(time.Hour)
+		entries := dump(t, store, "SELECT COUNT(*) FROM sector_events WHERE kind = 'entry' AND occurred_at < '"+
+			hour.Add(time.Hour).Format("2006-01-02 15:04:05")+"'")
+		stored := dump(t, store, "SELECT COALESCE(SUM(entries), 0) FROM sector_hours WHERE hour < '"+
+			hour.Add(time.Hour).Format("2006-01-02 15:04:05")+"'")
+		if len(entries) != 1 || entries[0] == "0" || !slices.Equal(entries, stored) {
+			t.Errorf("%v entry events in the hour of the real snapshots, %v entries in its sector hours", entries, stored)
+		}
 	})
 }
 

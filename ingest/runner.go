@@ -444,7 +444,16 @@ func (r *Runner) load(ctx context.Context) error {
 		if valid != nil {
 			resume = valid.UpdateTimestamp
 		}
+		// The rollups were rebuilt for the hours after the future cycle: the next cycles write the hours after
+		// resume, whose stored totals they continue from.
+		rollups := &domain.State{}
+		if valid != nil {
+			if rollups, err = r.cfg.Store.LoadRollups(ctx, resume); err != nil {
+				return fmt.Errorf("ingest: %w", err)
+			}
+		}
 		r.tracker.last = resume
+		r.tracker.rebuildRollups(rollups)
 		r.log.Error("the database's last committed cycle is dated in the future; ingesting newer snapshots than "+
 			"the last one dated before the clock", "future_update_timestamp", future, "cycle", c.ID,
 			"resume_after", resume, "clock", r.cfg.Now().UTC())

@@ -21,6 +21,10 @@ type Store interface {
 	LoadState(ctx context.Context, departedWithin time.Duration) (*domain.State, error)
 	// LastCommittedBefore is the newest committed cycle dated at or before t; nil when there is none.
 	LastCommittedBefore(ctx context.Context, t time.Time) (*domain.Cycle, error)
+	// LoadRollups reads what the rollups of the hours and days still written after a cycle at last are rebuilt
+	// from (the SectorHours, HourVisits and RecentCycles of a domain.State; LoadState reads them for its last
+	// cycle).
+	LoadRollups(ctx context.Context, last time.Time) (*domain.State, error)
 	// WriteCycle stores a cycle in one transaction, all or nothing; domain.ErrSuperseded when another
 	// writer claimed the database since w.WriterEpoch.
 	WriteCycle(ctx context.Context, w *domain.CycleWrite) (domain.CycleResult, error)

@@ -50,6 +50,22 @@ func (st *stateRows) domain() *domain.State {
 	return out
 }
 
+// LoadRollups reads what ingest rebuilds the rollups still written after a cycle at last from (loadRollups).
+func (s *Store) LoadRollups(ctx context.Context, last time.Time) (*domain.State, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	st := &domain.State{}
+	err := s.ingest.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		st.SectorHours, st.HourVisits, st.RecentCycles, err = loadRollups(tx, last)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: load rollups: %w", Classify(err))
+	}
+	return st, nil
+}
+
 // LoadState reads the state ingest resumes from, in one transaction so it is consistent. Flights disconnected
 // within departedWithin before the last committed cycle are loaded as Departed.
 func (s *Store) LoadState(ctx context.Context, departedWithin time.Duration) (*domain.State, error) {

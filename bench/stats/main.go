@@ -215,7 +215,15 @@ func runDialect(ctx context.Context, o options, d migrations.Dialect, sectors *i
 			return stats.GetSectorTraffic(ctx, &vatsectorv1.GetSectorTrafficRequest{Name: name,
 				Bucket: vatsectorv1.TrafficBucket_TRAFFIC_BUCKET_HOUR, Range: rangeOf(end.Add(-time.Duration(o.days)*24*time.Hour), end)})
 		}},
-		{"ListSectorTraffic", "set vatspy, 1 day, page of 1,000", -1, func() (proto.Message, error) {
+		{"GetSectorTraffic", fmt.Sprintf("%s, %d days, DAY", name, o.days), o.days, func() (proto.Message, error) {
+			return stats.GetSectorTraffic(ctx, &vatsectorv1.GetSectorTrafficRequest{Name: name,
+				Bucket: vatsectorv1.TrafficBucket_TRAFFIC_BUCKET_DAY, Range: rangeOf(end.Add(-time.Duration(o.days)*24*time.Hour), end)})
+		}},
+		{"ListSectorTraffic", "set vatspy, the UTC day (sector days), page of 1,000", -1, func() (proto.Message, error) {
+			return stats.ListSectorTraffic(ctx, &vatsectorv1.ListSectorTrafficRequest{Set: "vatspy", PageSize: 1000,
+				Range: rangeOf(baseHour.Truncate(24*time.Hour), baseHour.Truncate(24*time.Hour).Add(24*time.Hour))})
+		}},
+		{"ListSectorTraffic", "set vatspy, the last 24 hours (visits), page of 1,000", -1, func() (proto.Message, error) {
 			return stats.ListSectorTraffic(ctx, &vatsectorv1.ListSectorTrafficRequest{Set: "vatspy", PageSize: 1000,
 				Range: rangeOf(end.Add(-24*time.Hour), end)})
 		}},
