@@ -219,7 +219,7 @@ func runDialect(ctx context.Context, o options, d migrations.Dialect, sectors *i
 			return stats.GetSectorTraffic(ctx, &vatsectorv1.GetSectorTrafficRequest{Name: name,
 				Bucket: vatsectorv1.TrafficBucket_TRAFFIC_BUCKET_DAY, Range: rangeOf(end.Add(-time.Duration(o.days)*24*time.Hour), end)})
 		}},
-		{"ListSectorTraffic", "set vatspy, the UTC day (sector days), page of 1,000", -1, func() (proto.Message, error) {
+		{"ListSectorTraffic", "set vatspy, the UTC day (sector days), page of 1,000", -2, func() (proto.Message, error) {
 			return stats.ListSectorTraffic(ctx, &vatsectorv1.ListSectorTrafficRequest{Set: "vatspy", PageSize: 1000,
 				Range: rangeOf(baseHour.Truncate(24*time.Hour), baseHour.Truncate(24*time.Hour).Add(24*time.Hour))})
 		}},
@@ -231,13 +231,21 @@ func runDialect(ctx context.Context, o options, d migrations.Dialect, sectors *i
 			return stats.GetStaffingProfile(ctx, &vatsectorv1.GetStaffingProfileRequest{Name: name, Weeks: 4})
 		}},
 	}
-	dayRows, _, err := store.SetHours(ctx, "vatspy", end.Add(-24*time.Hour), end)
+	// Rows read by the lists: the sector-hours of the last 24 hours (-1) or of the UTC day (-2).
+	last24, _, err := store.SetHours(ctx, "vatspy", end.Add(-24*time.Hour), end)
+	if err != nil {
+		return err
+	}
+	utcDay, _, err := store.SetHours(ctx, "vatspy", baseHour.Truncate(24*time.Hour), baseHour.Truncate(24*time.Hour).Add(24*time.Hour))
 	if err != nil {
 		return err
 	}
 	for _, c := range calls {
-		if c.rows < 0 {
-			c.rows = len(dayRows)
+		switch c.rows {
+		case -1:
+			c.rows = len(last24)
+		case -2:
+			c.rows = len(utcDay)
 		}
 		var size int
 		times := make([]time.Duration, 0, o.calls)
