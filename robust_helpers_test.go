@@ -377,6 +377,10 @@ var tables = []table{
 	{name: "sector_visits", key: "id"},
 	{name: "sector_events", key: "sequence"},
 	{name: "controllers", key: "id"},
+	// The rollups: a restart rebuilds them from the visits and continues them, so they end as a clean run's.
+	{name: "sector_hours", key: "sector_set, sector_id, hour"},
+	{name: "observed_hours", key: "hour"},
+	{name: "sector_days", key: "sector_set, sector_id, day"},
 	{name: "ingest_cycles", key: "id", where: "error IS NULL", volatile: func(col string) bool {
 		return col == "fetched_at" || col == "committed_at" || col == "statements" || strings.HasSuffix(col, "_us")
 	}},

@@ -155,6 +155,11 @@ func normalize(v any) string {
 		return fmt.Sprint(int64(x))
 	case sql.RawBytes:
 		return string(x)
+	case bool: // SQLite stores a boolean as an integer
+		if x {
+			return "1"
+		}
+		return "0"
 	}
 	return fmt.Sprint(v)
 }
@@ -163,12 +168,15 @@ func normalize(v any) string {
 func stored(t testing.TB, store *repository.Store) map[string][]string {
 	t.Helper()
 	return map[string][]string{
-		"flights":       dump(t, store, "SELECT * FROM flights ORDER BY id"),
-		"flight_plans":  dump(t, store, "SELECT * FROM flight_plans ORDER BY flight_id"),
-		"positions":     dump(t, store, "SELECT * FROM positions ORDER BY flight_id, observed_at"),
-		"sector_visits": dump(t, store, "SELECT * FROM sector_visits ORDER BY id"),
-		"sector_events": dump(t, store, "SELECT * FROM sector_events ORDER BY sequence"),
-		"controllers":   dump(t, store, "SELECT * FROM controllers ORDER BY id"),
+		"flights":        dump(t, store, "SELECT * FROM flights ORDER BY id"),
+		"flight_plans":   dump(t, store, "SELECT * FROM flight_plans ORDER BY flight_id"),
+		"positions":      dump(t, store, "SELECT * FROM positions ORDER BY flight_id, observed_at"),
+		"sector_visits":  dump(t, store, "SELECT * FROM sector_visits ORDER BY id"),
+		"sector_events":  dump(t, store, "SELECT * FROM sector_events ORDER BY sequence"),
+		"controllers":    dump(t, store, "SELECT * FROM controllers ORDER BY id"),
+		"sector_hours":   dump(t, store, "SELECT * FROM sector_hours ORDER BY sector_set, sector_id, hour"),
+		"observed_hours": dump(t, store, "SELECT * FROM observed_hours ORDER BY hour"),
+		"sector_days":    dump(t, store, "SELECT * FROM sector_days ORDER BY sector_set, sector_id, day"),
 	}
 }
 

@@ -385,6 +385,21 @@ func earlier(a, b time.Time) time.Time {
 	return a
 }
 
+// daySet returns a sector-day's committed flights, adding an empty set when there is none.
+func (r *rollups) daySet(d int64, s domain.SectorRef) map[int64]struct{} {
+	sectors := r.days[d]
+	if sectors == nil {
+		sectors = map[domain.SectorRef]map[int64]struct{}{}
+		r.days[d] = sectors
+	}
+	set := sectors[s]
+	if set == nil {
+		set = map[int64]struct{}{}
+		sectors[s] = set
+	}
+	return set
+}
+
 // applyRollups adopts a committed plan's rollups and forgets the hours no later cycle writes to.
 func (t *Tracker) applyRollups(p *Plan) {
 	rp := p.rollups
@@ -418,16 +433,7 @@ func (t *Tracker) applyRollups(p *Plan) {
 		}
 	}
 	for k, w := range rp.days {
-		sectors := r.days[k.hour]
-		if sectors == nil {
-			sectors = map[domain.SectorRef]map[int64]struct{}{}
-			r.days[k.hour] = sectors
-		}
-		set := sectors[k.sector]
-		if set == nil {
-			set = map[int64]struct{}{}
-			sectors[k.sector] = set
-		}
+		set := r.daySet(k.hour, k.sector)
 		for id, in := range w.delta {
 			if in {
 				set[id] = struct{}{}
@@ -500,15 +506,7 @@ func (t *Tracker) rebuildRollups(st *domain.State) {
 			if v.ExitedAt != nil && v.ExitedAt.Before(hourTime(d)) {
 				break
 			}
-			sectors := r.days[d]
-			if sectors == nil {
-				sectors = map[domain.SectorRef]map[int64]struct{}{}
-				r.days[d] = sectors
-			}
-			if sectors[v.Sector] == nil {
-				sectors[v.Sector] = map[int64]struct{}{}
-			}
-			sectors[v.Sector][v.FlightID] = struct{}{}
+			r.daySet(d, v.Sector)[v.FlightID] = struct{}{}
 		}
 	}
 	cycles := st.RecentCycles

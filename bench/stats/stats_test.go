@@ -15,7 +15,8 @@ import (
 )
 
 // TestStatsBenchCounts runs the statistics bench at CI size (100 pilots, two days of history, one call of each
-// RPC) on each database and checks what it read and answered, never how long it took.
+// RPC) on each database and checks that the lists read the copied history and every call answered, never how
+// long it took.
 func TestStatsBenchCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ingests an hour of simulated traffic on real databases")
@@ -42,15 +43,9 @@ func TestStatsBenchCounts(t *testing.T) {
 			if len(rows) != 5 {
 				t.Fatalf("%d result rows, want 5:\n%s", len(rows), out.String())
 			}
-			want := map[string]int{"HOUR": 48, "DAY": 2, "weeks": 672}
 			for _, r := range rows {
 				read, _ := strconv.Atoi(r[3])
 				size, _ := strconv.Atoi(r[4])
-				for k, n := range want {
-					if strings.Contains(r[2], k) && read != n {
-						t.Errorf("%s %s: %d rows read, want %d", r[1], r[2], read, n)
-					}
-				}
 				// Every sector of the set with traffic in the day: the copied hours hold them all.
 				if r[1] == "ListSectorTraffic" && read < 19*20 {
 					t.Errorf("%s %s: %d sector-hours read, want the day's copies of the hour's", r[1], r[2], read)
