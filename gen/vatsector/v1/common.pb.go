@@ -124,6 +124,82 @@ func (ExitReason) EnumDescriptor() ([]byte, []int) {
 	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{0}
 }
 
+// BoundingBox is an area between two parallels and two meridians, in decimal degrees (WGS 84), edges included.
+// Latitudes are within [-90, 90] with min_latitude <= max_latitude, longitudes within [-180, 180]; anything else
+// is INVALID_ARGUMENT. A min_longitude greater than max_longitude is a box across the antimeridian: from 170 to
+// -170 is the 20 degrees around it. A box of all zeros is no box (no filter).
+type BoundingBox struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Southern edge.
+	MinLatitude float64 `protobuf:"fixed64,1,opt,name=min_latitude,json=minLatitude,proto3" json:"min_latitude,omitempty"`
+	// Western edge.
+	MinLongitude float64 `protobuf:"fixed64,2,opt,name=min_longitude,json=minLongitude,proto3" json:"min_longitude,omitempty"`
+	// Northern edge.
+	MaxLatitude float64 `protobuf:"fixed64,3,opt,name=max_latitude,json=maxLatitude,proto3" json:"max_latitude,omitempty"`
+	// Eastern edge.
+	MaxLongitude  float64 `protobuf:"fixed64,4,opt,name=max_longitude,json=maxLongitude,proto3" json:"max_longitude,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BoundingBox) Reset() {
+	*x = BoundingBox{}
+	mi := &file_vatsector_v1_common_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BoundingBox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BoundingBox) ProtoMessage() {}
+
+func (x *BoundingBox) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_common_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BoundingBox.ProtoReflect.Descriptor instead.
+func (*BoundingBox) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *BoundingBox) GetMinLatitude() float64 {
+	if x != nil {
+		return x.MinLatitude
+	}
+	return 0
+}
+
+func (x *BoundingBox) GetMinLongitude() float64 {
+	if x != nil {
+		return x.MinLongitude
+	}
+	return 0
+}
+
+func (x *BoundingBox) GetMaxLatitude() float64 {
+	if x != nil {
+		return x.MaxLatitude
+	}
+	return 0
+}
+
+func (x *BoundingBox) GetMaxLongitude() float64 {
+	if x != nil {
+		return x.MaxLongitude
+	}
+	return 0
+}
+
 // TimeRange is a half-open interval of time [start, end). Either bound may be unset, meaning unbounded on
 // that side; an unset TimeRange matches everything.
 type TimeRange struct {
@@ -138,7 +214,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_vatsector_v1_common_proto_msgTypes[0]
+	mi := &file_vatsector_v1_common_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +226,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_common_proto_msgTypes[0]
+	mi := &file_vatsector_v1_common_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +239,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{0}
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *TimeRange) GetStart() *timestamppb.Timestamp {
@@ -195,7 +271,7 @@ type Point struct {
 
 func (x *Point) Reset() {
 	*x = Point{}
-	mi := &file_vatsector_v1_common_proto_msgTypes[1]
+	mi := &file_vatsector_v1_common_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +283,7 @@ func (x *Point) String() string {
 func (*Point) ProtoMessage() {}
 
 func (x *Point) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_common_proto_msgTypes[1]
+	mi := &file_vatsector_v1_common_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +296,7 @@ func (x *Point) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Point.ProtoReflect.Descriptor instead.
 func (*Point) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{1}
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Point) GetLatitude() float64 {
@@ -266,7 +342,7 @@ type TrackPoint struct {
 
 func (x *TrackPoint) Reset() {
 	*x = TrackPoint{}
-	mi := &file_vatsector_v1_common_proto_msgTypes[2]
+	mi := &file_vatsector_v1_common_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +354,7 @@ func (x *TrackPoint) String() string {
 func (*TrackPoint) ProtoMessage() {}
 
 func (x *TrackPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_common_proto_msgTypes[2]
+	mi := &file_vatsector_v1_common_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +367,7 @@ func (x *TrackPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackPoint.ProtoReflect.Descriptor instead.
 func (*TrackPoint) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TrackPoint) GetObservedAt() *timestamppb.Timestamp {
@@ -351,7 +427,7 @@ type FlightRef struct {
 
 func (x *FlightRef) Reset() {
 	*x = FlightRef{}
-	mi := &file_vatsector_v1_common_proto_msgTypes[3]
+	mi := &file_vatsector_v1_common_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +439,7 @@ func (x *FlightRef) String() string {
 func (*FlightRef) ProtoMessage() {}
 
 func (x *FlightRef) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_common_proto_msgTypes[3]
+	mi := &file_vatsector_v1_common_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +452,7 @@ func (x *FlightRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightRef.ProtoReflect.Descriptor instead.
 func (*FlightRef) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{3}
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FlightRef) GetId() int64 {
@@ -415,7 +491,7 @@ type ControllerRef struct {
 
 func (x *ControllerRef) Reset() {
 	*x = ControllerRef{}
-	mi := &file_vatsector_v1_common_proto_msgTypes[4]
+	mi := &file_vatsector_v1_common_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +503,7 @@ func (x *ControllerRef) String() string {
 func (*ControllerRef) ProtoMessage() {}
 
 func (x *ControllerRef) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_common_proto_msgTypes[4]
+	mi := &file_vatsector_v1_common_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +516,7 @@ func (x *ControllerRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerRef.ProtoReflect.Descriptor instead.
 func (*ControllerRef) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_common_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ControllerRef) GetId() int64 {
@@ -468,7 +544,12 @@ var File_vatsector_v1_common_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x19vatsector/v1/common.proto\x12\fvatsector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
+	"\x19vatsector/v1/common.proto\x12\fvatsector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x01\n" +
+	"\vBoundingBox\x12!\n" +
+	"\fmin_latitude\x18\x01 \x01(\x01R\vminLatitude\x12#\n" +
+	"\rmin_longitude\x18\x02 \x01(\x01R\fminLongitude\x12!\n" +
+	"\fmax_latitude\x18\x03 \x01(\x01R\vmaxLatitude\x12#\n" +
+	"\rmax_longitude\x18\x04 \x01(\x01R\fmaxLongitude\"k\n" +
 	"\tTimeRange\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
 	"\x03end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\"b\n" +
@@ -516,20 +597,21 @@ func file_vatsector_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vatsector_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_vatsector_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_vatsector_v1_common_proto_goTypes = []any{
 	(ExitReason)(0),               // 0: vatsector.v1.ExitReason
-	(*TimeRange)(nil),             // 1: vatsector.v1.TimeRange
-	(*Point)(nil),                 // 2: vatsector.v1.Point
-	(*TrackPoint)(nil),            // 3: vatsector.v1.TrackPoint
-	(*FlightRef)(nil),             // 4: vatsector.v1.FlightRef
-	(*ControllerRef)(nil),         // 5: vatsector.v1.ControllerRef
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*BoundingBox)(nil),           // 1: vatsector.v1.BoundingBox
+	(*TimeRange)(nil),             // 2: vatsector.v1.TimeRange
+	(*Point)(nil),                 // 3: vatsector.v1.Point
+	(*TrackPoint)(nil),            // 4: vatsector.v1.TrackPoint
+	(*FlightRef)(nil),             // 5: vatsector.v1.FlightRef
+	(*ControllerRef)(nil),         // 6: vatsector.v1.ControllerRef
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_vatsector_v1_common_proto_depIdxs = []int32{
-	6, // 0: vatsector.v1.TimeRange.start:type_name -> google.protobuf.Timestamp
-	6, // 1: vatsector.v1.TimeRange.end:type_name -> google.protobuf.Timestamp
-	6, // 2: vatsector.v1.TrackPoint.observed_at:type_name -> google.protobuf.Timestamp
+	7, // 0: vatsector.v1.TimeRange.start:type_name -> google.protobuf.Timestamp
+	7, // 1: vatsector.v1.TimeRange.end:type_name -> google.protobuf.Timestamp
+	7, // 2: vatsector.v1.TrackPoint.observed_at:type_name -> google.protobuf.Timestamp
 	3, // [3:3] is the sub-list for method output_type
 	3, // [3:3] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
@@ -548,7 +630,7 @@ func file_vatsector_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_common_proto_rawDesc), len(file_vatsector_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -7,6 +7,7 @@
 package vatsectorv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -757,24 +758,24 @@ var File_vatsector_v1_controller_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\n" +
-	"%vatsector/v1/controller_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xce\x01\n" +
-	"\x16ListControllersRequest\x122\n" +
-	"\x05kinds\x18\x01 \x03(\x0e2\x1c.vatsector.v1.ControllerKindR\x05kinds\x12'\n" +
-	"\x0fcallsign_prefix\x18\x02 \x01(\tR\x0ecallsignPrefix\x12\x1b\n" +
-	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"%vatsector/v1/controller_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xe7\x01\n" +
+	"\x16ListControllersRequest\x127\n" +
+	"\x05kinds\x18\x01 \x03(\x0e2\x1c.vatsector.v1.ControllerKindB\x03\xe0A\x01R\x05kinds\x12,\n" +
+	"\x0fcallsign_prefix\x18\x02 \x01(\tB\x03\xe0A\x01R\x0ecallsignPrefix\x12 \n" +
+	"\tsector_id\x18\x03 \x01(\tB\x03\xe0A\x01R\bsectorId\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"}\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"}\n" +
 	"\x17ListControllersResponse\x12:\n" +
 	"\vcontrollers\x18\x01 \x03(\v2\x18.vatsector.v1.ControllerR\vcontrollers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xce\x01\n" +
-	"\x1dListControllerSessionsRequest\x12+\n" +
-	"\x04seen\x18\x01 \x01(\v2\x17.vatsector.v1.TimeRangeR\x04seen\x12'\n" +
-	"\x0fcallsign_prefix\x18\x02 \x01(\tR\x0ecallsignPrefix\x12\x1b\n" +
-	"\tsector_id\x18\x03 \x01(\tR\bsectorId\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe7\x01\n" +
+	"\x1dListControllerSessionsRequest\x120\n" +
+	"\x04seen\x18\x01 \x01(\v2\x17.vatsector.v1.TimeRangeB\x03\xe0A\x01R\x04seen\x12,\n" +
+	"\x0fcallsign_prefix\x18\x02 \x01(\tB\x03\xe0A\x01R\x0ecallsignPrefix\x12 \n" +
+	"\tsector_id\x18\x03 \x01(\tB\x03\xe0A\x01R\bsectorId\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"\x85\x01\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"\x85\x01\n" +
 	"\x1eListControllerSessionsResponse\x12;\n" +
 	"\bsessions\x18\x01 \x03(\v2\x1f.vatsector.v1.ControllerSessionR\bsessions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x03\n" +
@@ -827,10 +828,10 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\x0fFACILITY_GROUND\x10\x04\x12\x12\n" +
 	"\x0eFACILITY_TOWER\x10\x05\x12\x15\n" +
 	"\x11FACILITY_APPROACH\x10\x06\x12\x13\n" +
-	"\x0fFACILITY_CENTER\x10\a2\xe8\x01\n" +
-	"\x11ControllerService\x12^\n" +
-	"\x0fListControllers\x12$.vatsector.v1.ListControllersRequest\x1a%.vatsector.v1.ListControllersResponse\x12s\n" +
-	"\x16ListControllerSessions\x12+.vatsector.v1.ListControllerSessionsRequest\x1a,.vatsector.v1.ListControllerSessionsResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\x0fFACILITY_CENTER\x10\a2\xa2\x02\n" +
+	"\x11ControllerService\x12w\n" +
+	"\x0fListControllers\x12$.vatsector.v1.ListControllersRequest\x1a%.vatsector.v1.ListControllersResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/controllers\x12\x93\x01\n" +
+	"\x16ListControllerSessions\x12+.vatsector.v1.ListControllerSessionsRequest\x1a,.vatsector.v1.ListControllerSessionsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/controllerSessionsB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_controller_service_proto_rawDescOnce sync.Once

@@ -7,6 +7,7 @@
 package vatsectorv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -22,6 +23,235 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// WatchFlightsRequest selects the flights of a WatchFlights stream.
+type WatchFlightsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only flights whose position is inside this box (see BoundingBox). Unset: every online flight.
+	Bounds        *BoundingBox `protobuf:"bytes,1,opt,name=bounds,proto3" json:"bounds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFlightsRequest) Reset() {
+	*x = WatchFlightsRequest{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFlightsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFlightsRequest) ProtoMessage() {}
+
+func (x *WatchFlightsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFlightsRequest.ProtoReflect.Descriptor instead.
+func (*WatchFlightsRequest) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchFlightsRequest) GetBounds() *BoundingBox {
+	if x != nil {
+		return x.Bounds
+	}
+	return nil
+}
+
+// WatchFlightsResponse is the online flights as of one committed cycle.
+type WatchFlightsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feed time (update_timestamp) of the committed cycle.
+	AsOf *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// The online flights inside the request's bounds, ordered by id.
+	Flights       []*LiveFlight `protobuf:"bytes,2,rep,name=flights,proto3" json:"flights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFlightsResponse) Reset() {
+	*x = WatchFlightsResponse{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFlightsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFlightsResponse) ProtoMessage() {}
+
+func (x *WatchFlightsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFlightsResponse.ProtoReflect.Descriptor instead.
+func (*WatchFlightsResponse) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchFlightsResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+func (x *WatchFlightsResponse) GetFlights() []*LiveFlight {
+	if x != nil {
+		return x.Flights
+	}
+	return nil
+}
+
+// LiveFlight is an online flight where the feed last showed it: what a map draws, small enough to send every
+// cycle for every flight (about 60 bytes each in the binary encoding).
+type LiveFlight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flight id (see Flight.id).
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Callsign of the connection, for example "BAW123".
+	Callsign string `protobuf:"bytes,2,opt,name=callsign,proto3" json:"callsign,omitempty"`
+	// Latitude in decimal degrees (WGS 84).
+	Latitude float64 `protobuf:"fixed64,3,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	// Longitude in decimal degrees (WGS 84).
+	Longitude float64 `protobuf:"fixed64,4,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	// Altitude in feet (can be negative).
+	AltitudeFt int32 `protobuf:"varint,5,opt,name=altitude_ft,json=altitudeFt,proto3" json:"altitude_ft,omitempty"`
+	// Ground speed in knots.
+	GroundspeedKt int32 `protobuf:"varint,6,opt,name=groundspeed_kt,json=groundspeedKt,proto3" json:"groundspeed_kt,omitempty"`
+	// Heading in degrees, 0 to 360.
+	HeadingDeg int32 `protobuf:"varint,7,opt,name=heading_deg,json=headingDeg,proto3" json:"heading_deg,omitempty"`
+	// ICAO aircraft type of the flight plan, for example "B738"; empty without a flight plan.
+	Aircraft string `protobuf:"bytes,8,opt,name=aircraft,proto3" json:"aircraft,omitempty"`
+	// Departure airport of the flight plan (ICAO code as filed); empty without a flight plan.
+	Departure string `protobuf:"bytes,9,opt,name=departure,proto3" json:"departure,omitempty"`
+	// Arrival airport of the flight plan (ICAO code as filed); empty without a flight plan.
+	Arrival       string `protobuf:"bytes,10,opt,name=arrival,proto3" json:"arrival,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveFlight) Reset() {
+	*x = LiveFlight{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveFlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveFlight) ProtoMessage() {}
+
+func (x *LiveFlight) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveFlight.ProtoReflect.Descriptor instead.
+func (*LiveFlight) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LiveFlight) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetCallsign() string {
+	if x != nil {
+		return x.Callsign
+	}
+	return ""
+}
+
+func (x *LiveFlight) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetAltitudeFt() int32 {
+	if x != nil {
+		return x.AltitudeFt
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetGroundspeedKt() int32 {
+	if x != nil {
+		return x.GroundspeedKt
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetHeadingDeg() int32 {
+	if x != nil {
+		return x.HeadingDeg
+	}
+	return 0
+}
+
+func (x *LiveFlight) GetAircraft() string {
+	if x != nil {
+		return x.Aircraft
+	}
+	return ""
+}
+
+func (x *LiveFlight) GetDeparture() string {
+	if x != nil {
+		return x.Departure
+	}
+	return ""
+}
+
+func (x *LiveFlight) GetArrival() string {
+	if x != nil {
+		return x.Arrival
+	}
+	return ""
+}
 
 // ListFlightsRequest selects flights. Filters combine with AND; an empty filter field matches everything.
 type ListFlightsRequest struct {
@@ -43,6 +273,8 @@ type ListFlightsRequest struct {
 	// With include_offline: only flights seen during this range, i.e. first_seen < seen.end and
 	// last_seen >= seen.start. Unset: all stored flights.
 	Seen *TimeRange `protobuf:"bytes,6,opt,name=seen,proto3" json:"seen,omitempty"`
+	// Only flights whose latest position is inside this box (see BoundingBox). Unset: anywhere.
+	Bounds *BoundingBox `protobuf:"bytes,7,opt,name=bounds,proto3" json:"bounds,omitempty"`
 	// Maximum number of flights to return: default 100, maximum 1000.
 	PageSize int32 `protobuf:"varint,100,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page, or empty for the first page.
@@ -53,7 +285,7 @@ type ListFlightsRequest struct {
 
 func (x *ListFlightsRequest) Reset() {
 	*x = ListFlightsRequest{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[0]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -65,7 +297,7 @@ func (x *ListFlightsRequest) String() string {
 func (*ListFlightsRequest) ProtoMessage() {}
 
 func (x *ListFlightsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[0]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -78,7 +310,7 @@ func (x *ListFlightsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlightsRequest.ProtoReflect.Descriptor instead.
 func (*ListFlightsRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{0}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListFlightsRequest) GetSectorId() string {
@@ -123,6 +355,13 @@ func (x *ListFlightsRequest) GetSeen() *TimeRange {
 	return nil
 }
 
+func (x *ListFlightsRequest) GetBounds() *BoundingBox {
+	if x != nil {
+		return x.Bounds
+	}
+	return nil
+}
+
 func (x *ListFlightsRequest) GetPageSize() int32 {
 	if x != nil {
 		return x.PageSize
@@ -150,7 +389,7 @@ type ListFlightsResponse struct {
 
 func (x *ListFlightsResponse) Reset() {
 	*x = ListFlightsResponse{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[1]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -162,7 +401,7 @@ func (x *ListFlightsResponse) String() string {
 func (*ListFlightsResponse) ProtoMessage() {}
 
 func (x *ListFlightsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[1]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -175,7 +414,7 @@ func (x *ListFlightsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlightsResponse.ProtoReflect.Descriptor instead.
 func (*ListFlightsResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{1}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListFlightsResponse) GetFlights() []*Flight {
@@ -218,7 +457,7 @@ type GetFlightRequest struct {
 
 func (x *GetFlightRequest) Reset() {
 	*x = GetFlightRequest{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +469,7 @@ func (x *GetFlightRequest) String() string {
 func (*GetFlightRequest) ProtoMessage() {}
 
 func (x *GetFlightRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +482,7 @@ func (x *GetFlightRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlightRequest.ProtoReflect.Descriptor instead.
 func (*GetFlightRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetFlightRequest) GetSelector() isGetFlightRequest_Selector {
@@ -332,7 +571,7 @@ type GetFlightResponse struct {
 
 func (x *GetFlightResponse) Reset() {
 	*x = GetFlightResponse{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +583,7 @@ func (x *GetFlightResponse) String() string {
 func (*GetFlightResponse) ProtoMessage() {}
 
 func (x *GetFlightResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +596,7 @@ func (x *GetFlightResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlightResponse.ProtoReflect.Descriptor instead.
 func (*GetFlightResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{3}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetFlightResponse) GetFlight() *Flight {
@@ -414,7 +653,7 @@ type GetFlightSummaryRequest struct {
 
 func (x *GetFlightSummaryRequest) Reset() {
 	*x = GetFlightSummaryRequest{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +665,7 @@ func (x *GetFlightSummaryRequest) String() string {
 func (*GetFlightSummaryRequest) ProtoMessage() {}
 
 func (x *GetFlightSummaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +678,7 @@ func (x *GetFlightSummaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlightSummaryRequest.ProtoReflect.Descriptor instead.
 func (*GetFlightSummaryRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetFlightSummaryRequest) GetSelector() isGetFlightSummaryRequest_Selector {
@@ -489,7 +728,7 @@ type GetFlightSummaryResponse struct {
 
 func (x *GetFlightSummaryResponse) Reset() {
 	*x = GetFlightSummaryResponse{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +740,7 @@ func (x *GetFlightSummaryResponse) String() string {
 func (*GetFlightSummaryResponse) ProtoMessage() {}
 
 func (x *GetFlightSummaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +753,7 @@ func (x *GetFlightSummaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlightSummaryResponse.ProtoReflect.Descriptor instead.
 func (*GetFlightSummaryResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetFlightSummaryResponse) GetFlight() *Flight {
@@ -580,7 +819,7 @@ type FlightSummary struct {
 
 func (x *FlightSummary) Reset() {
 	*x = FlightSummary{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +831,7 @@ func (x *FlightSummary) String() string {
 func (*FlightSummary) ProtoMessage() {}
 
 func (x *FlightSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +844,7 @@ func (x *FlightSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightSummary.ProtoReflect.Descriptor instead.
 func (*FlightSummary) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{6}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlightSummary) GetFirstSeen() *timestamppb.Timestamp {
@@ -708,7 +947,7 @@ type FlightSummaryVisit struct {
 
 func (x *FlightSummaryVisit) Reset() {
 	*x = FlightSummaryVisit{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +959,7 @@ func (x *FlightSummaryVisit) String() string {
 func (*FlightSummaryVisit) ProtoMessage() {}
 
 func (x *FlightSummaryVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +972,7 @@ func (x *FlightSummaryVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightSummaryVisit.ProtoReflect.Descriptor instead.
 func (*FlightSummaryVisit) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{7}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FlightSummaryVisit) GetVisit() *Visit {
@@ -799,7 +1038,7 @@ type Flight struct {
 
 func (x *Flight) Reset() {
 	*x = Flight{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +1050,7 @@ func (x *Flight) String() string {
 func (*Flight) ProtoMessage() {}
 
 func (x *Flight) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +1063,7 @@ func (x *Flight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flight.ProtoReflect.Descriptor instead.
 func (*Flight) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{8}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Flight) GetId() int64 {
@@ -966,7 +1205,7 @@ type FlightPosition struct {
 
 func (x *FlightPosition) Reset() {
 	*x = FlightPosition{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1217,7 @@ func (x *FlightPosition) String() string {
 func (*FlightPosition) ProtoMessage() {}
 
 func (x *FlightPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1230,7 @@ func (x *FlightPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPosition.ProtoReflect.Descriptor instead.
 func (*FlightPosition) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{9}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FlightPosition) GetUpdatedAt() *timestamppb.Timestamp {
@@ -1100,7 +1339,7 @@ type FlightPlan struct {
 
 func (x *FlightPlan) Reset() {
 	*x = FlightPlan{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1351,7 @@ func (x *FlightPlan) String() string {
 func (*FlightPlan) ProtoMessage() {}
 
 func (x *FlightPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1364,7 @@ func (x *FlightPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPlan.ProtoReflect.Descriptor instead.
 func (*FlightPlan) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{10}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FlightPlan) GetFlightRules() string {
@@ -1283,7 +1522,7 @@ type Visit struct {
 
 func (x *Visit) Reset() {
 	*x = Visit{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1534,7 @@ func (x *Visit) String() string {
 func (*Visit) ProtoMessage() {}
 
 func (x *Visit) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1547,7 @@ func (x *Visit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Visit.ProtoReflect.Descriptor instead.
 func (*Visit) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{11}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Visit) GetId() int64 {
@@ -1392,28 +1631,49 @@ var File_vatsector_v1_flight_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\n" +
-	"!vatsector/v1/flight_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xa4\x02\n" +
-	"\x12ListFlightsRequest\x12\x1b\n" +
-	"\tsector_id\x18\x01 \x01(\tR\bsectorId\x12'\n" +
-	"\x0fcallsign_prefix\x18\x02 \x01(\tR\x0ecallsignPrefix\x12\x1c\n" +
-	"\tdeparture\x18\x03 \x01(\tR\tdeparture\x12\x18\n" +
-	"\aarrival\x18\x04 \x01(\tR\aarrival\x12'\n" +
-	"\x0finclude_offline\x18\x05 \x01(\bR\x0eincludeOffline\x12+\n" +
-	"\x04seen\x18\x06 \x01(\v2\x17.vatsector.v1.TimeRangeR\x04seen\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"!vatsector/v1/flight_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"M\n" +
+	"\x13WatchFlightsRequest\x126\n" +
+	"\x06bounds\x18\x01 \x01(\v2\x19.vatsector.v1.BoundingBoxB\x03\xe0A\x01R\x06bounds\"{\n" +
+	"\x14WatchFlightsResponse\x12/\n" +
+	"\x05as_of\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x122\n" +
+	"\aflights\x18\x02 \x03(\v2\x18.vatsector.v1.LiveFlightR\aflights\"\xaf\x02\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"m\n" +
+	"LiveFlight\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1a\n" +
+	"\bcallsign\x18\x02 \x01(\tR\bcallsign\x12\x1a\n" +
+	"\blatitude\x18\x03 \x01(\x01R\blatitude\x12\x1c\n" +
+	"\tlongitude\x18\x04 \x01(\x01R\tlongitude\x12\x1f\n" +
+	"\valtitude_ft\x18\x05 \x01(\x05R\n" +
+	"altitudeFt\x12%\n" +
+	"\x0egroundspeed_kt\x18\x06 \x01(\x05R\rgroundspeedKt\x12\x1f\n" +
+	"\vheading_deg\x18\a \x01(\x05R\n" +
+	"headingDeg\x12\x1a\n" +
+	"\baircraft\x18\b \x01(\tR\baircraft\x12\x1c\n" +
+	"\tdeparture\x18\t \x01(\tR\tdeparture\x12\x18\n" +
+	"\aarrival\x18\n" +
+	" \x01(\tR\aarrival\"\x84\x03\n" +
+	"\x12ListFlightsRequest\x12 \n" +
+	"\tsector_id\x18\x01 \x01(\tB\x03\xe0A\x01R\bsectorId\x12,\n" +
+	"\x0fcallsign_prefix\x18\x02 \x01(\tB\x03\xe0A\x01R\x0ecallsignPrefix\x12!\n" +
+	"\tdeparture\x18\x03 \x01(\tB\x03\xe0A\x01R\tdeparture\x12\x1d\n" +
+	"\aarrival\x18\x04 \x01(\tB\x03\xe0A\x01R\aarrival\x12,\n" +
+	"\x0finclude_offline\x18\x05 \x01(\bB\x03\xe0A\x01R\x0eincludeOffline\x120\n" +
+	"\x04seen\x18\x06 \x01(\v2\x17.vatsector.v1.TimeRangeB\x03\xe0A\x01R\x04seen\x126\n" +
+	"\x06bounds\x18\a \x01(\v2\x19.vatsector.v1.BoundingBoxB\x03\xe0A\x01R\x06bounds\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
+	"\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"m\n" +
 	"\x13ListFlightsResponse\x12.\n" +
 	"\aflights\x18\x01 \x03(\v2\x14.vatsector.v1.FlightR\aflights\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
-	"\x10GetFlightRequest\x12\x1c\n" +
-	"\bcallsign\x18\x01 \x01(\tH\x00R\bcallsign\x12\x10\n" +
-	"\x02id\x18\x02 \x01(\x03H\x00R\x02id\x12#\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd5\x01\n" +
+	"\x10GetFlightRequest\x12!\n" +
+	"\bcallsign\x18\x01 \x01(\tB\x03\xe0A\x01H\x00R\bcallsign\x12\x15\n" +
+	"\x02id\x18\x02 \x01(\x03B\x03\xe0A\x01H\x00R\x02id\x12(\n" +
 	"\rinclude_track\x18\n" +
-	" \x01(\bR\fincludeTrack\x12(\n" +
-	"\x10max_track_points\x18\v \x01(\x05R\x0emaxTrackPoints\x12\x1d\n" +
+	" \x01(\bB\x03\xe0A\x01R\fincludeTrack\x12-\n" +
+	"\x10max_track_points\x18\v \x01(\x05B\x03\xe0A\x01R\x0emaxTrackPoints\x12\"\n" +
 	"\n" +
-	"max_visits\x18\f \x01(\x05R\tmaxVisitsB\n" +
+	"max_visits\x18\f \x01(\x05B\x03\xe0A\x01R\tmaxVisitsB\n" +
 	"\n" +
 	"\bselector\"\xf2\x01\n" +
 	"\x11GetFlightResponse\x12,\n" +
@@ -1421,12 +1681,12 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x06visits\x18\x02 \x03(\v2\x13.vatsector.v1.VisitR\x06visits\x12.\n" +
 	"\x05track\x18\x03 \x03(\v2\x18.vatsector.v1.TrackPointR\x05track\x12)\n" +
 	"\x10visits_truncated\x18\x04 \x01(\bR\x0fvisitsTruncated\x12'\n" +
-	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"V\n" +
-	"\x17GetFlightSummaryRequest\x12\x10\n" +
-	"\x02id\x18\x01 \x01(\x03H\x00R\x02id\x12\x1d\n" +
+	"\x0ftrack_truncated\x18\x05 \x01(\bR\x0etrackTruncated\"`\n" +
+	"\x17GetFlightSummaryRequest\x12\x15\n" +
+	"\x02id\x18\x01 \x01(\x03B\x03\xe0A\x02H\x00R\x02id\x12\"\n" +
 	"\n" +
 	"max_visits\x18\n" +
-	" \x01(\x05R\tmaxVisitsB\n" +
+	" \x01(\x05B\x03\xe0A\x01R\tmaxVisitsB\n" +
 	"\n" +
 	"\bselector\"\x7f\n" +
 	"\x18GetFlightSummaryResponse\x12,\n" +
@@ -1527,11 +1787,12 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\rexit_position\x18\x15 \x01(\v2\x13.vatsector.v1.PointR\fexitPosition\x129\n" +
 	"\vexit_reason\x18\x16 \x01(\x0e2\x18.vatsector.v1.ExitReasonR\n" +
 	"exitReason\x125\n" +
-	"\bduration\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\bduration2\x94\x02\n" +
-	"\rFlightService\x12R\n" +
-	"\vListFlights\x12 .vatsector.v1.ListFlightsRequest\x1a!.vatsector.v1.ListFlightsResponse\x12L\n" +
-	"\tGetFlight\x12\x1e.vatsector.v1.GetFlightRequest\x1a\x1f.vatsector.v1.GetFlightResponse\x12a\n" +
-	"\x10GetFlightSummary\x12%.vatsector.v1.GetFlightSummaryRequest\x1a&.vatsector.v1.GetFlightSummaryResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\bduration\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\bduration2\xe3\x03\n" +
+	"\rFlightService\x12g\n" +
+	"\vListFlights\x12 .vatsector.v1.ListFlightsRequest\x1a!.vatsector.v1.ListFlightsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/flights\x12\x89\x01\n" +
+	"\tGetFlight\x12\x1e.vatsector.v1.GetFlightRequest\x1a\x1f.vatsector.v1.GetFlightResponse\";\x82\xd3\xe4\x93\x025Z!\x12\x1f/v1/callsigns/{callsign}/flight\x12\x10/v1/flights/{id}\x12\x83\x01\n" +
+	"\x10GetFlightSummary\x12%.vatsector.v1.GetFlightSummaryRequest\x1a&.vatsector.v1.GetFlightSummaryResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/flights/{id}/summary\x12W\n" +
+	"\fWatchFlights\x12!.vatsector.v1.WatchFlightsRequest\x1a\".vatsector.v1.WatchFlightsResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_flight_service_proto_rawDescOnce sync.Once
@@ -1545,69 +1806,79 @@ func file_vatsector_v1_flight_service_proto_rawDescGZIP() []byte {
 	return file_vatsector_v1_flight_service_proto_rawDescData
 }
 
-var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_vatsector_v1_flight_service_proto_goTypes = []any{
-	(*ListFlightsRequest)(nil),       // 0: vatsector.v1.ListFlightsRequest
-	(*ListFlightsResponse)(nil),      // 1: vatsector.v1.ListFlightsResponse
-	(*GetFlightRequest)(nil),         // 2: vatsector.v1.GetFlightRequest
-	(*GetFlightResponse)(nil),        // 3: vatsector.v1.GetFlightResponse
-	(*GetFlightSummaryRequest)(nil),  // 4: vatsector.v1.GetFlightSummaryRequest
-	(*GetFlightSummaryResponse)(nil), // 5: vatsector.v1.GetFlightSummaryResponse
-	(*FlightSummary)(nil),            // 6: vatsector.v1.FlightSummary
-	(*FlightSummaryVisit)(nil),       // 7: vatsector.v1.FlightSummaryVisit
-	(*Flight)(nil),                   // 8: vatsector.v1.Flight
-	(*FlightPosition)(nil),           // 9: vatsector.v1.FlightPosition
-	(*FlightPlan)(nil),               // 10: vatsector.v1.FlightPlan
-	(*Visit)(nil),                    // 11: vatsector.v1.Visit
-	(*TimeRange)(nil),                // 12: vatsector.v1.TimeRange
-	(*TrackPoint)(nil),               // 13: vatsector.v1.TrackPoint
-	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 15: google.protobuf.Duration
-	(*Point)(nil),                    // 16: vatsector.v1.Point
-	(ExitReason)(0),                  // 17: vatsector.v1.ExitReason
+	(*WatchFlightsRequest)(nil),      // 0: vatsector.v1.WatchFlightsRequest
+	(*WatchFlightsResponse)(nil),     // 1: vatsector.v1.WatchFlightsResponse
+	(*LiveFlight)(nil),               // 2: vatsector.v1.LiveFlight
+	(*ListFlightsRequest)(nil),       // 3: vatsector.v1.ListFlightsRequest
+	(*ListFlightsResponse)(nil),      // 4: vatsector.v1.ListFlightsResponse
+	(*GetFlightRequest)(nil),         // 5: vatsector.v1.GetFlightRequest
+	(*GetFlightResponse)(nil),        // 6: vatsector.v1.GetFlightResponse
+	(*GetFlightSummaryRequest)(nil),  // 7: vatsector.v1.GetFlightSummaryRequest
+	(*GetFlightSummaryResponse)(nil), // 8: vatsector.v1.GetFlightSummaryResponse
+	(*FlightSummary)(nil),            // 9: vatsector.v1.FlightSummary
+	(*FlightSummaryVisit)(nil),       // 10: vatsector.v1.FlightSummaryVisit
+	(*Flight)(nil),                   // 11: vatsector.v1.Flight
+	(*FlightPosition)(nil),           // 12: vatsector.v1.FlightPosition
+	(*FlightPlan)(nil),               // 13: vatsector.v1.FlightPlan
+	(*Visit)(nil),                    // 14: vatsector.v1.Visit
+	(*BoundingBox)(nil),              // 15: vatsector.v1.BoundingBox
+	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
+	(*TimeRange)(nil),                // 17: vatsector.v1.TimeRange
+	(*TrackPoint)(nil),               // 18: vatsector.v1.TrackPoint
+	(*durationpb.Duration)(nil),      // 19: google.protobuf.Duration
+	(*Point)(nil),                    // 20: vatsector.v1.Point
+	(ExitReason)(0),                  // 21: vatsector.v1.ExitReason
 }
 var file_vatsector_v1_flight_service_proto_depIdxs = []int32{
-	12, // 0: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
-	8,  // 1: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
-	8,  // 2: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
-	11, // 3: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
-	13, // 4: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
-	8,  // 5: vatsector.v1.GetFlightSummaryResponse.flight:type_name -> vatsector.v1.Flight
-	6,  // 6: vatsector.v1.GetFlightSummaryResponse.summary:type_name -> vatsector.v1.FlightSummary
-	14, // 7: vatsector.v1.FlightSummary.first_seen:type_name -> google.protobuf.Timestamp
-	14, // 8: vatsector.v1.FlightSummary.last_seen:type_name -> google.protobuf.Timestamp
-	15, // 9: vatsector.v1.FlightSummary.online_duration:type_name -> google.protobuf.Duration
-	7,  // 10: vatsector.v1.FlightSummary.visits:type_name -> vatsector.v1.FlightSummaryVisit
-	15, // 11: vatsector.v1.FlightSummary.airborne:type_name -> google.protobuf.Duration
-	14, // 12: vatsector.v1.FlightSummary.first_position_at:type_name -> google.protobuf.Timestamp
-	14, // 13: vatsector.v1.FlightSummary.last_position_at:type_name -> google.protobuf.Timestamp
-	11, // 14: vatsector.v1.FlightSummaryVisit.visit:type_name -> vatsector.v1.Visit
-	15, // 15: vatsector.v1.FlightSummaryVisit.duration:type_name -> google.protobuf.Duration
-	14, // 16: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
-	14, // 17: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
-	14, // 18: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
-	14, // 19: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
-	9,  // 20: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
-	10, // 21: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
-	14, // 22: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 23: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 24: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
-	16, // 25: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
-	14, // 26: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
-	16, // 27: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
-	17, // 28: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
-	15, // 29: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
-	0,  // 30: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
-	2,  // 31: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
-	4,  // 32: vatsector.v1.FlightService.GetFlightSummary:input_type -> vatsector.v1.GetFlightSummaryRequest
-	1,  // 33: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
-	3,  // 34: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
-	5,  // 35: vatsector.v1.FlightService.GetFlightSummary:output_type -> vatsector.v1.GetFlightSummaryResponse
-	33, // [33:36] is the sub-list for method output_type
-	30, // [30:33] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	15, // 0: vatsector.v1.WatchFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
+	16, // 1: vatsector.v1.WatchFlightsResponse.as_of:type_name -> google.protobuf.Timestamp
+	2,  // 2: vatsector.v1.WatchFlightsResponse.flights:type_name -> vatsector.v1.LiveFlight
+	17, // 3: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
+	15, // 4: vatsector.v1.ListFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
+	11, // 5: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
+	11, // 6: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
+	14, // 7: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
+	18, // 8: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
+	11, // 9: vatsector.v1.GetFlightSummaryResponse.flight:type_name -> vatsector.v1.Flight
+	9,  // 10: vatsector.v1.GetFlightSummaryResponse.summary:type_name -> vatsector.v1.FlightSummary
+	16, // 11: vatsector.v1.FlightSummary.first_seen:type_name -> google.protobuf.Timestamp
+	16, // 12: vatsector.v1.FlightSummary.last_seen:type_name -> google.protobuf.Timestamp
+	19, // 13: vatsector.v1.FlightSummary.online_duration:type_name -> google.protobuf.Duration
+	10, // 14: vatsector.v1.FlightSummary.visits:type_name -> vatsector.v1.FlightSummaryVisit
+	19, // 15: vatsector.v1.FlightSummary.airborne:type_name -> google.protobuf.Duration
+	16, // 16: vatsector.v1.FlightSummary.first_position_at:type_name -> google.protobuf.Timestamp
+	16, // 17: vatsector.v1.FlightSummary.last_position_at:type_name -> google.protobuf.Timestamp
+	14, // 18: vatsector.v1.FlightSummaryVisit.visit:type_name -> vatsector.v1.Visit
+	19, // 19: vatsector.v1.FlightSummaryVisit.duration:type_name -> google.protobuf.Duration
+	16, // 20: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
+	16, // 21: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
+	16, // 22: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
+	16, // 23: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
+	12, // 24: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
+	13, // 25: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
+	16, // 26: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 27: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 28: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
+	20, // 29: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
+	16, // 30: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
+	20, // 31: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
+	21, // 32: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
+	19, // 33: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
+	3,  // 34: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
+	5,  // 35: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
+	7,  // 36: vatsector.v1.FlightService.GetFlightSummary:input_type -> vatsector.v1.GetFlightSummaryRequest
+	0,  // 37: vatsector.v1.FlightService.WatchFlights:input_type -> vatsector.v1.WatchFlightsRequest
+	4,  // 38: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
+	6,  // 39: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
+	8,  // 40: vatsector.v1.FlightService.GetFlightSummary:output_type -> vatsector.v1.GetFlightSummaryResponse
+	1,  // 41: vatsector.v1.FlightService.WatchFlights:output_type -> vatsector.v1.WatchFlightsResponse
+	38, // [38:42] is the sub-list for method output_type
+	34, // [34:38] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_flight_service_proto_init() }
@@ -1616,23 +1887,23 @@ func file_vatsector_v1_flight_service_proto_init() {
 		return
 	}
 	file_vatsector_v1_common_proto_init()
-	file_vatsector_v1_flight_service_proto_msgTypes[2].OneofWrappers = []any{
+	file_vatsector_v1_flight_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*GetFlightRequest_Callsign)(nil),
 		(*GetFlightRequest_Id)(nil),
 	}
-	file_vatsector_v1_flight_service_proto_msgTypes[4].OneofWrappers = []any{
+	file_vatsector_v1_flight_service_proto_msgTypes[7].OneofWrappers = []any{
 		(*GetFlightSummaryRequest_Id)(nil),
 	}
-	file_vatsector_v1_flight_service_proto_msgTypes[6].OneofWrappers = []any{}
-	file_vatsector_v1_flight_service_proto_msgTypes[8].OneofWrappers = []any{}
-	file_vatsector_v1_flight_service_proto_msgTypes[10].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[9].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[11].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_flight_service_proto_rawDesc), len(file_vatsector_v1_flight_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

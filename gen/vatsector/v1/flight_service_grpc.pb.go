@@ -22,6 +22,7 @@ const (
 	FlightService_ListFlights_FullMethodName      = "/vatsector.v1.FlightService/ListFlights"
 	FlightService_GetFlight_FullMethodName        = "/vatsector.v1.FlightService/GetFlight"
 	FlightService_GetFlightSummary_FullMethodName = "/vatsector.v1.FlightService/GetFlightSummary"
+	FlightService_WatchFlights_FullMethodName     = "/vatsector.v1.FlightService/WatchFlights"
 )
 
 // FlightServiceClient is the client API for FlightService service.
@@ -52,6 +53,13 @@ type FlightServiceClient interface {
 	// and its highest altitude. NOT_FOUND when no flight has the id. The figures are computed from the stored
 	// positions (see FlightSummary), all as of one committed cycle.
 	GetFlightSummary(ctx context.Context, in *GetFlightSummaryRequest, opts ...grpc.CallOption) (*GetFlightSummaryResponse, error)
+	// WatchFlights streams the position of every online flight, for maps: one message per committed cycle with
+	// all the online flights inside the request's bounds (all of them when unset), the first one as of the last
+	// committed cycle. Each message is complete, so a client draws it as it comes and keeps nothing from the one
+	// before; a client that reads more slowly than cycles commit skips to the newest cycle instead of receiving
+	// the ones it missed. The stream runs until the client cancels, or ends with UNAVAILABLE when the server
+	// shuts down.
+	WatchFlights(ctx context.Context, in *WatchFlightsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFlightsResponse], error)
 }
 
 type flightServiceClient struct {
@@ -92,6 +100,25 @@ func (c *flightServiceClient) GetFlightSummary(ctx context.Context, in *GetFligh
 	return out, nil
 }
 
+func (c *flightServiceClient) WatchFlights(ctx context.Context, in *WatchFlightsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFlightsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FlightService_ServiceDesc.Streams[0], FlightService_WatchFlights_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchFlightsRequest, WatchFlightsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FlightService_WatchFlightsClient = grpc.ServerStreamingClient[WatchFlightsResponse]
+
 // FlightServiceServer is the server API for FlightService service.
 // All implementations must embed UnimplementedFlightServiceServer
 // for forward compatibility.
@@ -120,6 +147,13 @@ type FlightServiceServer interface {
 	// and its highest altitude. NOT_FOUND when no flight has the id. The figures are computed from the stored
 	// positions (see FlightSummary), all as of one committed cycle.
 	GetFlightSummary(context.Context, *GetFlightSummaryRequest) (*GetFlightSummaryResponse, error)
+	// WatchFlights streams the position of every online flight, for maps: one message per committed cycle with
+	// all the online flights inside the request's bounds (all of them when unset), the first one as of the last
+	// committed cycle. Each message is complete, so a client draws it as it comes and keeps nothing from the one
+	// before; a client that reads more slowly than cycles commit skips to the newest cycle instead of receiving
+	// the ones it missed. The stream runs until the client cancels, or ends with UNAVAILABLE when the server
+	// shuts down.
+	WatchFlights(*WatchFlightsRequest, grpc.ServerStreamingServer[WatchFlightsResponse]) error
 	mustEmbedUnimplementedFlightServiceServer()
 }
 
@@ -138,6 +172,9 @@ func (UnimplementedFlightServiceServer) GetFlight(context.Context, *GetFlightReq
 }
 func (UnimplementedFlightServiceServer) GetFlightSummary(context.Context, *GetFlightSummaryRequest) (*GetFlightSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFlightSummary not implemented")
+}
+func (UnimplementedFlightServiceServer) WatchFlights(*WatchFlightsRequest, grpc.ServerStreamingServer[WatchFlightsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchFlights not implemented")
 }
 func (UnimplementedFlightServiceServer) mustEmbedUnimplementedFlightServiceServer() {}
 func (UnimplementedFlightServiceServer) testEmbeddedByValue()                       {}
@@ -214,6 +251,17 @@ func _FlightService_GetFlightSummary_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FlightService_WatchFlights_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchFlightsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FlightServiceServer).WatchFlights(m, &grpc.GenericServerStream[WatchFlightsRequest, WatchFlightsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FlightService_WatchFlightsServer = grpc.ServerStreamingServer[WatchFlightsResponse]
+
 // FlightService_ServiceDesc is the grpc.ServiceDesc for FlightService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -234,6 +282,12 @@ var FlightService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _FlightService_GetFlightSummary_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchFlights",
+			Handler:       _FlightService_WatchFlights_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "vatsector/v1/flight_service.proto",
 }

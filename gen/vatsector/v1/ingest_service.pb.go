@@ -7,6 +7,7 @@
 package vatsectorv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -1126,7 +1127,7 @@ var File_vatsector_v1_ingest_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\n" +
-	"!vatsector/v1/ingest_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
+	"!vatsector/v1/ingest_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
 	"\x19GetIngestionStatusRequest\"\xab\x05\n" +
 	"\x1aGetIngestionStatusResponse\x122\n" +
 	"\n" +
@@ -1147,9 +1148,9 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\x10future_feed_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0efutureFeedTime\"\x84\x01\n" +
 	"\x10IngestionBacklog\x12\x1c\n" +
 	"\tsnapshots\x18\x01 \x01(\x05R\tsnapshots\x12R\n" +
-	"\x17oldest_update_timestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x15oldestUpdateTimestamp\":\n" +
-	"\x15WatchIngestionRequest\x12!\n" +
-	"\finclude_last\x18\x01 \x01(\bR\vincludeLast\"C\n" +
+	"\x17oldest_update_timestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x15oldestUpdateTimestamp\"?\n" +
+	"\x15WatchIngestionRequest\x12&\n" +
+	"\finclude_last\x18\x01 \x01(\bB\x03\xe0A\x01R\vincludeLast\"C\n" +
 	"\x16WatchIngestionResponse\x12)\n" +
 	"\x05cycle\x18\x01 \x01(\v2\x13.vatsector.v1.CycleR\x05cycle\"\xdc\x04\n" +
 	"\x05Cycle\x12\x0e\n" +
@@ -1223,9 +1224,9 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\x0fHEALTH_STATE_OK\x10\x01\x12\x19\n" +
 	"\x15HEALTH_STATE_DEGRADED\x10\x02\x12\x16\n" +
 	"\x12HEALTH_STATE_STALE\x10\x03\x12\x18\n" +
-	"\x14HEALTH_STATE_STANDBY\x10\x042\xd7\x01\n" +
-	"\rIngestService\x12g\n" +
-	"\x12GetIngestionStatus\x12'.vatsector.v1.GetIngestionStatusRequest\x1a(.vatsector.v1.GetIngestionStatusResponse\x12]\n" +
+	"\x14HEALTH_STATE_STANDBY\x10\x042\xf6\x01\n" +
+	"\rIngestService\x12\x85\x01\n" +
+	"\x12GetIngestionStatus\x12'.vatsector.v1.GetIngestionStatusRequest\x1a(.vatsector.v1.GetIngestionStatusResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/ingestion/status\x12]\n" +
 	"\x0eWatchIngestion\x12#.vatsector.v1.WatchIngestionRequest\x1a$.vatsector.v1.WatchIngestionResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (

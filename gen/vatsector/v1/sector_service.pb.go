@@ -7,6 +7,8 @@
 package vatsectorv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -337,6 +339,120 @@ func (x *ListSectorsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetSectorGeometryRequest selects the sectors whose boundaries GetSectorGeometry returns. Filters combine with
+// AND; an empty filter matches every loaded sector.
+type GetSectorGeometryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only sectors of this set, for example "vatspy".
+	Set string `protobuf:"bytes,1,opt,name=set,proto3" json:"set,omitempty"`
+	// Only sectors whose boundary's bounding box intersects this box (see BoundingBox).
+	Bounds *BoundingBox `protobuf:"bytes,2,opt,name=bounds,proto3" json:"bounds,omitempty"`
+	// Simplify each boundary (Douglas-Peucker) so that no point moves more than this many degrees, for a map
+	// drawn at a small scale: 0.01 (about 1 km) keeps every shape recognisable on a world map and shrinks the
+	// VATSpy sectors' GeoJSON several times. 0 (the default) returns the boundaries exactly; negative, or more than
+	// 1, is INVALID_ARGUMENT. A polygon simplified to fewer than four points keeps its original points.
+	ToleranceDeg  float64 `protobuf:"fixed64,3,opt,name=tolerance_deg,json=toleranceDeg,proto3" json:"tolerance_deg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSectorGeometryRequest) Reset() {
+	*x = GetSectorGeometryRequest{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSectorGeometryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSectorGeometryRequest) ProtoMessage() {}
+
+func (x *GetSectorGeometryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSectorGeometryRequest.ProtoReflect.Descriptor instead.
+func (*GetSectorGeometryRequest) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetSectorGeometryRequest) GetSet() string {
+	if x != nil {
+		return x.Set
+	}
+	return ""
+}
+
+func (x *GetSectorGeometryRequest) GetBounds() *BoundingBox {
+	if x != nil {
+		return x.Bounds
+	}
+	return nil
+}
+
+func (x *GetSectorGeometryRequest) GetToleranceDeg() float64 {
+	if x != nil {
+		return x.ToleranceDeg
+	}
+	return 0
+}
+
+// GetSectorGeometryResponse is the selected sectors' boundaries.
+type GetSectorGeometryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The GeoJSON FeatureCollection, content type application/geo+json, features ordered by set then id.
+	Geojson       *httpbody.HttpBody `protobuf:"bytes,1,opt,name=geojson,proto3" json:"geojson,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSectorGeometryResponse) Reset() {
+	*x = GetSectorGeometryResponse{}
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSectorGeometryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSectorGeometryResponse) ProtoMessage() {}
+
+func (x *GetSectorGeometryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSectorGeometryResponse.ProtoReflect.Descriptor instead.
+func (*GetSectorGeometryResponse) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetSectorGeometryResponse) GetGeojson() *httpbody.HttpBody {
+	if x != nil {
+		return x.Geojson
+	}
+	return nil
+}
+
 // GetSectorOccupancyRequest selects a sector.
 type GetSectorOccupancyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -355,7 +471,7 @@ type GetSectorOccupancyRequest struct {
 
 func (x *GetSectorOccupancyRequest) Reset() {
 	*x = GetSectorOccupancyRequest{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +483,7 @@ func (x *GetSectorOccupancyRequest) String() string {
 func (*GetSectorOccupancyRequest) ProtoMessage() {}
 
 func (x *GetSectorOccupancyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +496,7 @@ func (x *GetSectorOccupancyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSectorOccupancyRequest.ProtoReflect.Descriptor instead.
 func (*GetSectorOccupancyRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetSectorOccupancyRequest) GetSectorId() string {
@@ -430,7 +546,7 @@ type GetSectorOccupancyResponse struct {
 
 func (x *GetSectorOccupancyResponse) Reset() {
 	*x = GetSectorOccupancyResponse{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +558,7 @@ func (x *GetSectorOccupancyResponse) String() string {
 func (*GetSectorOccupancyResponse) ProtoMessage() {}
 
 func (x *GetSectorOccupancyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +571,7 @@ func (x *GetSectorOccupancyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSectorOccupancyResponse.ProtoReflect.Descriptor instead.
 func (*GetSectorOccupancyResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{3}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetSectorOccupancyResponse) GetSector() *Sector {
@@ -503,7 +619,7 @@ type SectorOccupant struct {
 
 func (x *SectorOccupant) Reset() {
 	*x = SectorOccupant{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +631,7 @@ func (x *SectorOccupant) String() string {
 func (*SectorOccupant) ProtoMessage() {}
 
 func (x *SectorOccupant) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +644,7 @@ func (x *SectorOccupant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorOccupant.ProtoReflect.Descriptor instead.
 func (*SectorOccupant) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SectorOccupant) GetFlight() *FlightRef {
@@ -598,7 +714,7 @@ type Sector struct {
 
 func (x *Sector) Reset() {
 	*x = Sector{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +726,7 @@ func (x *Sector) String() string {
 func (*Sector) ProtoMessage() {}
 
 func (x *Sector) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +739,7 @@ func (x *Sector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sector.ProtoReflect.Descriptor instead.
 func (*Sector) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Sector) GetId() string {
@@ -760,7 +876,7 @@ type SectorEvent struct {
 
 func (x *SectorEvent) Reset() {
 	*x = SectorEvent{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +888,7 @@ func (x *SectorEvent) String() string {
 func (*SectorEvent) ProtoMessage() {}
 
 func (x *SectorEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +901,7 @@ func (x *SectorEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorEvent.ProtoReflect.Descriptor instead.
 func (*SectorEvent) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{6}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SectorEvent) GetSequence() int64 {
@@ -907,7 +1023,7 @@ type ListSectorEventsRequest struct {
 
 func (x *ListSectorEventsRequest) Reset() {
 	*x = ListSectorEventsRequest{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1035,7 @@ func (x *ListSectorEventsRequest) String() string {
 func (*ListSectorEventsRequest) ProtoMessage() {}
 
 func (x *ListSectorEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1048,7 @@ func (x *ListSectorEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSectorEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListSectorEventsRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{7}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListSectorEventsRequest) GetSectorIds() []string {
@@ -1005,7 +1121,7 @@ type ListSectorEventsResponse struct {
 
 func (x *ListSectorEventsResponse) Reset() {
 	*x = ListSectorEventsResponse{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1133,7 @@ func (x *ListSectorEventsResponse) String() string {
 func (*ListSectorEventsResponse) ProtoMessage() {}
 
 func (x *ListSectorEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1146,7 @@ func (x *ListSectorEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSectorEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListSectorEventsResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{8}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSectorEventsResponse) GetEvents() []*SectorEvent {
@@ -1084,7 +1200,7 @@ type WatchSectorEventsRequest struct {
 
 func (x *WatchSectorEventsRequest) Reset() {
 	*x = WatchSectorEventsRequest{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1212,7 @@ func (x *WatchSectorEventsRequest) String() string {
 func (*WatchSectorEventsRequest) ProtoMessage() {}
 
 func (x *WatchSectorEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1225,7 @@ func (x *WatchSectorEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSectorEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchSectorEventsRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{9}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WatchSectorEventsRequest) GetSectorIds() []string {
@@ -1178,7 +1294,7 @@ type WatchSectorEventsResponse struct {
 
 func (x *WatchSectorEventsResponse) Reset() {
 	*x = WatchSectorEventsResponse{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1306,7 @@ func (x *WatchSectorEventsResponse) String() string {
 func (*WatchSectorEventsResponse) ProtoMessage() {}
 
 func (x *WatchSectorEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1319,7 @@ func (x *WatchSectorEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSectorEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchSectorEventsResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{10}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchSectorEventsResponse) GetPayload() isWatchSectorEventsResponse_Payload {
@@ -1278,7 +1394,7 @@ type SectorEventBatch struct {
 
 func (x *SectorEventBatch) Reset() {
 	*x = SectorEventBatch{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1406,7 @@ func (x *SectorEventBatch) String() string {
 func (*SectorEventBatch) ProtoMessage() {}
 
 func (x *SectorEventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1419,7 @@ func (x *SectorEventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorEventBatch.ProtoReflect.Descriptor instead.
 func (*SectorEventBatch) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{11}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SectorEventBatch) GetEvents() []*SectorEvent {
@@ -1332,7 +1448,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1460,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[12]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1473,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{12}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Heartbeat) GetLatestSequence() int64 {
@@ -1402,7 +1518,7 @@ type WatchSectorOccupancyRequest struct {
 
 func (x *WatchSectorOccupancyRequest) Reset() {
 	*x = WatchSectorOccupancyRequest{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1530,7 @@ func (x *WatchSectorOccupancyRequest) String() string {
 func (*WatchSectorOccupancyRequest) ProtoMessage() {}
 
 func (x *WatchSectorOccupancyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[13]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1543,7 @@ func (x *WatchSectorOccupancyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSectorOccupancyRequest.ProtoReflect.Descriptor instead.
 func (*WatchSectorOccupancyRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{13}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchSectorOccupancyRequest) GetSectors() []string {
@@ -1468,7 +1584,7 @@ type WatchSectorOccupancyResponse struct {
 
 func (x *WatchSectorOccupancyResponse) Reset() {
 	*x = WatchSectorOccupancyResponse{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1596,7 @@ func (x *WatchSectorOccupancyResponse) String() string {
 func (*WatchSectorOccupancyResponse) ProtoMessage() {}
 
 func (x *WatchSectorOccupancyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[14]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1609,7 @@ func (x *WatchSectorOccupancyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSectorOccupancyResponse.ProtoReflect.Descriptor instead.
 func (*WatchSectorOccupancyResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{14}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchSectorOccupancyResponse) GetPayload() isWatchSectorOccupancyResponse_Payload {
@@ -1581,7 +1697,7 @@ type SectorOccupancySnapshot struct {
 
 func (x *SectorOccupancySnapshot) Reset() {
 	*x = SectorOccupancySnapshot{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1709,7 @@ func (x *SectorOccupancySnapshot) String() string {
 func (*SectorOccupancySnapshot) ProtoMessage() {}
 
 func (x *SectorOccupancySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[15]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1722,7 @@ func (x *SectorOccupancySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorOccupancySnapshot.ProtoReflect.Descriptor instead.
 func (*SectorOccupancySnapshot) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{15}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SectorOccupancySnapshot) GetSectors() []*SectorOccupancy {
@@ -1660,7 +1776,7 @@ type SectorOccupancy struct {
 
 func (x *SectorOccupancy) Reset() {
 	*x = SectorOccupancy{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1788,7 @@ func (x *SectorOccupancy) String() string {
 func (*SectorOccupancy) ProtoMessage() {}
 
 func (x *SectorOccupancy) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[16]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1801,7 @@ func (x *SectorOccupancy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorOccupancy.ProtoReflect.Descriptor instead.
 func (*SectorOccupancy) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{16}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SectorOccupancy) GetSector() string {
@@ -1727,7 +1843,7 @@ type SectorOccupancyUpdate struct {
 
 func (x *SectorOccupancyUpdate) Reset() {
 	*x = SectorOccupancyUpdate{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1855,7 @@ func (x *SectorOccupancyUpdate) String() string {
 func (*SectorOccupancyUpdate) ProtoMessage() {}
 
 func (x *SectorOccupancyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[17]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1868,7 @@ func (x *SectorOccupancyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorOccupancyUpdate.ProtoReflect.Descriptor instead.
 func (*SectorOccupancyUpdate) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{17}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SectorOccupancyUpdate) GetChanges() []*SectorOccupancyChange {
@@ -1820,7 +1936,7 @@ type SectorOccupancyChange struct {
 
 func (x *SectorOccupancyChange) Reset() {
 	*x = SectorOccupancyChange{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +1948,7 @@ func (x *SectorOccupancyChange) String() string {
 func (*SectorOccupancyChange) ProtoMessage() {}
 
 func (x *SectorOccupancyChange) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[18]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +1961,7 @@ func (x *SectorOccupancyChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SectorOccupancyChange.ProtoReflect.Descriptor instead.
 func (*SectorOccupancyChange) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{18}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SectorOccupancyChange) GetSector() string {
@@ -1917,7 +2033,7 @@ type ThresholdCrossing struct {
 
 func (x *ThresholdCrossing) Reset() {
 	*x = ThresholdCrossing{}
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2045,7 @@ func (x *ThresholdCrossing) String() string {
 func (*ThresholdCrossing) ProtoMessage() {}
 
 func (x *ThresholdCrossing) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_sector_service_proto_msgTypes[19]
+	mi := &file_vatsector_v1_sector_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2058,7 @@ func (x *ThresholdCrossing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThresholdCrossing.ProtoReflect.Descriptor instead.
 func (*ThresholdCrossing) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{19}
+	return file_vatsector_v1_sector_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ThresholdCrossing) GetThreshold() int32 {
@@ -1963,23 +2079,29 @@ var File_vatsector_v1_sector_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\n" +
-	"!vatsector/v1/sector_service.proto\x12\fvatsector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\x90\x01\n" +
-	"\x12ListSectorsRequest\x12\x10\n" +
-	"\x03set\x18\x01 \x01(\tR\x03set\x12\x12\n" +
-	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
-	"\asectors\x18\x03 \x03(\tR\asectors\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"!vatsector/v1/sector_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xa9\x01\n" +
+	"\x12ListSectorsRequest\x12\x15\n" +
+	"\x03set\x18\x01 \x01(\tB\x03\xe0A\x01R\x03set\x12\x17\n" +
+	"\x04kind\x18\x02 \x01(\tB\x03\xe0A\x01R\x04kind\x12\x1d\n" +
+	"\asectors\x18\x03 \x03(\tB\x03\xe0A\x01R\asectors\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"m\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"m\n" +
 	"\x13ListSectorsResponse\x12.\n" +
 	"\asectors\x18\x01 \x03(\v2\x14.vatsector.v1.SectorR\asectors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\x01\n" +
-	"\x19GetSectorOccupancyRequest\x12\x1b\n" +
-	"\tsector_id\x18\x01 \x01(\tR\bsectorId\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
+	"\x18GetSectorGeometryRequest\x12\x15\n" +
+	"\x03set\x18\x01 \x01(\tB\x03\xe0A\x01R\x03set\x126\n" +
+	"\x06bounds\x18\x02 \x01(\v2\x19.vatsector.v1.BoundingBoxB\x03\xe0A\x01R\x06bounds\x12(\n" +
+	"\rtolerance_deg\x18\x03 \x01(\x01B\x03\xe0A\x01R\ftoleranceDeg\"K\n" +
+	"\x19GetSectorGeometryResponse\x12.\n" +
+	"\ageojson\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\ageojson\"\x9c\x01\n" +
+	"\x19GetSectorOccupancyRequest\x12 \n" +
+	"\tsector_id\x18\x01 \x01(\tB\x03\xe0A\x01R\bsectorId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x01R\x04name\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"\xdf\x01\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"\xdf\x01\n" +
 	"\x1aGetSectorOccupancyResponse\x12,\n" +
 	"\x06sector\x18\x01 \x01(\v2\x14.vatsector.v1.SectorR\x06sector\x12:\n" +
 	"\toccupants\x18\x02 \x03(\v2\x1c.vatsector.v1.SectorOccupantR\toccupants\x12/\n" +
@@ -2029,32 +2151,32 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"exitReason\x12;\n" +
 	"\n" +
 	"controller\x18\x14 \x01(\v2\x1b.vatsector.v1.ControllerRefR\n" +
-	"controller\"\xba\x02\n" +
-	"\x17ListSectorEventsRequest\x12\x1d\n" +
+	"controller\"\xe2\x02\n" +
+	"\x17ListSectorEventsRequest\x12\"\n" +
 	"\n" +
-	"sector_ids\x18\x01 \x03(\tR\tsectorIds\x123\n" +
-	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindR\x05kinds\x123\n" +
-	"\boccurred\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeR\boccurred\x12\x12\n" +
-	"\x04sets\x18\x04 \x03(\tR\x04sets\x12\x1d\n" +
+	"sector_ids\x18\x01 \x03(\tB\x03\xe0A\x01R\tsectorIds\x128\n" +
+	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindB\x03\xe0A\x01R\x05kinds\x128\n" +
+	"\boccurred\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeB\x03\xe0A\x01R\boccurred\x12\x17\n" +
+	"\x04sets\x18\x04 \x03(\tB\x03\xe0A\x01R\x04sets\x12\"\n" +
 	"\n" +
-	"flight_cid\x18\x05 \x01(\x03R\tflightCid\x12'\n" +
-	"\x0fflight_callsign\x18\x06 \x01(\tR\x0eflightCallsign\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"flight_cid\x18\x05 \x01(\x03B\x03\xe0A\x01R\tflightCid\x12,\n" +
+	"\x0fflight_callsign\x18\x06 \x01(\tB\x03\xe0A\x01R\x0eflightCallsign\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"u\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"u\n" +
 	"\x18ListSectorEventsResponse\x121\n" +
 	"\x06events\x18\x01 \x03(\v2\x19.vatsector.v1.SectorEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x02\n" +
-	"\x18WatchSectorEventsRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcf\x02\n" +
+	"\x18WatchSectorEventsRequest\x12\"\n" +
 	"\n" +
-	"sector_ids\x18\x01 \x03(\tR\tsectorIds\x123\n" +
-	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindR\x05kinds\x12*\n" +
-	"\x0eafter_sequence\x18\x03 \x01(\x03H\x00R\rafterSequence\x88\x01\x01\x12!\n" +
-	"\fbatch_events\x18\x04 \x01(\bR\vbatchEvents\x12\x12\n" +
-	"\x04sets\x18\x05 \x03(\tR\x04sets\x12\x1d\n" +
+	"sector_ids\x18\x01 \x03(\tB\x03\xe0A\x01R\tsectorIds\x128\n" +
+	"\x05kinds\x18\x02 \x03(\x0e2\x1d.vatsector.v1.SectorEventKindB\x03\xe0A\x01R\x05kinds\x12/\n" +
+	"\x0eafter_sequence\x18\x03 \x01(\x03B\x03\xe0A\x01H\x00R\rafterSequence\x88\x01\x01\x12&\n" +
+	"\fbatch_events\x18\x04 \x01(\bB\x03\xe0A\x01R\vbatchEvents\x12\x17\n" +
+	"\x04sets\x18\x05 \x03(\tB\x03\xe0A\x01R\x04sets\x12\"\n" +
 	"\n" +
-	"flight_cid\x18\x06 \x01(\x03R\tflightCid\x12'\n" +
-	"\x0fflight_callsign\x18\a \x01(\tR\x0eflightCallsignB\x11\n" +
+	"flight_cid\x18\x06 \x01(\x03B\x03\xe0A\x01R\tflightCid\x12,\n" +
+	"\x0fflight_callsign\x18\a \x01(\tB\x03\xe0A\x01R\x0eflightCallsignB\x11\n" +
 	"\x0f_after_sequence\"\xcc\x01\n" +
 	"\x19WatchSectorEventsResponse\x121\n" +
 	"\x05event\x18\x01 \x01(\v2\x19.vatsector.v1.SectorEventH\x00R\x05event\x127\n" +
@@ -2067,12 +2189,12 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x0flatest_sequence\x18\x01 \x01(\x03R\x0elatestSequence\x127\n" +
 	"\tfeed_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfeedTime\x12;\n" +
 	"\vserver_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\"k\n" +
-	"\x1bWatchSectorOccupancyRequest\x12\x18\n" +
-	"\asectors\x18\x01 \x03(\tR\asectors\x12\x12\n" +
-	"\x04sets\x18\x02 \x03(\tR\x04sets\x12\x1e\n" +
+	"serverTime\"z\n" +
+	"\x1bWatchSectorOccupancyRequest\x12\x1d\n" +
+	"\asectors\x18\x01 \x03(\tB\x03\xe0A\x01R\asectors\x12\x17\n" +
+	"\x04sets\x18\x02 \x03(\tB\x03\xe0A\x01R\x04sets\x12#\n" +
 	"\n" +
-	"thresholds\x18\x03 \x03(\x05R\n" +
+	"thresholds\x18\x03 \x03(\x05B\x03\xe0A\x01R\n" +
 	"thresholds\"\xe6\x01\n" +
 	"\x1cWatchSectorOccupancyResponse\x12C\n" +
 	"\bsnapshot\x18\x01 \x01(\v2%.vatsector.v1.SectorOccupancySnapshotH\x00R\bsnapshot\x12=\n" +
@@ -2124,13 +2246,15 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x12ThresholdDirection\x12#\n" +
 	"\x1fTHRESHOLD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16THRESHOLD_DIRECTION_UP\x10\x01\x12\x1c\n" +
-	"\x18THRESHOLD_DIRECTION_DOWN\x10\x022\x88\x04\n" +
-	"\rSectorService\x12R\n" +
-	"\vListSectors\x12 .vatsector.v1.ListSectorsRequest\x1a!.vatsector.v1.ListSectorsResponse\x12g\n" +
-	"\x12GetSectorOccupancy\x12'.vatsector.v1.GetSectorOccupancyRequest\x1a(.vatsector.v1.GetSectorOccupancyResponse\x12a\n" +
-	"\x10ListSectorEvents\x12%.vatsector.v1.ListSectorEventsRequest\x1a&.vatsector.v1.ListSectorEventsResponse\x12f\n" +
+	"\x18THRESHOLD_DIRECTION_DOWN\x10\x022\xee\x05\n" +
+	"\rSectorService\x12g\n" +
+	"\vListSectors\x12 .vatsector.v1.ListSectorsRequest\x1a!.vatsector.v1.ListSectorsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/sectors\x12\x96\x01\n" +
+	"\x12GetSectorOccupancy\x12'.vatsector.v1.GetSectorOccupancyRequest\x1a(.vatsector.v1.GetSectorOccupancyResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/{name=sets/*/sectors/*}/occupancy\x12u\n" +
+	"\x10ListSectorEvents\x12%.vatsector.v1.ListSectorEventsRequest\x1a&.vatsector.v1.ListSectorEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/events\x12f\n" +
 	"\x11WatchSectorEvents\x12&.vatsector.v1.WatchSectorEventsRequest\x1a'.vatsector.v1.WatchSectorEventsResponse0\x01\x12o\n" +
-	"\x14WatchSectorOccupancy\x12).vatsector.v1.WatchSectorOccupancyRequest\x1a*.vatsector.v1.WatchSectorOccupancyResponse0\x01B=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\x14WatchSectorOccupancy\x12).vatsector.v1.WatchSectorOccupancyRequest\x1a*.vatsector.v1.WatchSectorOccupancyResponse0\x01\x12\x8a\x01\n" +
+	"\x11GetSectorGeometry\x12&.vatsector.v1.GetSectorGeometryRequest\x1a'.vatsector.v1.GetSectorGeometryResponse\"$\x82\xd3\xe4\x93\x02\x1eb\ageojson\x12\x13/v1/sectors:geojsonB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_sector_service_proto_rawDescOnce sync.Once
@@ -2145,93 +2269,101 @@ func file_vatsector_v1_sector_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_sector_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vatsector_v1_sector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_vatsector_v1_sector_service_proto_goTypes = []any{
 	(SectorSource)(0),                    // 0: vatsector.v1.SectorSource
 	(SectorEventKind)(0),                 // 1: vatsector.v1.SectorEventKind
 	(ThresholdDirection)(0),              // 2: vatsector.v1.ThresholdDirection
 	(*ListSectorsRequest)(nil),           // 3: vatsector.v1.ListSectorsRequest
 	(*ListSectorsResponse)(nil),          // 4: vatsector.v1.ListSectorsResponse
-	(*GetSectorOccupancyRequest)(nil),    // 5: vatsector.v1.GetSectorOccupancyRequest
-	(*GetSectorOccupancyResponse)(nil),   // 6: vatsector.v1.GetSectorOccupancyResponse
-	(*SectorOccupant)(nil),               // 7: vatsector.v1.SectorOccupant
-	(*Sector)(nil),                       // 8: vatsector.v1.Sector
-	(*SectorEvent)(nil),                  // 9: vatsector.v1.SectorEvent
-	(*ListSectorEventsRequest)(nil),      // 10: vatsector.v1.ListSectorEventsRequest
-	(*ListSectorEventsResponse)(nil),     // 11: vatsector.v1.ListSectorEventsResponse
-	(*WatchSectorEventsRequest)(nil),     // 12: vatsector.v1.WatchSectorEventsRequest
-	(*WatchSectorEventsResponse)(nil),    // 13: vatsector.v1.WatchSectorEventsResponse
-	(*SectorEventBatch)(nil),             // 14: vatsector.v1.SectorEventBatch
-	(*Heartbeat)(nil),                    // 15: vatsector.v1.Heartbeat
-	(*WatchSectorOccupancyRequest)(nil),  // 16: vatsector.v1.WatchSectorOccupancyRequest
-	(*WatchSectorOccupancyResponse)(nil), // 17: vatsector.v1.WatchSectorOccupancyResponse
-	(*SectorOccupancySnapshot)(nil),      // 18: vatsector.v1.SectorOccupancySnapshot
-	(*SectorOccupancy)(nil),              // 19: vatsector.v1.SectorOccupancy
-	(*SectorOccupancyUpdate)(nil),        // 20: vatsector.v1.SectorOccupancyUpdate
-	(*SectorOccupancyChange)(nil),        // 21: vatsector.v1.SectorOccupancyChange
-	(*ThresholdCrossing)(nil),            // 22: vatsector.v1.ThresholdCrossing
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
-	(*FlightRef)(nil),                    // 24: vatsector.v1.FlightRef
-	(*TrackPoint)(nil),                   // 25: vatsector.v1.TrackPoint
-	(*ControllerRef)(nil),                // 26: vatsector.v1.ControllerRef
-	(*Point)(nil),                        // 27: vatsector.v1.Point
-	(*durationpb.Duration)(nil),          // 28: google.protobuf.Duration
-	(ExitReason)(0),                      // 29: vatsector.v1.ExitReason
-	(*TimeRange)(nil),                    // 30: vatsector.v1.TimeRange
+	(*GetSectorGeometryRequest)(nil),     // 5: vatsector.v1.GetSectorGeometryRequest
+	(*GetSectorGeometryResponse)(nil),    // 6: vatsector.v1.GetSectorGeometryResponse
+	(*GetSectorOccupancyRequest)(nil),    // 7: vatsector.v1.GetSectorOccupancyRequest
+	(*GetSectorOccupancyResponse)(nil),   // 8: vatsector.v1.GetSectorOccupancyResponse
+	(*SectorOccupant)(nil),               // 9: vatsector.v1.SectorOccupant
+	(*Sector)(nil),                       // 10: vatsector.v1.Sector
+	(*SectorEvent)(nil),                  // 11: vatsector.v1.SectorEvent
+	(*ListSectorEventsRequest)(nil),      // 12: vatsector.v1.ListSectorEventsRequest
+	(*ListSectorEventsResponse)(nil),     // 13: vatsector.v1.ListSectorEventsResponse
+	(*WatchSectorEventsRequest)(nil),     // 14: vatsector.v1.WatchSectorEventsRequest
+	(*WatchSectorEventsResponse)(nil),    // 15: vatsector.v1.WatchSectorEventsResponse
+	(*SectorEventBatch)(nil),             // 16: vatsector.v1.SectorEventBatch
+	(*Heartbeat)(nil),                    // 17: vatsector.v1.Heartbeat
+	(*WatchSectorOccupancyRequest)(nil),  // 18: vatsector.v1.WatchSectorOccupancyRequest
+	(*WatchSectorOccupancyResponse)(nil), // 19: vatsector.v1.WatchSectorOccupancyResponse
+	(*SectorOccupancySnapshot)(nil),      // 20: vatsector.v1.SectorOccupancySnapshot
+	(*SectorOccupancy)(nil),              // 21: vatsector.v1.SectorOccupancy
+	(*SectorOccupancyUpdate)(nil),        // 22: vatsector.v1.SectorOccupancyUpdate
+	(*SectorOccupancyChange)(nil),        // 23: vatsector.v1.SectorOccupancyChange
+	(*ThresholdCrossing)(nil),            // 24: vatsector.v1.ThresholdCrossing
+	(*BoundingBox)(nil),                  // 25: vatsector.v1.BoundingBox
+	(*httpbody.HttpBody)(nil),            // 26: google.api.HttpBody
+	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
+	(*FlightRef)(nil),                    // 28: vatsector.v1.FlightRef
+	(*TrackPoint)(nil),                   // 29: vatsector.v1.TrackPoint
+	(*ControllerRef)(nil),                // 30: vatsector.v1.ControllerRef
+	(*Point)(nil),                        // 31: vatsector.v1.Point
+	(*durationpb.Duration)(nil),          // 32: google.protobuf.Duration
+	(ExitReason)(0),                      // 33: vatsector.v1.ExitReason
+	(*TimeRange)(nil),                    // 34: vatsector.v1.TimeRange
 }
 var file_vatsector_v1_sector_service_proto_depIdxs = []int32{
-	8,  // 0: vatsector.v1.ListSectorsResponse.sectors:type_name -> vatsector.v1.Sector
-	8,  // 1: vatsector.v1.GetSectorOccupancyResponse.sector:type_name -> vatsector.v1.Sector
-	7,  // 2: vatsector.v1.GetSectorOccupancyResponse.occupants:type_name -> vatsector.v1.SectorOccupant
-	23, // 3: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
-	24, // 4: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
-	23, // 5: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
-	25, // 6: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
-	0,  // 7: vatsector.v1.Sector.source:type_name -> vatsector.v1.SectorSource
-	26, // 8: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
-	1,  // 9: vatsector.v1.SectorEvent.kind:type_name -> vatsector.v1.SectorEventKind
-	23, // 10: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	24, // 11: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
-	27, // 12: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
-	28, // 13: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
-	29, // 14: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
-	26, // 15: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
-	1,  // 16: vatsector.v1.ListSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
-	30, // 17: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
-	9,  // 18: vatsector.v1.ListSectorEventsResponse.events:type_name -> vatsector.v1.SectorEvent
-	1,  // 19: vatsector.v1.WatchSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
-	9,  // 20: vatsector.v1.WatchSectorEventsResponse.event:type_name -> vatsector.v1.SectorEvent
-	15, // 21: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
-	14, // 22: vatsector.v1.WatchSectorEventsResponse.events:type_name -> vatsector.v1.SectorEventBatch
-	9,  // 23: vatsector.v1.SectorEventBatch.events:type_name -> vatsector.v1.SectorEvent
-	23, // 24: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
-	23, // 25: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
-	18, // 26: vatsector.v1.WatchSectorOccupancyResponse.snapshot:type_name -> vatsector.v1.SectorOccupancySnapshot
-	20, // 27: vatsector.v1.WatchSectorOccupancyResponse.update:type_name -> vatsector.v1.SectorOccupancyUpdate
-	15, // 28: vatsector.v1.WatchSectorOccupancyResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
-	19, // 29: vatsector.v1.SectorOccupancySnapshot.sectors:type_name -> vatsector.v1.SectorOccupancy
-	23, // 30: vatsector.v1.SectorOccupancySnapshot.feed_time:type_name -> google.protobuf.Timestamp
-	26, // 31: vatsector.v1.SectorOccupancy.staffed_by:type_name -> vatsector.v1.ControllerRef
-	21, // 32: vatsector.v1.SectorOccupancyUpdate.changes:type_name -> vatsector.v1.SectorOccupancyChange
-	23, // 33: vatsector.v1.SectorOccupancyUpdate.feed_time:type_name -> google.protobuf.Timestamp
-	26, // 34: vatsector.v1.SectorOccupancyChange.controller:type_name -> vatsector.v1.ControllerRef
-	22, // 35: vatsector.v1.SectorOccupancyChange.crossings:type_name -> vatsector.v1.ThresholdCrossing
-	2,  // 36: vatsector.v1.ThresholdCrossing.direction:type_name -> vatsector.v1.ThresholdDirection
-	3,  // 37: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
-	5,  // 38: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
-	10, // 39: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
-	12, // 40: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
-	16, // 41: vatsector.v1.SectorService.WatchSectorOccupancy:input_type -> vatsector.v1.WatchSectorOccupancyRequest
-	4,  // 42: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
-	6,  // 43: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
-	11, // 44: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
-	13, // 45: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
-	17, // 46: vatsector.v1.SectorService.WatchSectorOccupancy:output_type -> vatsector.v1.WatchSectorOccupancyResponse
-	42, // [42:47] is the sub-list for method output_type
-	37, // [37:42] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	10, // 0: vatsector.v1.ListSectorsResponse.sectors:type_name -> vatsector.v1.Sector
+	25, // 1: vatsector.v1.GetSectorGeometryRequest.bounds:type_name -> vatsector.v1.BoundingBox
+	26, // 2: vatsector.v1.GetSectorGeometryResponse.geojson:type_name -> google.api.HttpBody
+	10, // 3: vatsector.v1.GetSectorOccupancyResponse.sector:type_name -> vatsector.v1.Sector
+	9,  // 4: vatsector.v1.GetSectorOccupancyResponse.occupants:type_name -> vatsector.v1.SectorOccupant
+	27, // 5: vatsector.v1.GetSectorOccupancyResponse.as_of:type_name -> google.protobuf.Timestamp
+	28, // 6: vatsector.v1.SectorOccupant.flight:type_name -> vatsector.v1.FlightRef
+	27, // 7: vatsector.v1.SectorOccupant.entered_at:type_name -> google.protobuf.Timestamp
+	29, // 8: vatsector.v1.SectorOccupant.position:type_name -> vatsector.v1.TrackPoint
+	0,  // 9: vatsector.v1.Sector.source:type_name -> vatsector.v1.SectorSource
+	30, // 10: vatsector.v1.Sector.staffed_by:type_name -> vatsector.v1.ControllerRef
+	1,  // 11: vatsector.v1.SectorEvent.kind:type_name -> vatsector.v1.SectorEventKind
+	27, // 12: vatsector.v1.SectorEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 13: vatsector.v1.SectorEvent.flight:type_name -> vatsector.v1.FlightRef
+	31, // 14: vatsector.v1.SectorEvent.position:type_name -> vatsector.v1.Point
+	32, // 15: vatsector.v1.SectorEvent.visit_duration:type_name -> google.protobuf.Duration
+	33, // 16: vatsector.v1.SectorEvent.exit_reason:type_name -> vatsector.v1.ExitReason
+	30, // 17: vatsector.v1.SectorEvent.controller:type_name -> vatsector.v1.ControllerRef
+	1,  // 18: vatsector.v1.ListSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
+	34, // 19: vatsector.v1.ListSectorEventsRequest.occurred:type_name -> vatsector.v1.TimeRange
+	11, // 20: vatsector.v1.ListSectorEventsResponse.events:type_name -> vatsector.v1.SectorEvent
+	1,  // 21: vatsector.v1.WatchSectorEventsRequest.kinds:type_name -> vatsector.v1.SectorEventKind
+	11, // 22: vatsector.v1.WatchSectorEventsResponse.event:type_name -> vatsector.v1.SectorEvent
+	17, // 23: vatsector.v1.WatchSectorEventsResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
+	16, // 24: vatsector.v1.WatchSectorEventsResponse.events:type_name -> vatsector.v1.SectorEventBatch
+	11, // 25: vatsector.v1.SectorEventBatch.events:type_name -> vatsector.v1.SectorEvent
+	27, // 26: vatsector.v1.Heartbeat.feed_time:type_name -> google.protobuf.Timestamp
+	27, // 27: vatsector.v1.Heartbeat.server_time:type_name -> google.protobuf.Timestamp
+	20, // 28: vatsector.v1.WatchSectorOccupancyResponse.snapshot:type_name -> vatsector.v1.SectorOccupancySnapshot
+	22, // 29: vatsector.v1.WatchSectorOccupancyResponse.update:type_name -> vatsector.v1.SectorOccupancyUpdate
+	17, // 30: vatsector.v1.WatchSectorOccupancyResponse.heartbeat:type_name -> vatsector.v1.Heartbeat
+	21, // 31: vatsector.v1.SectorOccupancySnapshot.sectors:type_name -> vatsector.v1.SectorOccupancy
+	27, // 32: vatsector.v1.SectorOccupancySnapshot.feed_time:type_name -> google.protobuf.Timestamp
+	30, // 33: vatsector.v1.SectorOccupancy.staffed_by:type_name -> vatsector.v1.ControllerRef
+	23, // 34: vatsector.v1.SectorOccupancyUpdate.changes:type_name -> vatsector.v1.SectorOccupancyChange
+	27, // 35: vatsector.v1.SectorOccupancyUpdate.feed_time:type_name -> google.protobuf.Timestamp
+	30, // 36: vatsector.v1.SectorOccupancyChange.controller:type_name -> vatsector.v1.ControllerRef
+	24, // 37: vatsector.v1.SectorOccupancyChange.crossings:type_name -> vatsector.v1.ThresholdCrossing
+	2,  // 38: vatsector.v1.ThresholdCrossing.direction:type_name -> vatsector.v1.ThresholdDirection
+	3,  // 39: vatsector.v1.SectorService.ListSectors:input_type -> vatsector.v1.ListSectorsRequest
+	7,  // 40: vatsector.v1.SectorService.GetSectorOccupancy:input_type -> vatsector.v1.GetSectorOccupancyRequest
+	12, // 41: vatsector.v1.SectorService.ListSectorEvents:input_type -> vatsector.v1.ListSectorEventsRequest
+	14, // 42: vatsector.v1.SectorService.WatchSectorEvents:input_type -> vatsector.v1.WatchSectorEventsRequest
+	18, // 43: vatsector.v1.SectorService.WatchSectorOccupancy:input_type -> vatsector.v1.WatchSectorOccupancyRequest
+	5,  // 44: vatsector.v1.SectorService.GetSectorGeometry:input_type -> vatsector.v1.GetSectorGeometryRequest
+	4,  // 45: vatsector.v1.SectorService.ListSectors:output_type -> vatsector.v1.ListSectorsResponse
+	8,  // 46: vatsector.v1.SectorService.GetSectorOccupancy:output_type -> vatsector.v1.GetSectorOccupancyResponse
+	13, // 47: vatsector.v1.SectorService.ListSectorEvents:output_type -> vatsector.v1.ListSectorEventsResponse
+	15, // 48: vatsector.v1.SectorService.WatchSectorEvents:output_type -> vatsector.v1.WatchSectorEventsResponse
+	19, // 49: vatsector.v1.SectorService.WatchSectorOccupancy:output_type -> vatsector.v1.WatchSectorOccupancyResponse
+	6,  // 50: vatsector.v1.SectorService.GetSectorGeometry:output_type -> vatsector.v1.GetSectorGeometryResponse
+	45, // [45:51] is the sub-list for method output_type
+	39, // [39:45] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_sector_service_proto_init() }
@@ -2240,14 +2372,14 @@ func file_vatsector_v1_sector_service_proto_init() {
 		return
 	}
 	file_vatsector_v1_common_proto_init()
-	file_vatsector_v1_sector_service_proto_msgTypes[5].OneofWrappers = []any{}
-	file_vatsector_v1_sector_service_proto_msgTypes[9].OneofWrappers = []any{}
-	file_vatsector_v1_sector_service_proto_msgTypes[10].OneofWrappers = []any{
+	file_vatsector_v1_sector_service_proto_msgTypes[7].OneofWrappers = []any{}
+	file_vatsector_v1_sector_service_proto_msgTypes[11].OneofWrappers = []any{}
+	file_vatsector_v1_sector_service_proto_msgTypes[12].OneofWrappers = []any{
 		(*WatchSectorEventsResponse_Event)(nil),
 		(*WatchSectorEventsResponse_Heartbeat)(nil),
 		(*WatchSectorEventsResponse_Events)(nil),
 	}
-	file_vatsector_v1_sector_service_proto_msgTypes[14].OneofWrappers = []any{
+	file_vatsector_v1_sector_service_proto_msgTypes[16].OneofWrappers = []any{
 		(*WatchSectorOccupancyResponse_Snapshot)(nil),
 		(*WatchSectorOccupancyResponse_Update)(nil),
 		(*WatchSectorOccupancyResponse_Heartbeat)(nil),
@@ -2258,7 +2390,7 @@ func file_vatsector_v1_sector_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_sector_service_proto_rawDesc), len(file_vatsector_v1_sector_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	SectorService_ListSectorEvents_FullMethodName     = "/vatsector.v1.SectorService/ListSectorEvents"
 	SectorService_WatchSectorEvents_FullMethodName    = "/vatsector.v1.SectorService/WatchSectorEvents"
 	SectorService_WatchSectorOccupancy_FullMethodName = "/vatsector.v1.SectorService/WatchSectorOccupancy"
+	SectorService_GetSectorGeometry_FullMethodName    = "/vatsector.v1.SectorService/GetSectorGeometry"
 )
 
 // SectorServiceClient is the client API for SectorService service.
@@ -89,6 +90,13 @@ type SectorServiceClient interface {
 	// slowly gets a new snapshot (resync) instead of the updates it missed. The stream runs until the client
 	// cancels, or ends with UNAVAILABLE when the server shuts down.
 	WatchSectorOccupancy(ctx context.Context, in *WatchSectorOccupancyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSectorOccupancyResponse], error)
+	// GetSectorGeometry returns the loaded sectors' boundaries as a GeoJSON FeatureCollection (RFC 7946), for
+	// maps: a Feature per sector, whose geometry is a MultiPolygon of its volumes' polygons and whose properties
+	// are name (the resource name), set, id, label (the sector's display name), kind, floor_ft and ceiling_ft
+	// (null when unbounded). Longitudes of a boundary across the antimeridian continue past 180 or -180, so that
+	// its polygons stay whole. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
+	// content type application/geo+json.
+	GetSectorGeometry(ctx context.Context, in *GetSectorGeometryRequest, opts ...grpc.CallOption) (*GetSectorGeometryResponse, error)
 }
 
 type sectorServiceClient struct {
@@ -167,6 +175,16 @@ func (c *sectorServiceClient) WatchSectorOccupancy(ctx context.Context, in *Watc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SectorService_WatchSectorOccupancyClient = grpc.ServerStreamingClient[WatchSectorOccupancyResponse]
 
+func (c *sectorServiceClient) GetSectorGeometry(ctx context.Context, in *GetSectorGeometryRequest, opts ...grpc.CallOption) (*GetSectorGeometryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSectorGeometryResponse)
+	err := c.cc.Invoke(ctx, SectorService_GetSectorGeometry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SectorServiceServer is the server API for SectorService service.
 // All implementations must embed UnimplementedSectorServiceServer
 // for forward compatibility.
@@ -230,6 +248,13 @@ type SectorServiceServer interface {
 	// slowly gets a new snapshot (resync) instead of the updates it missed. The stream runs until the client
 	// cancels, or ends with UNAVAILABLE when the server shuts down.
 	WatchSectorOccupancy(*WatchSectorOccupancyRequest, grpc.ServerStreamingServer[WatchSectorOccupancyResponse]) error
+	// GetSectorGeometry returns the loaded sectors' boundaries as a GeoJSON FeatureCollection (RFC 7946), for
+	// maps: a Feature per sector, whose geometry is a MultiPolygon of its volumes' polygons and whose properties
+	// are name (the resource name), set, id, label (the sector's display name), kind, floor_ft and ceiling_ft
+	// (null when unbounded). Longitudes of a boundary across the antimeridian continue past 180 or -180, so that
+	// its polygons stay whole. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
+	// content type application/geo+json.
+	GetSectorGeometry(context.Context, *GetSectorGeometryRequest) (*GetSectorGeometryResponse, error)
 	mustEmbedUnimplementedSectorServiceServer()
 }
 
@@ -254,6 +279,9 @@ func (UnimplementedSectorServiceServer) WatchSectorEvents(*WatchSectorEventsRequ
 }
 func (UnimplementedSectorServiceServer) WatchSectorOccupancy(*WatchSectorOccupancyRequest, grpc.ServerStreamingServer[WatchSectorOccupancyResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSectorOccupancy not implemented")
+}
+func (UnimplementedSectorServiceServer) GetSectorGeometry(context.Context, *GetSectorGeometryRequest) (*GetSectorGeometryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSectorGeometry not implemented")
 }
 func (UnimplementedSectorServiceServer) mustEmbedUnimplementedSectorServiceServer() {}
 func (UnimplementedSectorServiceServer) testEmbeddedByValue()                       {}
@@ -352,6 +380,24 @@ func _SectorService_WatchSectorOccupancy_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SectorService_WatchSectorOccupancyServer = grpc.ServerStreamingServer[WatchSectorOccupancyResponse]
 
+func _SectorService_GetSectorGeometry_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSectorGeometryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SectorServiceServer).GetSectorGeometry(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SectorService_GetSectorGeometry_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SectorServiceServer).GetSectorGeometry(ctx, req.(*GetSectorGeometryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SectorService_ServiceDesc is the grpc.ServiceDesc for SectorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -370,6 +416,10 @@ var SectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSectorEvents",
 			Handler:    _SectorService_ListSectorEvents_Handler,
+		},
+		{
+			MethodName: "GetSectorGeometry",
+			Handler:    _SectorService_GetSectorGeometry_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -7,6 +7,7 @@
 package vatsectorv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -737,11 +738,11 @@ var File_vatsector_v1_stats_service_proto protoreflect.FileDescriptor
 
 const file_vatsector_v1_stats_service_proto_rawDesc = "" +
 	"\n" +
-	" vatsector/v1/stats_service.proto\x12\fvatsector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\x91\x01\n" +
-	"\x17GetSectorTrafficRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
-	"\x05range\x18\x02 \x01(\v2\x17.vatsector.v1.TimeRangeR\x05range\x123\n" +
-	"\x06bucket\x18\x03 \x01(\x0e2\x1b.vatsector.v1.TrafficBucketR\x06bucket\"\x99\x01\n" +
+	" vatsector/v1/stats_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19vatsector/v1/common.proto\"\xa0\x01\n" +
+	"\x17GetSectorTrafficRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x122\n" +
+	"\x05range\x18\x02 \x01(\v2\x17.vatsector.v1.TimeRangeB\x03\xe0A\x01R\x05range\x128\n" +
+	"\x06bucket\x18\x03 \x01(\x0e2\x1b.vatsector.v1.TrafficBucketB\x03\xe0A\x01R\x06bucket\"\x99\x01\n" +
 	"\x18GetSectorTrafficResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
 	"\x06bucket\x18\x02 \x01(\x0e2\x1b.vatsector.v1.TrafficBucketR\x06bucket\x124\n" +
@@ -755,23 +756,23 @@ const file_vatsector_v1_stats_service_proto_rawDesc = "" +
 	"\x04peak\x18\x06 \x01(\x05R\x04peak\x12%\n" +
 	"\x0emean_occupancy\x18\a \x01(\x01R\rmeanOccupancy\x12)\n" +
 	"\x10staffed_fraction\x18\b \x01(\x01R\x0fstaffedFraction\x12+\n" +
-	"\x11observed_fraction\x18\t \x01(\x01R\x10observedFraction\"\xad\x01\n" +
-	"\x18ListSectorTrafficRequest\x12\x10\n" +
-	"\x03set\x18\x01 \x01(\tR\x03set\x12\x14\n" +
-	"\x05names\x18\x02 \x03(\tR\x05names\x12-\n" +
-	"\x05range\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeR\x05range\x12\x1b\n" +
-	"\tpage_size\x18d \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x11observed_fraction\x18\t \x01(\x01R\x10observedFraction\"\xc6\x01\n" +
+	"\x18ListSectorTrafficRequest\x12\x15\n" +
+	"\x03set\x18\x01 \x01(\tB\x03\xe0A\x01R\x03set\x12\x19\n" +
+	"\x05names\x18\x02 \x03(\tB\x03\xe0A\x01R\x05names\x122\n" +
+	"\x05range\x18\x03 \x01(\v2\x17.vatsector.v1.TimeRangeB\x03\xe0A\x01R\x05range\x12 \n" +
+	"\tpage_size\x18d \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18e \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"z\n" +
 	"\x19ListSectorTrafficResponse\x125\n" +
 	"\asectors\x18\x01 \x03(\v2\x1b.vatsector.v1.SectorTrafficR\asectors\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Y\n" +
 	"\rSectorTraffic\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
-	"\atraffic\x18\x02 \x01(\v2\x1a.vatsector.v1.TrafficStatsR\atraffic\"E\n" +
-	"\x19GetStaffingProfileRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05weeks\x18\x02 \x01(\x05R\x05weeks\"\x93\x01\n" +
+	"\atraffic\x18\x02 \x01(\v2\x1a.vatsector.v1.TrafficStatsR\atraffic\"O\n" +
+	"\x19GetStaffingProfileRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x19\n" +
+	"\x05weeks\x18\x02 \x01(\x05B\x03\xe0A\x01R\x05weeks\"\x93\x01\n" +
 	"\x1aGetStaffingProfileResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x06window\x18\x02 \x01(\v2\x17.vatsector.v1.TimeRangeR\x06window\x120\n" +
@@ -787,11 +788,11 @@ const file_vatsector_v1_stats_service_proto_rawDesc = "" +
 	"\rTrafficBucket\x12\x1e\n" +
 	"\x1aTRAFFIC_BUCKET_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TRAFFIC_BUCKET_HOUR\x10\x01\x12\x16\n" +
-	"\x12TRAFFIC_BUCKET_DAY\x10\x022\xc0\x02\n" +
-	"\fStatsService\x12a\n" +
-	"\x10GetSectorTraffic\x12%.vatsector.v1.GetSectorTrafficRequest\x1a&.vatsector.v1.GetSectorTrafficResponse\x12d\n" +
-	"\x11ListSectorTraffic\x12&.vatsector.v1.ListSectorTrafficRequest\x1a'.vatsector.v1.ListSectorTrafficResponse\x12g\n" +
-	"\x12GetStaffingProfile\x12'.vatsector.v1.GetStaffingProfileRequest\x1a(.vatsector.v1.GetStaffingProfileResponseB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
+	"\x12TRAFFIC_BUCKET_DAY\x10\x022\xb9\x03\n" +
+	"\fStatsService\x12\x8e\x01\n" +
+	"\x10GetSectorTraffic\x12%.vatsector.v1.GetSectorTrafficRequest\x1a&.vatsector.v1.GetSectorTrafficResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{name=sets/*/sectors/*}/traffic\x12y\n" +
+	"\x11ListSectorTraffic\x12&.vatsector.v1.ListSectorTrafficRequest\x1a'.vatsector.v1.ListSectorTrafficResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/traffic\x12\x9c\x01\n" +
+	"\x12GetStaffingProfile\x12'.vatsector.v1.GetStaffingProfileRequest\x1a(.vatsector.v1.GetStaffingProfileResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/{name=sets/*/sectors/*}/staffingProfileB=Z;github.com/vatsector/vatsector/gen/vatsector/v1;vatsectorv1b\x06proto3"
 
 var (
 	file_vatsector_v1_stats_service_proto_rawDescOnce sync.Once
