@@ -13,5 +13,5 @@ COPY --from=build /out/vatsector /usr/local/bin/vatsector
 COPY --from=build --chown=65532:65532 /out/data /var/lib/vatsector
 VOLUME /var/lib/vatsector
 ENV VATSECTOR_DATA_DIR=/var/lib/vatsector
-EXPOSE 50051 9090
+EXPOSE 50051 8080 9090
 ENTRYPOINT ["/usr/local/bin/vatsector"]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,9 +34,15 @@ type config struct {
 	SectorsRefresh time.Duration
 	Listen         string
 	MetricsListen  string
-	Interval       time.Duration
-	Grace          time.Duration
-	WriteTimeout   time.Duration
+	// HTTPListen serves the API as Connect, gRPC-Web and REST, and the map page; empty disables it.
+	HTTPListen string
+	// CORSOrigins may call the HTTP API from their pages.
+	CORSOrigins []string
+	// TLS, from --tls-cert and --tls-key, serves both ports over TLS; nil serves them in plain text.
+	TLS          *tls.Config
+	Interval     time.Duration
+	Grace        time.Duration
+	WriteTimeout time.Duration
 	// Backlog is how much of the feed is kept while the database cannot be written; FutureTolerance how far past
 	// the clock a snapshot's feed time may be.
 	Backlog         time.Duration
@@ -122,6 +129,8 @@ func envName(flagName string) string {
 type rawFlags struct {
 	feed, logLevel           string
 	sectors                  stringList
+	corsOrigins              stringList
+	tlsCert, tlsKey          string
 	maxOpen, maxIdle         int
 	maxLifetime, maxIdleTime time.Duration
 }
@@ -167,6 +176,10 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.DurationVar(&c.SectorsRefresh, "sectors-refresh", 6*time.Hour, "how often to check the map-data endpoint for new VATSpy data (--sectors vatspy only)")
 	fs.StringVar(&c.Listen, "listen", ":50051", "gRPC listen address")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", ":9090", "Prometheus /metrics listen address; empty disables it")
+	fs.StringVar(&c.HTTPListen, "http-listen", ":8080", "HTTP listen address of the same API as Connect (JSON and binary), gRPC-Web and REST, and of the live map page at /; empty disables it")
+	fs.Var(&raw.corsOrigins, "cors-origins", "origins whose web pages may call the HTTP API (CORS), repeatable or comma-separated, e.g. https://map.example.org; * allows any; none: only the page this service serves")
+	fs.StringVar(&raw.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve gRPC and HTTP over TLS only; needs --tls-key")
+	fs.StringVar(&raw.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.Interval, "interval", 15*time.Second, "poll interval (the feed regenerates every 15s); replay defaults to 0: as fast as possible")
 	fs.DurationVar(&c.Grace, "grace", ingest.DefaultGrace, "how long a connection may be missing from the feed before it counts as disconnected")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", ingest.DefaultWriteTimeout, "deadline of one cycle's transaction")
@@ -266,8 +279,8 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 			bad("map-data-url", "%q is not an http(s) URL", c.MapDataURL)
 		}
 	}
-	for _, a := range []struct{ name, addr string }{{"listen", c.Listen}, {"metrics-listen", c.MetricsListen}} {
-		if a.addr == "" && a.name == "metrics-listen" {
+	for _, a := range []struct{ name, addr string }{{"listen", c.Listen}, {"metrics-listen", c.MetricsListen}, {"http-listen", c.HTTPListen}} {
+		if a.addr == "" && a.name != "listen" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
@@ -290,6 +303,28 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 		if d.v < d.min {
 			bad(d.name, "%v is below the minimum %v", d.v, d.min)
 		}
+	}
+	for _, o := range raw.corsOrigins {
+		// A browser's Origin header has no trailing slash; one copied from the address bar does.
+		o = strings.TrimSuffix(o, "/")
+		c.CORSOrigins = append(c.CORSOrigins, o)
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("cors-origins", "%q is not an origin: want scheme://host[:port], e.g. https://map.example.org, or *", o)
+		}
+	}
+	switch {
+	case (raw.tlsCert == "") != (raw.tlsKey == ""):
+		bad("tls-cert", "--tls-cert and --tls-key go together: give both or neither")
+	case raw.tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(raw.tlsCert, raw.tlsKey)
+		if err != nil {
+			bad("tls-cert", "%s and --tls-key %s: %v", raw.tlsCert, raw.tlsKey, err)
+			break
+		}
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if c.FeedRetries < 0 || c.FeedRetries > maxFeedRetries {
 		bad("feed-retries", "%d: want 0..%d", c.FeedRetries, maxFeedRetries)

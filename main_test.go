@@ -46,6 +46,11 @@ func TestInvalidConfigurationNamesTheFlag(t *testing.T) {
 		{"no stream per client", []string{"--max-streams-per-client", "0"}, nil, "--max-streams-per-client"},
 		{"no request rate", []string{"--client-rate", "0"}, nil, "--client-rate"},
 		{"no catch-up read", nil, map[string]string{"VATSECTOR_CATCHUP_READS": "0"}, "--catchup-reads"},
+		{"bad HTTP listen address", []string{"--http-listen", "8080"}, nil, "--http-listen"},
+		{"CORS origin with a path", []string{"--cors-origins", "https://map.example.org/page"}, nil, "--cors-origins"},
+		{"CORS origin without a scheme", nil, map[string]string{"VATSECTOR_CORS_ORIGINS": "map.example.org"}, "--cors-origins"},
+		{"certificate without its key", []string{"--tls-cert", "cert.pem"}, nil, "--tls-cert"},
+		{"unreadable certificate", []string{"--tls-cert", "/does/not/exist.pem", "--tls-key", "/does/not/exist.key"}, nil, "/does/not/exist.pem"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +97,7 @@ func TestOfflineStartFailsPolitely(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--data-dir", dir, "--map-data-url", "http://127.0.0.1:1/map_data/", "--feed", feedSrv.URL + "/status.json",
-			"--listen", "127.0.0.1:0", "--metrics-listen", ""}, func(string) string { return "" }, &bytes.Buffer{}, stderr)
+			"--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", ""}, func(string) string { return "" }, &bytes.Buffer{}, stderr)
 	}()
 	select {
 	case <-polled:
@@ -163,7 +168,7 @@ func TestServesAnHTTPMirror(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--feed", srv.URL + "/status.json", "--interval", "1ms", "--data-dir", dataDir,
-			"--sectors", shareddata.VATSpyDir(t), "--listen", "127.0.0.1:0", "--metrics-listen", ""},
+			"--sectors", shareddata.VATSpyDir(t), "--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", ""},
 			func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{})
 	}()
 	select {

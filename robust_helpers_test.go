@@ -120,7 +120,7 @@ type service struct {
 // serviceFlags are the flags every run shares: JSON logs for the test to read, loopback only, no metrics
 // port, and one writer identity, so a restarted instance takes the writer claim over at once.
 func serviceFlags(sectors string) []string {
-	return []string{"--sectors", sectors, "--grace", "1m", "--listen", "127.0.0.1:0", "--metrics-listen", "",
+	return []string{"--sectors", sectors, "--grace", "1m", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", "",
 		"--log-format", "json", "--instance", "robust", "--shutdown-grace", "5s", "--shutdown-wait", "0"}
 }
 

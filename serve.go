@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,7 +28,7 @@ import (
 	"github.com/vatsector/vatsector/sim"
 )
 
-// serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC and metrics. Shutdown
+// serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC, HTTP and metrics. Shutdown
 // drains: health NOT_SERVING, ingest finishes the cycle in flight, RPCs get ShutdownGrace to finish, the pool
 // closes last.
 func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
@@ -68,7 +69,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	api, err := server.New(server.Config{
 		Store: store, Status: runner, Sectors: sectors, Hub: events, Logger: log, Registerer: reg,
 		PollInterval: cfg.Interval, MaxStreamsPerClient: cfg.StreamsPerClient, ClientRequestRate: cfg.ClientRate,
-		ClientRequestBurst: cfg.ClientBurst, MaxConcurrentCatchUpReads: cfg.CatchUpReads,
+		ClientRequestBurst: cfg.ClientBurst, MaxConcurrentCatchUpReads: cfg.CatchUpReads, TLS: cfg.TLS,
 	})
 	if err != nil {
 		return err
@@ -77,11 +78,24 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
+	var httpLis net.Listener
+	if cfg.HTTPListen != "" {
+		if httpLis, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("--http-listen %s: %w", cfg.HTTPListen, err)
+		}
+	}
 	if err := api.Ready(ctx); err != nil {
 		_ = lis.Close()
+		if httpLis != nil {
+			_ = httpLis.Close()
+		}
 		return err
 	}
-	log.Info("serving gRPC", "addr", lis.Addr().String())
+	log.Info("serving gRPC", "addr", lis.Addr().String(), "tls", cfg.TLS != nil)
+	if httpLis != nil {
+		log.Info("serving HTTP (Connect, gRPC-Web, REST, the map page)", "addr", httpLis.Addr().String(), "tls", cfg.TLS != nil)
+	}
 
 	// Ingest runs on a context of its own: a stop signal ends it only after the API stopped taking new work
 	// (health NOT_SERVING), and it finishes the cycle in flight.
@@ -108,6 +122,11 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		}}
 	g.Go(func() error { retention.Run(gctx); return nil })
 	g.Go(func() error { return api.Serve(lis) })
+	if httpLis != nil {
+		g.Go(func() error {
+			return api.ServeWeb(httpLis, server.HTTPConfig{AllowedOrigins: cfg.CORSOrigins, Assets: webAssets()})
+		})
+	}
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
 		mux := http.NewServeMux()
@@ -202,3 +221,6 @@ func newSource(cfg *config, log *slog.Logger) (feed.Source, error) {
 		return feed.NewHTTPSource(cfg.Feed.URL, cfg.httpOptions(log))
 	}
 }
+
+// webAssets are the map page's built files; the web package embeds them.
+func webAssets() fs.FS { return nil }

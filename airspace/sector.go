@@ -157,3 +157,25 @@ func compareByID(a, b *Sector) int { return strings.Compare(a.ID, b.ID) }
 
 // sortSectors sorts one set's sectors by ID.
 func sortSectors(s []*Sector) { slices.SortFunc(s, compareByID) }
+
+// Outline returns the sector's polygons, of every volume, as GeoJSON orders them: polygon, ring (the outer
+// one first, then holes), point {longitude, latitude}, each ring closed. A boundary across the antimeridian
+// comes as the polygons it was split into there, each within [-180, 180] (RFC 7946, 3.1.9). The slices are
+// the caller's.
+func (s *Sector) Outline() [][][][2]float64 {
+	var out [][][][2]float64
+	for _, v := range s.volumes {
+		for _, p := range v.polys {
+			rings := make([][][2]float64, len(p.rings))
+			for i, r := range p.rings {
+				pts := make([][2]float64, len(r))
+				for j, pt := range r {
+					pts[j] = [2]float64{pt.x, pt.y}
+				}
+				rings[i] = pts
+			}
+			out = append(out, rings)
+		}
+	}
+	return out
+}

@@ -325,11 +325,14 @@ type MaxIDs struct {
 	Flight, Visit, Controller, Sequence, Cycle int64
 }
 
-// Committed is a cycle as stored: its record and its events in sequence order. It is what ingest publishes
-// after each commit.
+// Committed is a cycle as stored: its record and its events in sequence order, and the flights online after it.
+// It is what ingest publishes after each commit.
 type Committed struct {
 	Cycle  Cycle
 	Events []Event
+	// Flights are the flights online after the cycle, ordered by id; nil from a publisher that does not track
+	// them.
+	Flights []LiveFlight
 }
 
 // The reads the API serves return the types below: flights and sectors as of one committed cycle.
@@ -591,4 +594,47 @@ type SectorSnapshot struct {
 	// Cycle is the last committed cycle (nil on a database that has none): every committed cycle up to its id
 	// is reflected, none after it.
 	Cycle *Cycle
+}
+
+// BoundingBox is an area between two parallels and two meridians, in degrees, edges included. A MinLon greater
+// than MaxLon is a box across the antimeridian (from MinLon east to MaxLon).
+type BoundingBox struct {
+	MinLat, MinLon, MaxLat, MaxLon float64
+}
+
+// Contains reports whether the point is inside the box.
+func (b BoundingBox) Contains(lat, lon float64) bool {
+	if lat < b.MinLat || lat > b.MaxLat {
+		return false
+	}
+	if b.MinLon <= b.MaxLon {
+		return lon >= b.MinLon && lon <= b.MaxLon
+	}
+	return lon >= b.MinLon || lon <= b.MaxLon
+}
+
+// Intersects reports whether the box shares a point with the box [minLat, maxLat] x [minLon, maxLon], which
+// does not cross the antimeridian (minLon <= maxLon).
+func (b BoundingBox) Intersects(minLat, minLon, maxLat, maxLon float64) bool {
+	if maxLat < b.MinLat || minLat > b.MaxLat {
+		return false
+	}
+	if b.MinLon <= b.MaxLon {
+		return maxLon >= b.MinLon && minLon <= b.MaxLon
+	}
+	return maxLon >= b.MinLon || minLon <= b.MaxLon
+}
+
+// LiveFlight is an online flight where the last committed cycle showed it: what ingest publishes of every
+// flight each cycle, for maps.
+type LiveFlight struct {
+	ID          int64
+	Callsign    string
+	Latitude    float64
+	Longitude   float64
+	Altitude    int
+	Groundspeed int
+	Heading     int
+	// Aircraft (the ICAO type), Departure and Arrival are the flight plan's; empty without one.
+	Aircraft, Departure, Arrival string
 }

@@ -67,6 +67,8 @@ type Hub struct {
 	// (Seed) and from Publish after.
 	latestSeq int64
 	latest    *domain.Cycle
+	// last is the newest cycle published, with its preparation, for subscribers that start from it.
+	last *Published
 	// changed is closed and replaced whenever the set of subscribers changes, so a test can wait for a
 	// subscriber to be registered without polling.
 	changed chan struct{}
@@ -127,7 +129,15 @@ type Subscription struct {
 	// everything above startSeq comes through cycles.
 	startSeq int64
 	start    *domain.Cycle
+	// last is the newest cycle published before the subscription was registered; nil when none was since
+	// the hub started.
+	last *Published
 }
+
+// Last is the newest cycle this hub published before the subscription was registered (nil when it published
+// none since it started): what a subscriber that shows the current state of everything (every flight's
+// position) starts from. It must not be modified.
+func (s *Subscription) Last() *Published { return s.last }
 
 // Cycles delivers the cycles published after the subscription started, in order. It is never closed: wait
 // on Done as well.
@@ -195,6 +205,9 @@ func (h *Hub) publish(shared *Published) {
 		return
 	}
 	h.advance(&shared.Cycle, 0)
+	if h.last == nil || shared.Cycle.ID > h.last.Cycle.ID {
+		h.last = shared
+	}
 	dropped := false
 	for s := range h.subs {
 		select {
@@ -247,7 +260,7 @@ func (h *Hub) Subscribe() (*Subscription, error) {
 	}
 	s := &Subscription{
 		cycles: make(chan *Published, h.buffer), done: make(chan struct{}),
-		startSeq: h.latestSeq, start: h.latest,
+		startSeq: h.latestSeq, start: h.latest, last: h.last,
 	}
 	h.subs[s] = struct{}{}
 	h.notify()

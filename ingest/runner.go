@@ -619,7 +619,7 @@ func (r *Runner) cycle(ctx context.Context, f *fetched) error {
 		"events", c.EventsWritten, "visits_opened", c.VisitsOpened, "visits_closed", c.VisitsClosed,
 		"statements", c.Statements, "total_ms", float64(c.TotalUS)/1000)
 	if r.cfg.Publisher != nil {
-		r.cfg.Publisher.Publish(&domain.Committed{Cycle: last, Events: plan.Write.Events})
+		r.cfg.Publisher.Publish(&domain.Committed{Cycle: last, Events: plan.Write.Events, Flights: r.tracker.Live()})
 	}
 	r.checkpoint(wctx)
 	return nil

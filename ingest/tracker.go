@@ -539,3 +539,21 @@ func controllerKind(c *feed.Controller) domain.ControllerKind {
 // feedTime is a feed time as stored: UTC, microseconds (the feed has 100 ns ticks; PostgreSQL keeps µs and
 // would round, so a reloaded key would no longer match).
 func feedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Live returns the tracked flights (online, or missing for less than the grace period) where the feed last
+// showed them, ordered by id: what the runner publishes with each committed cycle for maps. At 3,000 flights it
+// is one allocation of about 400 KB a cycle, made once for every subscriber.
+func (t *Tracker) Live() []domain.LiveFlight {
+	out := make([]domain.LiveFlight, 0, len(t.flights))
+	for _, fs := range t.flights {
+		f := &fs.row
+		lf := domain.LiveFlight{ID: f.ID, Callsign: f.Callsign, Latitude: f.Latitude, Longitude: f.Longitude,
+			Altitude: f.Altitude, Groundspeed: f.Groundspeed, Heading: f.Heading}
+		if p := fs.plan; p != nil {
+			lf.Aircraft, lf.Departure, lf.Arrival = p.AircraftShort, p.Departure, p.Arrival
+		}
+		out = append(out, lf)
+	}
+	slices.SortFunc(out, func(a, b domain.LiveFlight) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}

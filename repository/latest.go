@@ -67,8 +67,13 @@ func (s *Store) flightsNow(tx *gorm.DB) *gorm.DB {
 	return tx.Table("flights").Select(latestPositionColumns).Joins(s.latestPositionJoin())
 }
 
-// lastSeenNow is the expression of a flight's last_seen in flightsNow.
-const lastSeenNow = "COALESCE(lp.observed_at, flights.last_seen)"
+// lastSeenNow is the expression of a flight's last_seen in flightsNow; latitudeNow and longitudeNow of its
+// latest position.
+const (
+	lastSeenNow  = "COALESCE(lp.observed_at, flights.last_seen)"
+	latitudeNow  = "COALESCE(lp.latitude, flights.latitude)"
+	longitudeNow = "COALESCE(lp.longitude, flights.longitude)"
+)
 
 // latestPositionJoin joins a flight not disconnected to its newest position: on PostgreSQL a lateral subquery
 // reading the positions key backwards, one row; on SQLite, which has no LATERAL, the position whose time is

@@ -46,6 +46,8 @@ type FlightFilter struct {
 	// SeenFrom (inclusive) and SeenUntil (exclusive) keep the flights seen during the range: first_seen <
 	// SeenUntil and last_seen >= SeenFrom. Zero bounds are open.
 	SeenFrom, SeenUntil time.Time
+	// Bounds keeps the flights whose latest position is inside the box; nil: anywhere.
+	Bounds *domain.BoundingBox
 }
 
 // DetailLimits bound what a flight's detail holds: a flight online all day has thousands of positions.
@@ -117,6 +119,14 @@ func (s *Store) ListFlights(ctx context.Context, f FlightFilter, after *Key, lim
 				}
 			}
 			q = q.Where("EXISTS (?)", visits)
+		}
+		if b := f.Bounds; b != nil {
+			q = q.Where(latitudeNow+" BETWEEN ? AND ?", b.MinLat, b.MaxLat)
+			if b.MinLon <= b.MaxLon {
+				q = q.Where(longitudeNow+" BETWEEN ? AND ?", b.MinLon, b.MaxLon)
+			} else {
+				q = q.Where("("+longitudeNow+" >= ? OR "+longitudeNow+" <= ?)", b.MinLon, b.MaxLon)
+			}
 		}
 		if f.CallsignPrefix != "" {
 			q = q.Where(`UPPER(flights.callsign) LIKE ? ESCAPE '\'`, likePrefix(f.CallsignPrefix))

@@ -13,5 +13,5 @@ if ! git cat-file -e "$ref:buf.yaml" 2>/dev/null; then
 fi
 # Only the API module (proto/): the vendored googleapis module is not ours to check, and an older ref may not
 # have it.
-go tool -modfile=tools/go.mod buf breaking proto --against ".git#ref=$ref"
+go tool -modfile=tools/go.mod buf breaking proto --against ".git#ref=$ref,subdir=proto"
 echo "check-breaking: OK against $ref"

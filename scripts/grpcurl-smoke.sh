@@ -13,9 +13,10 @@ go build -o "$work/vatsector" .
 grpcurl() { go tool -modfile=tools/grpcurl/go.mod grpcurl -plaintext "$@"; }
 port=$((20000 + RANDOM % 20000))
 addr=127.0.0.1:$port
+web=http://127.0.0.1:$((port + 1))
 
 "$work/vatsector" --feed "replay:$shared/feeds" --sectors "$shared/airspace/vatspy" --data-dir "$work/data" \
-  --listen "$addr" --metrics-listen "" --shutdown-wait 4s >"$work/log" 2>&1 &
+  --listen "$addr" --http-listen "${web#http://}" --metrics-listen "" --shutdown-wait 4s >"$work/log" 2>&1 &
 pid=$!
 # SERVING means migrated and pinged; the replay then takes a few seconds more.
 "$work/vatsector" healthcheck --wait --timeout 60s --addr "$addr" || { cat "$work/log"; exit 1; }
@@ -54,6 +55,37 @@ check_error "bad page token" InvalidArgument -- -d '{"page_token": "garbage"}' "
 check "events replay" '"sequence": "1"' -- -d '{"page_size": 1}' "$addr" vatsector.v1.SectorService/ListSectorEvents
 check_stream "event batches" '"events": {' -- -max-time 3 -d '{"sector_ids": ["EGTT"], "after_sequence": 0, "batch_events": true}' \
   "$addr" vatsector.v1.SectorService/WatchSectorEvents
+
+# The same API over HTTP/1.1 with curl: a Connect JSON call, a REST GET, and a Connect server stream read to
+# its second message (each message is an envelope: a flags byte, a 4-byte big-endian length, the JSON).
+curl_check() { # curl_check NAME PATTERN -- curl args...
+  local name=$1 pattern=$2; shift 3
+  local out
+  out=$(curl -sS --http1.1 --fail-with-body "$@" 2>&1) || { echo "$name failed: $out" >&2; exit 1; }
+  grep -q -- "$pattern" <<<"$out" || { echo "$name: output lacks $pattern:" >&2; echo "$out" >&2; exit 1; }
+  echo "ok: $name"
+}
+curl_check "Connect JSON call" '"cyclesCommitted":"6"' -- -H 'Content-Type: application/json' -d '{}' \
+  "$web/vatsector.v1.IngestService/GetIngestionStatus"
+curl_check "REST GET" '"resourceName":"sets/vatspy/sectors/EGTT"' -- "$web/v1/sets/vatspy/sectors/EGTT/occupancy"
+code=$(curl -sS --http1.1 -o "$work/rest-error" -w '%{http_code}' "$web/v1/flights/999999")
+[ "$code" = 404 ] && grep -q '"code":5' "$work/rest-error" || { echo "REST unknown flight: $code $(cat "$work/rest-error")" >&2; exit 1; }
+echo "ok: REST error (404, NOT_FOUND)"
+req='{"sectorIds":["EGTT"],"afterSequence":"0"}'
+printf '\0\0\0\0'"$(printf '\\x%02x' ${#req})"'%s' "$req" >"$work/stream-request"
+curl -sS --http1.1 -N --max-time 3 -H 'Content-Type: application/connect+json' --data-binary @"$work/stream-request" \
+  "$web/vatsector.v1.SectorService/WatchSectorEvents" >"$work/stream" 2>"$work/stream-err" || true # ends at --max-time
+messages=$(python3 -c '
+import json, struct, sys
+data, n = open(sys.argv[1], "rb").read(), 0
+while len(data) >= 5:
+    flags, size = struct.unpack(">BI", data[:5])
+    msg, data = json.loads(data[5:5 + size]), data[5 + size:]
+    if flags == 0 and "event" in msg:
+        n += 1
+print(n)' "$work/stream")
+[ "$messages" -ge 2 ] || { echo "Connect stream over curl: $messages events, want at least 2:" >&2; od -c "$work/stream" | head >&2; exit 1; }
+echo "ok: Connect server stream over curl ($messages events)"
 
 kill -TERM "$pid"
 # For --shutdown-wait the service reports NOT_SERVING, so a load balancer moves clients away, and still answers.

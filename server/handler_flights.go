@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/repository"
 )
@@ -18,6 +19,7 @@ func (h *flightHandler) ListFlights(ctx context.Context, req *vatsectorv1.ListFl
 	flights, next, err := h.q.listFlights(ctx, req.GetSectorId(), repository.FlightFilter{
 		CallsignPrefix: req.GetCallsignPrefix(), Departure: req.GetDeparture(),
 		Arrival: req.GetArrival(), IncludeOffline: req.GetIncludeOffline(), SeenFrom: from, SeenUntil: until,
+		Bounds: boundsFilter(req.GetBounds()),
 	}, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -60,4 +62,23 @@ func (h *flightHandler) GetFlight(ctx context.Context, req *vatsectorv1.GetFligh
 		out.Track[i] = trackPointProto(&d.Track[i])
 	}
 	return out, nil
+}
+
+func (h *flightHandler) WatchFlights(req *vatsectorv1.WatchFlightsRequest, stream vatsectorv1.FlightService_WatchFlightsServer) error {
+	return h.q.watchFlights(stream.Context(), boundsOf(req.GetBounds()), func(msg encodedResponse) error {
+		return stream.SendMsg(msg)
+	})
+}
+
+// boundsOf is the request's box; the zero box (unset, or all zeros) is no box.
+func boundsOf(b *vatsectorv1.BoundingBox) domain.BoundingBox {
+	return domain.BoundingBox{MinLat: b.GetMinLatitude(), MinLon: b.GetMinLongitude(), MaxLat: b.GetMaxLatitude(), MaxLon: b.GetMaxLongitude()}
+}
+
+// boundsFilter is the request's box as a storage filter: nil for no box.
+func boundsFilter(b *vatsectorv1.BoundingBox) *domain.BoundingBox {
+	if box := boundsOf(b); box != (domain.BoundingBox{}) {
+		return &box
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vatsector/vatsector/domain"
@@ -176,4 +177,14 @@ func (s eventStreamSink) heartbeat(latest int64, feedTime time.Time) error {
 			LatestSequence: latest, FeedTime: ts(feedTime), ServerTime: timestamppb.New(s.now()),
 		}},
 	})
+}
+
+func (h *sectorHandler) GetSectorGeometry(_ context.Context, req *vatsectorv1.GetSectorGeometryRequest) (
+	*vatsectorv1.GetSectorGeometryResponse, error,
+) {
+	b, err := h.q.sectorGeometry(req.GetSet(), boundsOf(req.GetBounds()), req.GetToleranceDeg())
+	if err != nil {
+		return nil, err
+	}
+	return &vatsectorv1.GetSectorGeometryResponse{Geojson: &httpbody.HttpBody{ContentType: GeoJSONContentType, Data: b}}, nil
 }

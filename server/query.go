@@ -24,6 +24,8 @@ type queryService struct {
 	replayPage   int
 	// catchUp bounds the streams' stored-event reads running at once; nil: no bound.
 	catchUp *catchUpGate
+	// geometry holds the sectors' encoded GeoJSON features.
+	geometry geometryCache
 }
 
 // canonicalSet sorts and deduplicates a filter set, so the same set in another order is the same filter.

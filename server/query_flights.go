@@ -24,8 +24,13 @@ func (q *queryService) listFlights(ctx context.Context, sector string, f reposit
 			return nil, "", err
 		}
 	}
-	fp := fingerprint("ListFlights", f.Sector, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
-		strings.ToUpper(f.Arrival), f.IncludeOffline, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil))
+	parts := []any{f.Sector, strings.ToUpper(f.CallsignPrefix), strings.ToUpper(f.Departure),
+		strings.ToUpper(f.Arrival), f.IncludeOffline, unixMicro(f.SeenFrom), unixMicro(f.SeenUntil)}
+	if f.Bounds != nil {
+		// Only with a box, so that the tokens of requests without one stay those of earlier versions.
+		parts = append(parts, *f.Bounds)
+	}
+	fp := fingerprint("ListFlights", parts...)
 	return keysetPage(token, fp, size, func(r domain.FlightSummary) (string, int64) { return r.Flight.Callsign, r.Flight.ID },
 		func(after *repository.Key, limit int) ([]domain.FlightSummary, error) {
 			return q.store.ListFlights(ctx, f, after, limit)

@@ -2,15 +2,19 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -64,6 +68,9 @@ type Config struct {
 	// the others wait their turn (still counted as open streams), so unary calls always find a connection.
 	MaxConcurrentCatchUpReads int
 
+	// TLS, when set, makes both the gRPC port and the HTTP surface (ServeWeb) serve TLS only.
+	TLS *tls.Config
+
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
 }
@@ -109,6 +116,12 @@ type Server struct {
 	// stopBackground ends the ingest health ticker that Ready starts; background is closed when it returned.
 	stopBackground context.CancelFunc
 	background     chan struct{}
+
+	// mu guards http, the HTTP surface once ServeHTTP started it, and stopped, set by Shutdown.
+	mu      sync.Mutex
+	http    *http.Server
+	stopped bool
+	tls     *tls.Config
 }
 
 // New builds the server; it serves nothing until Serve, and reports NOT_SERVING until Ready.
@@ -149,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	g := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		// Sector event streams send messages encoded once for many streams; every other message is
 		// marshalled by the proto codec as usual.
 		grpc.ForceServerCodecV2(codec),
@@ -162,7 +175,11 @@ func New(cfg Config) (*Server, error) {
 		// Clients may keep idle connections alive with pings (a stream waiting for the next cycle is idle in
 		// HTTP/2 terms), as long as they do not ping more often than MinTime.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.KeepaliveMinTime, PermitWithoutStream: true}),
-	)
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	g := grpc.NewServer(opts...)
 	q := &queryService{
 		store: cfg.Store, sectors: cfg.Sectors, status: cfg.Status, hub: cfg.Hub, now: cfg.Now,
 		pollInterval: cfg.PollInterval, heartbeat: cfg.HeartbeatInterval, replayPage: cfg.ReplayPageSize,
@@ -181,7 +198,7 @@ func New(cfg Config) (*Server, error) {
 	reflection.Register(g)
 	metrics.InitializeMetrics(g)
 	s := &Server{
-		grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp,
+		grpc: g, health: h, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger, admit: admit, catchUp: catchUp, tls: cfg.TLS,
 		ingest: &ingestHealth{health: h, status: cfg.Status, interval: cfg.PollInterval, now: cfg.Now},
 	}
 	prepareWith(cfg.Hub)
@@ -292,8 +309,8 @@ func (s *Server) Serve(lis net.Listener) error {
 func (s *Server) Drain() { s.health.Shutdown() }
 
 // Shutdown stops the server: NOT_SERVING (if Drain was not called), every stream ended with UNAVAILABLE (the
-// hub closes its subscribers; health watches end after NOT_SERVING), then a graceful stop that lets unary RPCs finish until ctx's deadline, after
-// which the remaining RPCs are cut. It does not stop ingest or close the store: see the package documentation
+// hub closes its subscribers; health watches end after NOT_SERVING), then a graceful stop of the HTTP surface
+// and of gRPC that lets unary RPCs finish until ctx's deadline, after which the remaining RPCs are cut. It does not stop ingest or close the store: see the package documentation
 // for the order.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Drain()
@@ -303,6 +320,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.hub.Close()
 	s.health.stopWatches()
+	// The HTTP surface first: grpc-go's GracefulStop closes the calls it serves through ServeHTTP at once
+	// (a handler transport cannot be drained), so those calls get their grace from the HTTP server's own
+	// shutdown, which waits for them, while native gRPC connections go on being served.
+	httpErr := s.shutdownHTTP(ctx)
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -310,6 +331,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-stopped:
+		if httpErr != nil {
+			s.log.Warn("HTTP requests still running at the shutdown deadline were cut")
+			return fmt.Errorf("server: shutdown: %w", httpErr)
+		}
 		return nil
 	case <-ctx.Done():
 		s.grpc.Stop()

@@ -48,10 +48,12 @@ type publishedCycle struct {
 	// wholeBatches is the WatchSectorEventsResponse batches of all the events, for batching streams that
 	// filter nothing.
 	wholeBatches func() ([][]byte, error)
+	// flights are the WatchFlights messages of the cycle.
+	flights *flightEncodings
 }
 
 func newPublishedCycle(c *domain.Committed) *publishedCycle {
-	p := &publishedCycle{Committed: c}
+	p := &publishedCycle{Committed: c, flights: newFlightEncodings(c)}
 	p.eventBodies = sync.OnceValues(func() ([][]byte, error) { return encodeEventBodies(c) })
 	p.eventMessages = sync.OnceValues(func() ([][]byte, error) {
 		bodies, err := p.eventBodies()

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -118,7 +119,7 @@ func requestRules(req any) (check func() error, known bool) {
 				checkPageSize(r.GetPageSize()),
 				checkText("sector_id", r.GetSectorId()), checkText("callsign_prefix", r.GetCallsignPrefix()),
 				checkText("departure", r.GetDeparture()), checkText("arrival", r.GetArrival()),
-				checkRange("seen", r.GetSeen()),
+				checkRange("seen", r.GetSeen()), checkBounds("bounds", r.GetBounds()),
 				func() error {
 					if r.GetSeen() != nil && !r.GetIncludeOffline() {
 						return invalidf("seen is only allowed with include_offline: online flights are all seen now")
@@ -196,6 +197,13 @@ func requestRules(req any) (check func() error, known bool) {
 		}, true
 	case *vatsectorv1.GetSectorTrafficRequest, *vatsectorv1.ListSectorTrafficRequest, *vatsectorv1.GetStaffingProfileRequest:
 		return func() error { return statsRules(r) }, true
+	case *vatsectorv1.WatchFlightsRequest:
+		return func() error { return checkBounds("bounds", r.GetBounds()) }, true
+	case *vatsectorv1.GetSectorGeometryRequest:
+		return func() error {
+			return firstError(checkText("set", r.GetSet()), checkBounds("bounds", r.GetBounds()),
+				checkTolerance(r.GetToleranceDeg()))
+		}, true
 	case *vatsectorv1.ListControllersRequest:
 		return func() error {
 			return firstError(checkPageSize(r.GetPageSize()), checkText("callsign_prefix", r.GetCallsignPrefix()),
@@ -346,6 +354,40 @@ func (s *validatingStream) RecvMsg(m any) error {
 	}
 	if err := validateRequest(m); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkBounds refuses a box that is not one: a latitude or longitude out of range, not a number, or a southern
+// edge north of the northern one. A western edge east of the eastern one is a box across the antimeridian.
+func checkBounds(field string, b *vatsectorv1.BoundingBox) error {
+	if b == nil {
+		return nil
+	}
+	for _, c := range []struct {
+		name  string
+		v     float64
+		limit float64
+	}{
+		{"min_latitude", b.GetMinLatitude(), 90}, {"max_latitude", b.GetMaxLatitude(), 90},
+		{"min_longitude", b.GetMinLongitude(), 180}, {"max_longitude", b.GetMaxLongitude(), 180},
+	} {
+		if math.IsNaN(c.v) || c.v < -c.limit || c.v > c.limit {
+			return invalidf("%s.%s is %v: want a number within [-%v, %v] degrees", field, c.name, c.v, c.limit, c.limit)
+		}
+	}
+	if b.GetMinLatitude() > b.GetMaxLatitude() {
+		return invalidf("%s.min_latitude %v is north of max_latitude %v", field, b.GetMinLatitude(), b.GetMaxLatitude())
+	}
+	return nil
+}
+
+// maxToleranceDeg bounds GetSectorGeometry's simplification: a degree already turns most FIRs into triangles.
+const maxToleranceDeg = 1
+
+func checkTolerance(t float64) error {
+	if math.IsNaN(t) || t < 0 || t > maxToleranceDeg {
+		return invalidf("tolerance_deg is %v: want 0 (exact) to %v degrees", t, maxToleranceDeg)
 	}
 	return nil
 }

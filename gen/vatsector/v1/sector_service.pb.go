@@ -347,10 +347,11 @@ type GetSectorGeometryRequest struct {
 	Set string `protobuf:"bytes,1,opt,name=set,proto3" json:"set,omitempty"`
 	// Only sectors whose boundary's bounding box intersects this box (see BoundingBox).
 	Bounds *BoundingBox `protobuf:"bytes,2,opt,name=bounds,proto3" json:"bounds,omitempty"`
-	// Simplify each boundary (Douglas-Peucker) so that no point moves more than this many degrees, for a map
-	// drawn at a small scale: 0.01 (about 1 km) keeps every shape recognisable on a world map and shrinks the
-	// VATSpy sectors' GeoJSON several times. 0 (the default) returns the boundaries exactly; negative, or more than
-	// 1, is INVALID_ARGUMENT. A polygon simplified to fewer than four points keeps its original points.
+	// Simplify each boundary (Douglas-Peucker, keeping a subset of its points) so that no edge strays more than
+	// this many degrees from the points it replaces, for a map drawn at a small scale: VATSpy's 1,098 sectors
+	// have 66,238 points (1.75 MB); 0.02 degrees (about 2 km) keeps 44,414 (1.24 MB), 0.1 keeps 23,581 (0.78 MB).
+	// 0 (the default) returns the boundaries exactly; negative, or more than 1, is INVALID_ARGUMENT. A ring
+	// simplified to fewer than four points keeps its own, so that no sector vanishes.
 	ToleranceDeg  float64 `protobuf:"fixed64,3,opt,name=tolerance_deg,json=toleranceDeg,proto3" json:"tolerance_deg,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -93,8 +93,8 @@ type SectorServiceClient interface {
 	// GetSectorGeometry returns the loaded sectors' boundaries as a GeoJSON FeatureCollection (RFC 7946), for
 	// maps: a Feature per sector, whose geometry is a MultiPolygon of its volumes' polygons and whose properties
 	// are name (the resource name), set, id, label (the sector's display name), kind, floor_ft and ceiling_ft
-	// (null when unbounded). Longitudes of a boundary across the antimeridian continue past 180 or -180, so that
-	// its polygons stay whole. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
+	// (null when unbounded). A boundary across the antimeridian comes as the polygons it is split into there, as
+	// RFC 7946 asks. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
 	// content type application/geo+json.
 	GetSectorGeometry(ctx context.Context, in *GetSectorGeometryRequest, opts ...grpc.CallOption) (*GetSectorGeometryResponse, error)
 }
@@ -251,8 +251,8 @@ type SectorServiceServer interface {
 	// GetSectorGeometry returns the loaded sectors' boundaries as a GeoJSON FeatureCollection (RFC 7946), for
 	// maps: a Feature per sector, whose geometry is a MultiPolygon of its volumes' polygons and whose properties
 	// are name (the resource name), set, id, label (the sector's display name), kind, floor_ft and ceiling_ft
-	// (null when unbounded). Longitudes of a boundary across the antimeridian continue past 180 or -180, so that
-	// its polygons stay whole. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
+	// (null when unbounded). A boundary across the antimeridian comes as the polygons it is split into there, as
+	// RFC 7946 asks. Over REST (GET /v1/sectors:geojson) the body is the GeoJSON itself, with the
 	// content type application/geo+json.
 	GetSectorGeometry(context.Context, *GetSectorGeometryRequest) (*GetSectorGeometryResponse, error)
 	mustEmbedUnimplementedSectorServiceServer()
