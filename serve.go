@@ -26,6 +26,7 @@ import (
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 	"github.com/vatsector/vatsector/sim"
+	"github.com/vatsector/vatsector/web"
 )
 
 // serve runs the service until ctx ends: migrate, load sectors, ingest, serve gRPC, HTTP and metrics. Shutdown
@@ -223,4 +224,4 @@ func newSource(cfg *config, log *slog.Logger) (feed.Source, error) {
 }
 
 // webAssets are the map page's built files; the web package embeds them.
-func webAssets() fs.FS { return nil }
+func webAssets() fs.FS { return web.Assets() }

@@ -265,6 +265,7 @@ func TestHTTPServesThePage(t *testing.T) {
 	assets := fstest.MapFS{
 		"index.html":       {Data: []byte("<!doctype html><title>map</title>")},
 		"assets/app-1.js":  {Data: []byte("console.log(1)")},
+		"assets/big.js":    {Data: []byte(strings.Repeat("console.log(1);\n", 1000))},
 		"v1/sectors/index": {Data: []byte("not the API")},
 	}
 	w := startWeb(t, e, HTTPConfig{Assets: assets})
@@ -282,6 +283,32 @@ func TestHTTPServesThePage(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), tc.want) || !strings.Contains(resp.Header.Get("Cache-Control"), tc.cache) {
 			t.Errorf("GET %s: %s, Cache-Control %q, body %.200q; want %q", tc.path, resp.Status, resp.Header.Get("Cache-Control"), body, tc.want)
+		}
+	}
+	// GETs are gzipped for a client that accepts it (Go's client asks, and says it decompressed); POSTs, which
+	// Connect compresses per message, are not.
+	for _, tc := range []struct {
+		method, path string
+		gzipped      bool
+	}{
+		{http.MethodGet, "/assets/big.js", true},
+		{http.MethodGet, "/v1/sectors?page_size=1000", false}, // under gzipMinSize
+		{http.MethodPost, vatsectorv1.SectorService_ListSectors_FullMethodName, false},
+	} {
+		var body io.Reader
+		if tc.method == http.MethodPost {
+			body = strings.NewReader("{}")
+		}
+		req, _ := http.NewRequest(tc.method, w.base+tc.path, body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tc.gzipped || resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: %s, gzipped %v, want %v", tc.method, tc.path, resp.Status, got, tc.gzipped)
 		}
 	}
 	resp, err := c.Get(w.base + "/missing.js")
