@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -118,10 +120,23 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	timeout := fs.Duration("timeout", 3*time.Second, "deadline of the check")
 	wait := fs.Bool("wait", false, "wait (up to --timeout) for the service to start and report SERVING, instead of checking once")
 	service := fs.String("service", "", `health service name to ask about: "" for the whole server, or e.g. vatsector.v1.IngestService, NOT_SERVING while ingestion is wedged`)
+	useTLS := fs.Bool("tls", false, "connect over TLS, trusting the system's certificate authorities (a service started with --tls-cert)")
+	tlsCA := fs.String("tls-ca", "", "connect over TLS, trusting this PEM certificate (authority) file; for a self-signed --tls-cert, that file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	switch {
+	case *tlsCA != "":
+		c, err := credentials.NewClientTLSFromFile(*tlsCA, "")
+		if err != nil {
+			return fmt.Errorf("healthcheck: --tls-ca %s: %w", *tlsCA, err)
+		}
+		creds = c
+	case *useTLS:
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 )
@@ -386,4 +388,71 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// The per-client limits are the same over HTTP: one client (IP address) has one request budget whichever
+// protocol it uses, and a call over it is RESOURCE_EXHAUSTED with the retry hint on every protocol.
+func TestHTTPClientsShareTheirLimitsAcrossProtocols(t *testing.T) {
+	e := startEnv(t, openFixtureStore(t), transports()[1], envOptions{config: func(c *Config) {
+		c.ClientRequestRate, c.ClientRequestBurst = 0.001, 1
+	}})
+	w := startWeb(t, e, HTTPConfig{})
+	ctx := context.Background()
+	if _, err := e.ingestClient.GetIngestionStatus(ctx, &vatsectorv1.GetIngestionStatusRequest{}); err != nil {
+		t.Fatal(err) // the budget's one call, over native gRPC
+	}
+	for _, p := range clientProtocols() {
+		client := connect.NewClient[vatsectorv1.GetIngestionStatusRequest, vatsectorv1.GetIngestionStatusResponse](
+			httpClient(t, p.h2c), w.base+vatsectorv1.IngestService_GetIngestionStatus_FullMethodName, p.opts...)
+		_, err := client.CallUnary(ctx, connect.NewRequest(&vatsectorv1.GetIngestionStatusRequest{}))
+		var ce *connect.Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: %v, want an error", p.name, err)
+		}
+		// The same status, details included, as native gRPC gives.
+		st := status.New(codes.Code(ce.Code()), ce.Message())
+		for _, d := range ce.Details() {
+			v, derr := d.Value()
+			if derr != nil {
+				t.Fatal(derr)
+			}
+			if st, derr = st.WithDetails(v.(protoadapt.MessageV1)); derr != nil {
+				t.Fatal(derr)
+			}
+		}
+		wantRetryHint(t, st.Err(), "too many requests from 127.0.0.1")
+	}
+	code, body := restGet(t, httpClient(t, false), w.base+"/v1/ingestion/status")
+	if code != codes.ResourceExhausted || !strings.Contains(string(body), "RetryInfo") {
+		t.Errorf("REST: %v %s, want RESOURCE_EXHAUSTED with RetryInfo", code, body)
+	}
+}
+
+// At shutdown a stream over HTTP ends as one over gRPC does, with UNAVAILABLE, and ServeWeb returns.
+func TestHTTPStreamsEndWithUnavailableAtShutdown(t *testing.T) {
+	e := startEnv(t, openFixtureStore(t), transports()[1], envOptions{})
+	w := startWeb(t, e, HTTPConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client := connect.NewClient[vatsectorv1.WatchIngestionRequest, vatsectorv1.WatchIngestionResponse](
+		httpClient(t, false), w.base+vatsectorv1.IngestService_WatchIngestion_FullMethodName, connect.WithProtoJSON())
+	// vanguard sends a Connect stream's response headers with its first message, and connect-go returns the
+	// stream once it has them: a stream with nothing to send yet is opened on a goroutine of its own.
+	ended := make(chan error, 1)
+	go func() {
+		stream, err := client.CallServerStream(ctx, connect.NewRequest(&vatsectorv1.WatchIngestionRequest{}))
+		if err != nil {
+			ended <- err
+			return
+		}
+		defer stream.Close()
+		for stream.Receive() {
+		}
+		ended <- stream.Err()
+	}()
+	waitSubscribers(t, e.hub, 1)
+	e.stop(t)
+	if err := <-ended; connect.CodeOf(err) != connect.CodeUnavailable {
+		t.Fatalf("stream ended with %v (%v), want UNAVAILABLE", connect.CodeOf(err), err)
+	}
 }
