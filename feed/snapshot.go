@@ -19,6 +19,10 @@ type Snapshot struct {
 	// Rejected lists the entries Decode dropped because a database could not store one of their values (see
 	// Rejection), in list order (pilots, controllers, atis), then by index. Not part of the feed.
 	Rejected []Rejection `json:"-"`
+
+	// Transceivers are the radios of the transceivers file paired with the snapshot; nil when there was none
+	// (radio coverage unknown). Not part of the snapshot's file.
+	Transceivers *Transceivers `json:"-"`
 }
 
 // General is the snapshot header. UpdateTimestamp identifies the snapshot: a new value is a new ingest cycle.
