@@ -101,7 +101,26 @@ type Position struct {
 	Heading     int
 	// LastUpdated is the pilot's last_updated in that snapshot; zero on positions stored before it was kept.
 	LastUpdated time.Time
+	// Coverage says whether the pilot was working a controller (ControllerID) in that snapshot, from the
+	// transceivers file paired with it.
+	Coverage     Coverage
+	ControllerID int64
 }
+
+// Coverage is whether a position's pilot was working a controller: a radio on the controller's frequency,
+// within line of sight of one of its antennas (package radio).
+type Coverage uint8
+
+// The coverages of a position.
+const (
+	// CoverageUnknown: the cycle had no transceivers file (missing or too old), or the position was stored
+	// before coverage was kept. Never counted as off frequency.
+	CoverageUnknown Coverage = iota
+	// CoverageNone: no radio of the pilot reached a controller position.
+	CoverageNone
+	// CoverageWorking: the pilot was working ControllerID.
+	CoverageWorking
+)
 
 // Point is a place with an altitude in feet: where a flight entered or left a sector.
 type Point struct {

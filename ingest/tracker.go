@@ -209,6 +209,11 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	w := &p.Write
 	w.Flights = make([]domain.Flight, 0, len(snap.Pilots))
 	w.Positions = make([]domain.Position, 0, len(snap.Pilots))
+	// The pilot of each position, for the radio match once the controllers are known.
+	var positionCallsigns []string
+	if snap.Transceivers != nil {
+		positionCallsigns = make([]string, 0, len(snap.Pilots))
+	}
 
 	for i := range snap.Pilots {
 		pl := &snap.Pilots[i]
@@ -241,6 +246,9 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 			FlightID: next.row.ID, ObservedAt: ts, Latitude: pl.Latitude, Longitude: pl.Longitude,
 			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading, LastUpdated: next.row.LastUpdated,
 		})
+		if positionCallsigns != nil {
+			positionCallsigns = append(positionCallsigns, pl.Callsign)
+		}
 		if pl.FlightPlan != nil && (next.plan == nil || !samePlan(next.plan, pl.FlightPlan)) {
 			fp := planFrom(next.row.ID, pl.FlightPlan, ts)
 			next.plan = &fp
@@ -279,6 +287,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	}
 
 	p.diffControllers(t, snap, ts, sectors)
+	p.matchRadios(snap, positionCallsigns)
 	p.diffRollups(t, ts)
 
 	w.Cycle = domain.Cycle{

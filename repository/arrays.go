@@ -129,6 +129,8 @@ func columnArray(t reflect.Type, rows [][]any, j int) (any, error) {
 		s, ok = typedColumn[time.Time](rows, j)
 	case reflect.TypeFor[*time.Time]():
 		s, ok = typedColumn[*time.Time](rows, j)
+	case reflect.TypeFor[*bool]():
+		s, ok = typedColumn[*bool](rows, j)
 	}
 	if ok {
 		return s, nil

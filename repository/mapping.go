@@ -34,12 +34,22 @@ func rowsOf(w *domain.CycleWrite) *CycleWrite {
 		out.FlightPlans[i] = FlightPlan(w.FlightPlans[i])
 	}
 	updated := make([]time.Time, len(w.Positions))
+	// One allocation for every position's coverage, not two per position.
+	on := make([]bool, len(w.Positions))
+	worked := make([]int64, len(w.Positions))
 	for i := range w.Positions {
 		p := &w.Positions[i]
 		updated[i] = p.LastUpdated
 		out.Positions[i] = Position{
 			FlightID: p.FlightID, ObservedAt: p.ObservedAt, Latitude: p.Latitude, Longitude: p.Longitude,
 			Altitude: p.Altitude, Groundspeed: p.Groundspeed, Heading: p.Heading, LastUpdated: &updated[i],
+		}
+		switch p.Coverage {
+		case domain.CoverageNone:
+			out.Positions[i].OnFrequency = &on[i]
+		case domain.CoverageWorking:
+			on[i], worked[i] = true, p.ControllerID
+			out.Positions[i].OnFrequency, out.Positions[i].ControllerID = &on[i], &worked[i]
 		}
 	}
 	for i := range w.OpenedVisits {
@@ -68,6 +78,13 @@ func positionOf(row *Position) domain.Position {
 	}
 	if row.LastUpdated != nil {
 		p.LastUpdated = row.LastUpdated.UTC()
+	}
+	switch {
+	case row.OnFrequency == nil:
+	case *row.OnFrequency && row.ControllerID != nil:
+		p.Coverage, p.ControllerID = domain.CoverageWorking, *row.ControllerID
+	default:
+		p.Coverage = domain.CoverageNone
 	}
 	return p
 }

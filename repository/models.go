@@ -65,6 +65,10 @@ type Position struct {
 	Groundspeed int
 	Heading     int
 	LastUpdated *time.Time
+	// OnFrequency and ControllerID store the position's domain.Coverage: NULL unknown, false none, true
+	// working ControllerID.
+	OnFrequency  *bool
+	ControllerID *int64
 }
 
 // Visit stores a domain.Visit: open while ExitedAt is nil, and the exit columns are all set or all NULL.
