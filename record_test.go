@@ -33,8 +33,11 @@ func TestRecordSimulator(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	want := []string{"vatsim-data-2025-01-02T030405Z.json", "vatsim-data-2025-01-02T030420Z.json", "vatsim-data-2025-01-02T030435Z.json"}
-	if !slices.Equal(names, want) {
-		t.Fatalf("files %v, want %v", names, want)
+	// Each snapshot with the simulation's transceivers file beside it.
+	wantFiles := []string{"transceivers-data-2025-01-02T030405Z.json", "transceivers-data-2025-01-02T030420Z.json",
+		"transceivers-data-2025-01-02T030435Z.json"}
+	if wantFiles = append(wantFiles, want...); !slices.Equal(names, wantFiles) {
+		t.Fatalf("files %v, want %v", names, wantFiles)
 	}
 	replay, err := feed.ReplaySource(dir, feed.ReplayOptions{})
 	if err != nil {
@@ -52,6 +55,18 @@ func TestRecordSimulator(t *testing.T) {
 		}
 		if !bytes.Equal(got, wantData) {
 			t.Fatalf("snapshot %d is not the simulation's", i)
+		}
+		at := s.Snapshot().General.UpdateTimestamp
+		gotTr, err := replay.FetchTransceivers(context.Background(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTr, err := s.FetchTransceivers(context.Background(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(gotTr, wantTr) {
+			t.Fatalf("transceivers of snapshot %d are not the simulation's", i)
 		}
 	}
 	if _, err := replay.Fetch(context.Background()); !errors.Is(err, io.EOF) {

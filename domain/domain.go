@@ -65,6 +65,9 @@ type Flight struct {
 	LastSeen time.Time
 	// DisconnectedAt is set once the connection was missing longer than the grace period: it is LastSeen.
 	DisconnectedAt *time.Time
+	// WorkingControllerID is the controller the flight is in contact with (0: none), as of its last cycle of a
+	// known coverage: a cycle without a transceivers file neither ends a contact nor starts one.
+	WorkingControllerID int64
 }
 
 // FlightPlan is the latest flight plan of a flight.
@@ -169,6 +172,10 @@ const (
 	EventExit      EventKind = "exit"      // a flight left it
 	EventStaffed   EventKind = "staffed"   // a controller began staffing it
 	EventUnstaffed EventKind = "unstaffed" // the last controller staffing it stopped
+	// A flight started, or stopped, working the controller staffing the sector (radio coverage): Flight and
+	// Controller are both set, and Position.
+	EventContactStarted EventKind = "contact_started"
+	EventContactEnded   EventKind = "contact_ended"
 )
 
 // Event is an entry, exit or staffing change, numbered in one strictly increasing sequence.
@@ -178,11 +185,11 @@ type Event struct {
 	Sector     SectorRef
 	OccurredAt time.Time
 	CycleID    int64
-	// Flight is who entered or left: set on entries and exits.
+	// Flight is who entered or left: set on entries and exits, and on contacts.
 	Flight *FlightRef
-	// Controller is who staffs, or staffed, the sector: set on staffing changes.
+	// Controller is who staffs, or staffed, the sector: set on staffing changes, and on contacts.
 	Controller *ControllerRef
-	// Position is where the flight was: set on entries and exits.
+	// Position is where the flight was: set on entries and exits, and on contacts.
 	Position *Point
 	// Exit says how the visit ended: set on exits.
 	Exit *VisitEnd
@@ -281,6 +288,8 @@ type Cycle struct {
 	TotalUS    int64
 	// Error is why a failed cycle failed; nil on a committed one.
 	Error *string
+	// CoverageKnown says the cycle had a transceivers file: its positions' radio coverage is known.
+	CoverageKnown bool
 }
 
 // CycleWrite is everything one ingest cycle stores. It is computed in memory before the transaction opens, so
@@ -584,6 +593,25 @@ type TrackFigures struct {
 	SkippedSegments int
 	// HighestAltitude is the highest position altitude in feet; nil when there is no position.
 	HighestAltitude *int
+	// Coverage is the radio coverage along the segments; nil when no position has a known coverage.
+	Coverage *RadioCoverage
+}
+
+// RadioCoverage is how much of a flight's time it spent working a controller, over the segments (two
+// consecutive positions) whose first position has a known coverage; a segment counts with its first
+// position's coverage.
+type RadioCoverage struct {
+	Known, OnFrequency                 time.Duration
+	AirborneKnown, AirborneOnFrequency time.Duration
+	// Contacts are the runs of consecutive positions working one controller, in order.
+	Contacts []ControllerContact
+}
+
+// ControllerContact is a run of a flight's positions working one controller: from the first one's time to
+// the time of the position after the run (the last one's, when the track ends in the run).
+type ControllerContact struct {
+	Controller ControllerRef
+	Start, End time.Time
 }
 
 // ControllerSession is one controller connection over [Start, End) with the flights inside its sectors (the
@@ -600,6 +628,21 @@ type ControllerSession struct {
 	DistinctFlights int
 	PeakFlights     int
 	PeakAt          time.Time
+	// Radio is the traffic that worked the controller on frequency; nil when no cycle of the session had a
+	// known coverage.
+	Radio *SessionRadio
+}
+
+// SessionRadio is the flights that worked a controller session (radio coverage). Worked is the flight-time on
+// its frequency and Known the session's time of known coverage, both over the session's cycles each weighted
+// by the time to the next committed cycle (at most MaxHold): their ratio is the time-weighted mean of the
+// flights working it.
+type SessionRadio struct {
+	DistinctAircraft int
+	PeakSimultaneous int
+	// PeakAt is the first cycle with PeakSimultaneous; zero when it is 0.
+	PeakAt        time.Time
+	Worked, Known time.Duration
 }
 
 // SectorSnapshot is the live figures of sectors together with the committed position they reflect, read in one
@@ -656,4 +699,6 @@ type LiveFlight struct {
 	Heading     int
 	// Aircraft (the ICAO type), Departure and Arrival are the flight plan's; empty without one.
 	Aircraft, Departure, Arrival string
+	// Working is the controller the flight is in contact with; nil for none.
+	Working *ControllerRef
 }

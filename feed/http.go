@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,6 +76,7 @@ type FetchError struct {
 	URL        string // redacted of any password
 	Err        error
 	RetryAfter time.Duration // what a 429 or 503 asked for in Retry-After; 0 without one
+	Status     int           // the HTTP status code of a FailHTTPStatus; 0 for the other kinds
 }
 
 func (e *FetchError) Error() string { return fmt.Sprintf("feed: GET %s: %s: %v", e.URL, e.Kind, e.Err) }
@@ -160,6 +162,12 @@ type HTTPSource struct {
 	failStreak int                  // consecutive data failures since the last success
 	newest     time.Time            // latest update_timestamp returned
 	notBefore  map[string]time.Time // URLs that answered Retry-After: no request to them before then
+
+	// The transceivers file (FetchTransceivers), also guarded by turn.
+	tmirrors    []string             // status.json's data.transceivers, tried in turn from tcur
+	tcur        int                  // current transceivers mirror
+	tfailStreak int                  // consecutive transceivers failures since the last success
+	absent      map[string]time.Time // guessed transceivers URLs that answered 404: not asked again before then
 }
 
 // NewHTTPSource returns a source for rawURL:
@@ -195,6 +203,7 @@ func NewHTTPSource(rawURL string, opts HTTPOptions) (*HTTPSource, error) {
 		turn:     make(chan struct{}, 1),
 
 		notBefore: map[string]time.Time{},
+		absent:    map[string]time.Time{},
 	}
 	switch {
 	case s.retries == 0:
@@ -280,27 +289,63 @@ func (s *HTTPSource) Stats() HTTPStats {
 // again before that time: the next attempt waits for it, or the Fetch gives up at once if it is more than
 // MaxRetryAfter away. It returns ctx's error as soon as ctx ends.
 func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
+	if err := s.take(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	s.stats.fetches.Add(1)
+	var ts time.Time
+	data, err := s.retry(ctx, s.nextURL, func(ctx context.Context, waited string) ([]byte, error) {
+		data, t, err := s.attempt(ctx, waited)
+		ts = t
+		return data, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ts.Before(s.newest) {
+		// After a failover, a lagging mirror can serve an older snapshot. Refusing it could wedge the
+		// source if the network's clock ever went back, so it is returned, counted and logged: the
+		// loop must not let an older update_timestamp overwrite newer state.
+		s.stats.stale.Add(1)
+		s.log.Warn("feed: snapshot older than one already fetched", "update_timestamp", ts, "newest", s.newest)
+	} else {
+		s.newest = ts
+	}
+	return data, nil
+}
+
+// take waits for the source's turn, or for ctx to end.
+func (s *HTTPSource) take(ctx context.Context) error {
 	if ctx.Err() != nil { // select below would pick at random between a free turn and a done ctx
-		return nil, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
 	select {
 	case s.turn <- struct{}{}:
-		defer func() { <-s.turn }()
+		return nil
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
-	s.stats.fetches.Add(1)
+}
+
+func (s *HTTPSource) release() { <-s.turn }
+
+// retry runs the attempts of one Fetch or FetchTransceivers: up to 1+Retries calls of try, with the backoff and
+// Retry-After rules between them. next is the URL the coming attempt requests first; try is one attempt, given
+// the URL whose Retry-After was already waited for. An error of try that wraps errNoRetry ends the attempts
+// at once, returned as it is.
+func (s *HTTPSource) retry(ctx context.Context, next func() string, try func(ctx context.Context, waited string) ([]byte, error)) ([]byte, error) {
 	var last error
 	for attempt := 0; attempt <= s.retries; attempt++ {
 		var wait time.Duration
 		if attempt > 0 {
 			wait = s.backoff(attempt)
 		}
-		next := s.nextURL()
-		if err := s.tooLate(next, last); err != nil {
+		u := next()
+		if err := s.tooLate(u, last); err != nil {
 			return nil, err
 		}
-		wait = max(wait, s.hintLeft(next))
+		wait = max(wait, s.hintLeft(u))
 		if attempt > 0 {
 			s.stats.retries.Add(1)
 		}
@@ -312,21 +357,15 @@ func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
 				return nil, fmt.Errorf("feed: %s: %w (after %v)", s, err, last)
 			}
 		}
-		data, ts, err := s.attempt(ctx, next)
+		data, err := try(ctx, u)
 		if err == nil {
-			if ts.Before(s.newest) {
-				// After a failover, a lagging mirror can serve an older snapshot. Refusing it could wedge the
-				// source if the network's clock ever went back, so it is returned, counted and logged: the
-				// loop must not let an older update_timestamp overwrite newer state.
-				s.stats.stale.Add(1)
-				s.log.Warn("feed: snapshot older than one already fetched", "update_timestamp", ts, "newest", s.newest)
-			} else {
-				s.newest = ts
-			}
 			return data, nil
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("feed: %s: %w", s, context.Cause(ctx))
+		}
+		if errors.Is(err, errNoRetry) {
+			return nil, err
 		}
 		last = err
 	}
@@ -336,6 +375,134 @@ func (s *HTTPSource) Fetch(ctx context.Context) ([]byte, error) {
 			s, s.retries+1, fe.RetryAfter, last)
 	}
 	return nil, fmt.Errorf("feed: %s: %d attempts failed, last: %w", s, s.retries+1, last)
+}
+
+// errNoRetry marks an attempt's error that retrying cannot mend (a transceivers file that is not there).
+var errNoRetry = errors.New("not retried")
+
+// FetchTransceivers returns the transceivers file to pair with the snapshot of feed time at that Fetch just
+// returned, uncompressed and checked to be a well-formed JSON array (DecodeTransceivers decodes it). It is
+// fetched as a snapshot is, with the same timeout, size limit (MaxBodyBytes), retries, backoff, Retry-After
+// rules and counters (Requests, Retries, MirrorSwitches and the failures; Fetches counts Fetch calls only):
+//   - when the mirrors came from status.json, from its data.transceivers mirrors: one picked at random, kept
+//     until it fails, then the next; once they have all failed in a row, status.json is read again at the next
+//     Fetch. A status.json without data.transceivers means no file (ErrNoTransceivers);
+//   - otherwise (a data file URL, or a folder without a usable status.json), from transceivers-data.json in the
+//     data file's folder. A 404 or 410 there means the mirror has none: ErrNoTransceivers at once, without a
+//     retry, and that URL is not asked again for StatusInterval (until then, ErrNoTransceivers at once).
+//
+// A file whose Last-Modified is more than TransceiversMaxAge before at is not this snapshot's:
+// ErrNoTransceivers, saying how old it is (and the next call tries the next mirror, when there are several).
+// Last-Modified is whole seconds; a response without one (or with one that cannot be read) is taken as current.
+// Before any successful Fetch there is no mirror to ask: ErrNoTransceivers.
+func (s *HTTPSource) FetchTransceivers(ctx context.Context, at time.Time) ([]byte, error) {
+	if err := s.take(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	guessed, err := s.transceiversURL()
+	if err != nil {
+		return nil, err
+	}
+	next := func() string {
+		if guessed != "" {
+			return guessed
+		}
+		return s.tmirrors[s.tcur]
+	}
+	var modified time.Time
+	data, err := s.retry(ctx, next, func(ctx context.Context, u string) ([]byte, error) {
+		data, m, err := s.attemptTransceivers(ctx, u, guessed != "")
+		modified = m
+		return data, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !modified.IsZero() && modified.Before(at.Add(-TransceiversMaxAge)) {
+		u := next()
+		if len(s.tmirrors) > 1 && guessed == "" { // a mirror whose file stopped being regenerated
+			s.tcur = (s.tcur + 1) % len(s.tmirrors)
+			s.stats.switches.Add(1)
+			s.log.Info("feed: switching transceivers mirror", "from", redact(u), "to", redact(s.tmirrors[s.tcur]), "reason", "stale")
+		}
+		return nil, fmt.Errorf("feed: %s: the transceivers file of %s was last modified at %s, %v before the snapshot's %s (more than %v): %w",
+			s, redact(u), modified.UTC().Format(time.RFC3339), at.Sub(modified).Round(time.Second), at.UTC().Format(time.RFC3339Nano),
+			TransceiversMaxAge, ErrNoTransceivers)
+	}
+	return data, nil
+}
+
+// transceiversURL returns the URL to guess the transceivers file at (beside the data file), or "" when the
+// status.json mirrors are to be used; or an error wrapping ErrNoTransceivers when there is nothing to ask.
+func (s *HTTPSource) transceiversURL() (string, error) {
+	switch {
+	case len(s.mirrors) == 0:
+		return "", fmt.Errorf("feed: %s: no snapshot fetched yet, so no mirror is known: %w", s, ErrNoTransceivers)
+	case s.fromStatus && len(s.tmirrors) == 0:
+		return "", fmt.Errorf("feed: %s: status.json lists no data.transceivers mirror: %w", s, ErrNoTransceivers)
+	case s.fromStatus:
+		return "", nil
+	}
+	base, err := url.Parse(s.mirrors[s.cur])
+	if err != nil {
+		return "", fmt.Errorf("feed: %s: %w: %w", s, err, ErrNoTransceivers)
+	}
+	u := base.ResolveReference(&url.URL{Path: "transceivers-data.json"}).String()
+	if until, ok := s.absent[u]; ok {
+		if s.now().Before(until) {
+			return "", fmt.Errorf("feed: %s: %s answered not found, asked again after %s: %w",
+				s, redact(u), until.UTC().Format(time.RFC3339), ErrNoTransceivers)
+		}
+		delete(s.absent, u)
+	}
+	return u, nil
+}
+
+// attemptTransceivers is one try at u. guessed is whether u is a guess beside the data file, where not found
+// means there is none.
+func (s *HTTPSource) attemptTransceivers(ctx context.Context, u string, guessed bool) ([]byte, time.Time, error) {
+	data, h, err := s.getResponse(ctx, u, s.maxBody)
+	if err == nil && !looksLikeTransceivers(data) {
+		err = s.fail(&FetchError{Kind: FailInvalid, URL: redact(u), Err: errors.New("not a JSON array (an error page? truncated?)")})
+	}
+	if err == nil {
+		if !guessed {
+			s.tfailStreak = 0
+		}
+		m, _ := http.ParseTime(h.Get("Last-Modified"))
+		s.log.Debug("feed: fetched transceivers", "url", redact(u), "bytes", len(data), "last_modified", m)
+		return data, m, nil
+	}
+	if ctx.Err() != nil {
+		return nil, time.Time{}, err
+	}
+	if guessed {
+		var fe *FetchError
+		if errors.As(err, &fe) && (fe.Status == http.StatusNotFound || fe.Status == http.StatusGone) {
+			s.absent[u] = s.now().Add(s.interval)
+			return nil, time.Time{}, fmt.Errorf("feed: %s: no transceivers file beside the data file: %w: %w: %w", s, ErrNoTransceivers, errNoRetry, err)
+		}
+		return nil, time.Time{}, err
+	}
+	s.tfailStreak++
+	if len(s.tmirrors) > 1 {
+		s.tcur = (s.tcur + 1) % len(s.tmirrors)
+		s.stats.switches.Add(1)
+		s.log.Info("feed: switching transceivers mirror", "from", redact(u), "to", redact(s.tmirrors[s.tcur]))
+	}
+	if s.tfailStreak >= len(s.tmirrors) {
+		// Every transceivers mirror failed in a row: the list itself may be stale.
+		s.statusDue = time.Time{}
+		s.tfailStreak = 0
+	}
+	return nil, time.Time{}, err
+}
+
+// looksLikeTransceivers is the HTTP source's plausibility check of a transceivers file, as looksLikeSnapshot
+// is of a snapshot: a well-formed JSON array.
+func looksLikeTransceivers(data []byte) bool {
+	return startsWith(data, '[') && validJSON(data)
 }
 
 // statusDueNow reports whether the next attempt starts by reading status.json.
@@ -438,9 +605,9 @@ func (s *HTTPSource) attempt(ctx context.Context, waited string) ([]byte, time.T
 // double the requests to a failing host); a folder URL falls back to its vatsim-data.json.
 func (s *HTTPSource) readStatus(ctx context.Context) error {
 	body, err := s.get(ctx, s.status, maxStatusBytes)
-	var mirrors []string
+	var mirrors, tmirrors []string
 	if err == nil {
-		if mirrors, err = parseStatus(body, s.status); err != nil {
+		if mirrors, tmirrors, err = parseStatus(body, s.status); err != nil {
 			err = s.fail(&FetchError{Kind: FailInvalid, URL: redact(s.status), Err: err})
 		}
 	}
@@ -467,33 +634,66 @@ func (s *HTTPSource) readStatus(ctx context.Context) error {
 		current = s.mirrors[s.cur]
 	}
 	s.mirrors, s.fromStatus = mirrors, true
-	s.cur = min(int(s.rand()*float64(len(mirrors))), len(mirrors)-1) // spread clients over the mirrors
-	for i, m := range mirrors {
-		if m == current { // keep a working mirror rather than switch for nothing
-			s.cur = i
-		}
+	s.cur = s.pick(mirrors, current)
+	tcurrent := ""
+	if len(s.tmirrors) > 0 {
+		tcurrent = s.tmirrors[s.tcur]
 	}
-	s.log.Debug("feed: status.json read", "mirrors", len(mirrors), "using", redact(s.mirrors[s.cur]))
+	s.tmirrors = tmirrors
+	s.tcur = s.pick(tmirrors, tcurrent)
+	s.log.Debug("feed: status.json read", "mirrors", len(mirrors), "using", redact(s.mirrors[s.cur]), "transceivers_mirrors", len(tmirrors))
 	return nil
 }
 
-// parseStatus returns the data.v3 URLs of a status.json, resolved against its own URL (so that a mirror may
-// list relative paths), keeping only http(s) ones.
-func parseStatus(body []byte, statusURL string) ([]string, error) {
+// pick chooses the mirror of list to use after a status.json read: current if it is still listed (keep a
+// working mirror rather than switch for nothing), else one at random (spread clients over the mirrors).
+func (s *HTTPSource) pick(list []string, current string) int {
+	if len(list) == 0 {
+		return 0
+	}
+	if i := slices.Index(list, current); i >= 0 && current != "" {
+		return i
+	}
+	return min(int(s.rand()*float64(len(list))), len(list)-1)
+}
+
+// parseStatus returns the data.v3 and data.transceivers URLs of a status.json, resolved against its own URL
+// (so that a mirror may list relative paths), keeping only http(s) ones. No data.v3 mirror is an error; no
+// transceivers mirror is not (the snapshots are what matter).
+func parseStatus(body []byte, statusURL string) (v3, transceivers []string, err error) {
 	var st struct {
 		Data struct {
-			V3 []string `json:"v3"`
+			V3           []string `json:"v3"`
+			Transceivers []string `json:"transceivers"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil {
-		return nil, fmt.Errorf("status.json: %w", err)
+		// A data.transceivers that is not a list of strings must not cost the snapshots their mirrors.
+		var v3only struct {
+			Data struct {
+				V3 []string `json:"v3"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &v3only) != nil {
+			return nil, nil, fmt.Errorf("status.json: %w", err)
+		}
+		st.Data.V3, st.Data.Transceivers = v3only.Data.V3, nil
 	}
 	base, err := url.Parse(statusURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	v3 = httpURLs(base, st.Data.V3)
+	if len(v3) == 0 {
+		return nil, nil, errors.New("status.json lists no data.v3 mirror")
+	}
+	return v3, httpURLs(base, st.Data.Transceivers), nil
+}
+
+// httpURLs resolves list against base, keeping the http(s) URLs.
+func httpURLs(base *url.URL, list []string) []string {
 	var out []string
-	for _, m := range st.Data.V3 {
+	for _, m := range list {
 		m = strings.TrimSpace(m)
 		if m == "" { // would resolve to status.json itself
 			continue
@@ -504,10 +704,7 @@ func parseStatus(body []byte, statusURL string) ([]string, error) {
 		}
 		out = append(out, u.String())
 	}
-	if len(out) == 0 {
-		return nil, errors.New("status.json lists no data.v3 mirror")
-	}
-	return out, nil
+	return out
 }
 
 // getSnapshot GETs a data file, which must look like a v3 snapshot: an error page or a cut-off body is the
@@ -529,11 +726,17 @@ func (s *HTTPSource) getSnapshot(ctx context.Context, u string) ([]byte, General
 // get performs one GET with the per-request timeout and returns the body, decompressed and bounded. Every
 // failure is counted and logged here, with its cause.
 func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, error) {
+	data, _, err := s.getResponse(ctx, u, limit)
+	return data, err
+}
+
+// getResponse is get, also returning the headers of the response.
+func (s *HTTPSource) getResponse(ctx context.Context, u string, limit int64) ([]byte, http.Header, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, s.fail(&FetchError{Kind: FailInvalid, URL: redact(u), Err: err})
+		return nil, nil, s.fail(&FetchError{Kind: FailInvalid, URL: redact(u), Err: err})
 	}
 	// Asking for gzip ourselves turns off the transport's transparent decompression, which would neither
 	// bound the decompressed size nor handle a body that is gzip without saying so.
@@ -543,12 +746,12 @@ func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, er
 	s.stats.requests.Add(1)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, s.failed(ctx, u, err)
+		return nil, nil, s.failed(ctx, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-		fe := &FetchError{Kind: FailHTTPStatus, URL: redact(u), Err: fmt.Errorf("HTTP %s", resp.Status)}
+		fe := &FetchError{Kind: FailHTTPStatus, URL: redact(u), Err: fmt.Errorf("HTTP %s", resp.Status), Status: resp.StatusCode}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			if hint, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok && hint > 0 {
 				fe.RetryAfter = hint
@@ -556,7 +759,7 @@ func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, er
 				s.notBefore[u] = s.now().Add(hint)
 			}
 		}
-		return nil, s.fail(fe)
+		return nil, nil, s.fail(fe)
 	}
 	delete(s.notBefore, u)
 	var force bool
@@ -565,14 +768,14 @@ func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, er
 	case "gzip", "x-gzip":
 		force = true
 	default:
-		return nil, s.fail(&FetchError{Kind: FailInvalid, URL: redact(u), Err: fmt.Errorf("unsupported Content-Encoding %q", enc)})
+		return nil, nil, s.fail(&FetchError{Kind: FailInvalid, URL: redact(u), Err: fmt.Errorf("unsupported Content-Encoding %q", enc)})
 	}
 	if !force && resp.ContentLength > limit { // fail before reading; a gzip length says nothing of the content
-		return nil, s.fail(&FetchError{Kind: FailTooLarge, URL: redact(u), Err: fmt.Errorf("%w: Content-Length %d", ErrTooLarge, resp.ContentLength)})
+		return nil, nil, s.fail(&FetchError{Kind: FailTooLarge, URL: redact(u), Err: fmt.Errorf("%w: Content-Length %d", ErrTooLarge, resp.ContentLength)})
 	}
 	body, zipped, err := maybeGunzip(resp.Body, force)
 	if err != nil {
-		return nil, s.failed(ctx, u, err)
+		return nil, nil, s.failed(ctx, u, err)
 	}
 	hint := resp.ContentLength
 	if zipped {
@@ -580,9 +783,9 @@ func (s *HTTPSource) get(ctx context.Context, u string, limit int64) ([]byte, er
 	}
 	data, err := readAll(body, limit, hint)
 	if err != nil {
-		return nil, s.failed(ctx, u, err)
+		return nil, nil, s.failed(ctx, u, err)
 	}
-	return data, nil
+	return data, resp.Header, nil
 }
 
 // failed classifies an error from the transport or from reading a body.

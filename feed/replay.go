@@ -21,7 +21,9 @@ type ReplayOptions struct {
 }
 
 // Replay is a finite Source over recorded snapshots: every *.json and *.json.gz file of a folder, in
-// general.update_timestamp order, each returned once, then io.EOF.
+// general.update_timestamp order, each returned once, then io.EOF. It is a TransceiverSource too: the
+// transceivers-data-*.json(.gz) files of the folder (TransceiversFileName) are not snapshots, but the radios
+// of the snapshots they are named after.
 type Replay struct {
 	dir      string
 	log      *slog.Logger
@@ -30,6 +32,14 @@ type Replay struct {
 	mu    sync.Mutex
 	files []replayFile
 	next  int
+
+	transceivers []stampedFile // set by ReplaySource, read-only after
+}
+
+// stampedFile is a transceivers file and the time its name carries.
+type stampedFile struct {
+	path string
+	ts   time.Time
 }
 
 type replayFile struct {
@@ -60,6 +70,14 @@ func ReplaySource(dir string, opts ReplayOptions) (*Replay, error) {
 		if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".json.gz")) {
 			continue // hidden files include the recorder's temporary files
 		}
+		if strings.HasPrefix(name, "transceivers-data") { // a mirror's transceivers-data.json included
+			if ts, ok := ParseTransceiversFileName(name); ok {
+				r.transceivers = append(r.transceivers, stampedFile{path: filepath.Join(dir, name), ts: ts})
+			} else {
+				r.log.Warn("replay: transceivers file without a time in its name, ignored", "file", filepath.Join(dir, name))
+			}
+			continue
+		}
 		f := replayFile{path: filepath.Join(dir, name)}
 		f.ts, f.err = readFileGeneral(f.path)
 		if f.err != nil {
@@ -80,7 +98,41 @@ func ReplaySource(dir string, opts ReplayOptions) (*Replay, error) {
 	if len(r.files) == 0 {
 		r.log.Warn("replay: no snapshots", "dir", dir)
 	}
+	slices.SortFunc(r.transceivers, func(a, b stampedFile) int {
+		return cmp.Or(a.ts.Compare(b.ts), strings.Compare(a.path, b.path))
+	})
 	return r, nil
+}
+
+// FetchTransceivers returns, decompressed, the transceivers file recorded for the snapshot of feed time at:
+// the one named after at's second (TransceiversFileName(at)), else the newest named no later than that and
+// at most TransceiversMaxAge before it (names are whole seconds, so the bound is counted from at's second too).
+// Without one it returns an error wrapping ErrNoTransceivers; a file that cannot be read, an error naming it.
+// When a plain and a .gz file carry the same time, the plain one is used.
+func (r *Replay) FetchTransceivers(ctx context.Context, at time.Time) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ref := at.UTC().Truncate(time.Second)
+	// The first file named after ref, then back: the last one not after ref.
+	i, _ := slices.BinarySearchFunc(r.transceivers, ref, func(f stampedFile, t time.Time) int {
+		if f.ts.After(t) {
+			return 1
+		}
+		return -1 // all the files not after t come first
+	})
+	if i == 0 || r.transceivers[i-1].ts.Before(ref.Add(-TransceiversMaxAge)) {
+		return nil, fmt.Errorf("feed: replay %s: none named within %v before %s: %w", r.dir, TransceiversMaxAge, ref.Format(time.RFC3339), ErrNoTransceivers)
+	}
+	f := r.transceivers[i-1]
+	for j := i - 2; j >= 0 && r.transceivers[j].ts.Equal(f.ts); j-- { // the same time: the plain file sorts first
+		f = r.transceivers[j]
+	}
+	data, err := r.read(f.path)
+	if err != nil {
+		return nil, fmt.Errorf("feed: replay %s: %w", f.path, err)
+	}
+	return data, nil
 }
 
 // readFileGeneral reads update_timestamp from the header of one file.

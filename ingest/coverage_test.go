@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,5 +98,85 @@ func TestCoverageOfEachPosition(t *testing.T) {
 		if p.Coverage != domain.CoverageUnknown || p.ControllerID != 0 {
 			t.Errorf("without transceivers, flight %d: coverage %d controller %d", p.FlightID, p.Coverage, p.ControllerID)
 		}
+	}
+}
+
+// staffedBy staffs one sector per controller callsign: "AAA_CTR" staffs x/AAA.
+type staffedBy struct{ nowhere }
+
+func (staffedBy) Staff(stations []Station) [][]domain.SectorRef {
+	out := make([][]domain.SectorRef, len(stations))
+	for i, s := range stations {
+		out[i] = []domain.SectorRef{{Set: "x", ID: s.Callsign[:3]}}
+	}
+	return out
+}
+
+// A contact starts when a cycle of known coverage first shows the flight working a controller and ends when one
+// shows it working another, or none, or when the flight disconnects; a cycle without transceivers changes no
+// contact. Each start and end is one event in the first sector the controller staffs, naming both.
+func TestContactEvents(t *testing.T) {
+	at := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	logon := at.Add(-time.Hour)
+	pilot := feed.Pilot{CID: 1, Callsign: "BAW1", Latitude: 51.5, Longitude: -0.5, Altitude: 30000, LogonTime: logon, LastUpdated: at}
+	ctls := []feed.Controller{
+		{CID: 100, Callsign: "AAA_CTR", Frequency: "132.830", Facility: 6, LogonTime: logon, LastUpdated: at},
+		{CID: 101, Callsign: "BBB_CTR", Frequency: "128.100", Facility: 6, LogonTime: logon, LastUpdated: at},
+	}
+	antennas := []feed.Station{
+		{Callsign: "AAA_CTR", Radios: []feed.Radio{{FrequencyHz: 132830000, Latitude: 51.5, Longitude: -0.1, HeightAGLm: 30}}},
+		{Callsign: "BBB_CTR", Radios: []feed.Radio{{FrequencyHz: 128100000, Latitude: 51.4, Longitude: -0.6, HeightAGLm: 30}}},
+	}
+	tuned := func(hz int64) *feed.Transceivers {
+		st := append([]feed.Station(nil), antennas...)
+		return &feed.Transceivers{Stations: append(st, feed.Station{Callsign: "BAW1",
+			Radios: []feed.Radio{{FrequencyHz: hz, Latitude: 51.5, Longitude: -0.5, HeightAGLm: 9000}}})}
+	}
+	cycles := []struct {
+		tr     *feed.Transceivers
+		gone   bool // the flight is no longer in the feed (and past the grace period)
+		events []string
+	}{
+		{tuned(132830000), false, []string{"contact_started x/AAA BAW1 AAA_CTR"}},
+		{nil, false, nil}, // unknown: the contact goes on
+		{tuned(132830000), false, nil},
+		{tuned(128100000), false, []string{"contact_ended x/AAA BAW1 AAA_CTR", "contact_started x/BBB BAW1 BBB_CTR"}},
+		{tuned(122800005), false, []string{"contact_ended x/BBB BAW1 BBB_CTR"}},
+		{tuned(132830000), false, []string{"contact_started x/AAA BAW1 AAA_CTR"}},
+		{nil, true, []string{"contact_ended x/AAA BAW1 AAA_CTR"}},
+	}
+	tr := NewTracker(nil, time.Second)
+	var working []int64
+	for k, c := range cycles {
+		ts := at.Add(time.Duration(k) * 15 * time.Second)
+		pl := pilot
+		pl.LastUpdated = ts
+		snap := &feed.Snapshot{General: feed.General{UpdateTimestamp: ts}, Pilots: []feed.Pilot{pl}, Controllers: ctls, Transceivers: c.tr}
+		if c.gone {
+			snap.Pilots = nil
+		}
+		plan := tr.Diff(snap, Classify(snap, staffedBy{}), staffedBy{})
+		var got []string
+		for _, e := range plan.Write.Events {
+			if e.Kind != domain.EventContactStarted && e.Kind != domain.EventContactEnded {
+				continue
+			}
+			if e.Flight == nil || e.Controller == nil || e.Position == nil {
+				t.Fatalf("cycle %d: %+v lacks its flight, controller or position", k, e)
+			}
+			got = append(got, string(e.Kind)+" "+e.Sector.Set+"/"+e.Sector.ID+" "+e.Flight.Callsign+" "+e.Controller.Callsign)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.events) {
+			t.Errorf("cycle %d: events %v, want %v", k, got, c.events)
+		}
+		for _, f := range plan.Write.Flights {
+			working = append(working, f.WorkingControllerID)
+		}
+		tr.Apply(plan)
+	}
+	// The flight's row is written when its contact changes (and when it is new or disconnects), not every cycle,
+	// and holds the contact: AAA_CTR is controller 1, BBB_CTR 2.
+	if want := []int64{1, 2, 0, 1, 0}; fmt.Sprint(working) != fmt.Sprint(want) {
+		t.Errorf("flight rows written with working controllers %v, want %v (new, three changes, disconnected)", working, want)
 	}
 }

@@ -13,6 +13,10 @@ type metrics struct {
 	skipped      prometheus.Counter
 	feedErrors   prometheus.Counter
 	decodeErrors prometheus.Counter
+	// transceivers counts the cycles by what their transceivers file was: paired, none (the source has none
+	// for the snapshot, or only a stale one) or failed (fetch or decode error). Both of the last leave the
+	// cycle's radio coverage unknown.
+	transceivers *prometheus.CounterVec
 	phase        *prometheus.HistogramVec
 	statements   prometheus.Histogram
 	rows         *prometheus.CounterVec
@@ -39,6 +43,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		decodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vatsector_ingest_decode_errors_total", Help: "Snapshots rejected as malformed.",
 		}),
+		transceivers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vatsector_ingest_transceivers_total", Help: "Snapshots by their transceivers file: paired, none (missing or stale) or failed; without one a cycle's radio coverage is unknown.",
+		}, []string{"result"}),
 		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "vatsector_ingest_phase_seconds", Help: "Duration of each phase of a committed cycle.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -77,7 +84,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint, m.writer, m.backlog, m.refused, m.dropped, m.givenUp} {
+	for _, c := range []prometheus.Collector{m.cycles, m.skipped, m.feedErrors, m.decodeErrors, m.transceivers, m.phase, m.statements, m.rows, m.lastUpdate, m.checkpoint, m.writer, m.backlog, m.refused, m.dropped, m.givenUp} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

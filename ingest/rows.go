@@ -65,7 +65,7 @@ func sameFlight(a, b *domain.Flight) bool {
 		a.Name == b.Name && a.Server == b.Server && a.PilotRating == b.PilotRating &&
 		equalPtr(a.MilitaryRating, b.MilitaryRating) && a.Transponder == b.Transponder &&
 		a.QNHInHg == b.QNHInHg && a.QNHMb == b.QNHMb && a.FirstSeen.Equal(b.FirstSeen) &&
-		equalTime(a.DisconnectedAt, b.DisconnectedAt)
+		equalTime(a.DisconnectedAt, b.DisconnectedAt) && a.WorkingControllerID == b.WorkingControllerID
 }
 
 // sameController reports whether a stored controller needs no rewrite. Pointers are compared by value; the

@@ -510,7 +510,39 @@ func (r *Runner) fetch(ctx context.Context) (*fetched, error) {
 		r.log.Warn("feed entry rejected", "update_timestamp", snap.General.UpdateTimestamp, "list", rej.List,
 			"index", rej.Index, "callsign", rej.Callsign, "reason", rej.Reason)
 	}
+	r.pairTransceivers(ctx, snap)
 	return &fetched{snap: snap, fetchedAt: fetchedAt, decode: decode}, nil
+}
+
+// pairTransceivers attaches to the snapshot the transceivers file its source serves with it. Without one (the
+// source has none, it is stale, or it failed) the cycle still ingests, with its radio coverage unknown: a
+// failure here is logged and counted, never a reason to lose the snapshot.
+func (r *Runner) pairTransceivers(ctx context.Context, snap *feed.Snapshot) {
+	src, ok := r.cfg.Source.(feed.TransceiverSource)
+	if !ok {
+		return
+	}
+	data, err := src.FetchTransceivers(ctx, snap.General.UpdateTimestamp)
+	var tr *feed.Transceivers
+	if err == nil {
+		tr, err = feed.DecodeTransceivers(data)
+	}
+	switch {
+	case errors.Is(err, feed.ErrNoTransceivers):
+		r.metrics.transceivers.WithLabelValues("none").Inc()
+		r.log.Debug("no transceivers file for the snapshot: radio coverage unknown", "update_timestamp",
+			snap.General.UpdateTimestamp, "why", err)
+	case err != nil:
+		r.metrics.transceivers.WithLabelValues("failed").Inc()
+		r.log.Warn("transceivers file: radio coverage of the cycle unknown", "update_timestamp",
+			snap.General.UpdateTimestamp, "err", err)
+	default:
+		r.metrics.transceivers.WithLabelValues("paired").Inc()
+		if tr.Rejected > 0 {
+			r.log.Warn("transceivers entries rejected", "update_timestamp", snap.General.UpdateTimestamp, "rejected", tr.Rejected)
+		}
+		snap.Transceivers = tr
+	}
 }
 
 // future reports, counts and logs a snapshot dated too far past the clock: it is refused.

@@ -187,6 +187,8 @@ type Plan struct {
 	departedControllers map[connKey]*controllerState
 	returnedControllers []connKey
 	rollups             *rollupPlan
+	// endedContacts are the contacts of the flights this cycle disconnects, ended by matchRadios.
+	endedContacts []endedContact
 }
 
 // Timestamp is the snapshot's update_timestamp.
@@ -210,9 +212,9 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	w.Flights = make([]domain.Flight, 0, len(snap.Pilots))
 	w.Positions = make([]domain.Position, 0, len(snap.Pilots))
 	// The pilot of each position, for the radio match once the controllers are known.
-	var positionCallsigns []string
+	var pilots []positionPilot
 	if snap.Transceivers != nil {
-		positionCallsigns = make([]string, 0, len(snap.Pilots))
+		pilots = make([]positionPilot, 0, len(snap.Pilots))
 	}
 
 	for i := range snap.Pilots {
@@ -236,18 +238,22 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 			next.row.ID = prev.row.ID
 			next.row.FirstSeen = prev.row.FirstSeen
 			next.plan = prev.plan
+			// A contact lasts until a cycle of known coverage ends it (matchRadios) or the flight disconnects.
+			next.row.WorkingControllerID = prev.row.WorkingControllerID
 		}
 		// The position carries what changes with every snapshot (sameFlight); the row is rewritten only when
 		// something else did, or the flight is new or returns.
+		written := -1
 		if prev == nil || !sameFlight(&prev.row, &next.row) {
+			written = len(w.Flights)
 			w.Flights = append(w.Flights, next.row)
 		}
 		w.Positions = append(w.Positions, domain.Position{
 			FlightID: next.row.ID, ObservedAt: ts, Latitude: pl.Latitude, Longitude: pl.Longitude,
 			Altitude: pl.Altitude, Groundspeed: pl.Groundspeed, Heading: pl.Heading, LastUpdated: next.row.LastUpdated,
 		})
-		if positionCallsigns != nil {
-			positionCallsigns = append(positionCallsigns, pl.Callsign)
+		if pilots != nil {
+			pilots = append(pilots, positionPilot{callsign: pl.Callsign, flight: next, written: written})
 		}
 		if pl.FlightPlan != nil && (next.plan == nil || !samePlan(next.plan, pl.FlightPlan)) {
 			fp := planFrom(next.row.ID, pl.FlightPlan, ts)
@@ -279,6 +285,11 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		gone := &flightState{row: fs.row, plan: fs.plan}
 		at := fs.row.LastSeen
 		gone.row.DisconnectedAt = &at
+		if gone.row.WorkingControllerID != 0 {
+			// Disconnecting ends its contact, whatever the transceivers say.
+			p.endedContacts = append(p.endedContacts, endedContact{flight: gone.row, controller: gone.row.WorkingControllerID, at: at})
+			gone.row.WorkingControllerID = 0
+		}
 		w.Flights = append(w.Flights, gone.row)
 		for _, v := range fs.visits {
 			p.closeVisit(v, fs.row, at, domain.ExitDisconnected)
@@ -287,7 +298,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 	}
 
 	p.diffControllers(t, snap, ts, sectors)
-	p.matchRadios(snap, positionCallsigns)
+	p.matchRadios(t, snap, pilots)
 	p.diffRollups(t, ts)
 
 	w.Cycle = domain.Cycle{
@@ -305,6 +316,7 @@ func (t *Tracker) Diff(snap *feed.Snapshot, cls Classification, sectors Sectors)
 		ControllersWritten: len(w.Controllers),
 		DuplicateEntries:   snap.Duplicates,
 		RejectedEntries:    len(snap.Rejected),
+		CoverageKnown:      snap.Transceivers != nil,
 	}
 	if n := len(w.Events); n > 0 {
 		first, last := w.Events[0].Sequence, w.Events[n-1].Sequence
@@ -554,12 +566,24 @@ func feedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond)
 // is one allocation of about 400 KB a cycle, made once for every subscriber.
 func (t *Tracker) Live() []domain.LiveFlight {
 	out := make([]domain.LiveFlight, 0, len(t.flights))
+	var names map[int64]*domain.Controller
 	for _, fs := range t.flights {
 		f := &fs.row
 		lf := domain.LiveFlight{ID: f.ID, Callsign: f.Callsign, Latitude: f.Latitude, Longitude: f.Longitude,
 			Altitude: f.Altitude, Groundspeed: f.Groundspeed, Heading: f.Heading}
 		if p := fs.plan; p != nil {
 			lf.Aircraft, lf.Departure, lf.Arrival = p.AircraftShort, p.Departure, p.Arrival
+		}
+		if id := f.WorkingControllerID; id != 0 {
+			if names == nil {
+				names = make(map[int64]*domain.Controller, len(t.controllers))
+				for _, cs := range t.controllers {
+					names[cs.row.ID] = &cs.row
+				}
+			}
+			if c := names[id]; c != nil {
+				lf.Working = &domain.ControllerRef{ID: c.ID, CID: c.CID, Callsign: c.Callsign}
+			}
 		}
 		out = append(out, lf)
 	}

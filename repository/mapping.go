@@ -134,8 +134,13 @@ func eventRow(e *domain.Event) Event {
 		row.CID, row.Callsign, row.FlightID, row.VisitID = f.CID, f.Callsign, &id, &visit
 	}
 	if c := e.Controller; c != nil {
-		id := c.ID
-		row.CID, row.Callsign, row.ControllerID = c.CID, c.Callsign, &id
+		id, cid, callsign := c.ID, c.CID, c.Callsign
+		row.ControllerID = &id
+		if e.Flight != nil {
+			row.ControllerCID, row.ControllerCallsign = &cid, &callsign
+		} else {
+			row.CID, row.Callsign = cid, callsign
+		}
 	}
 	if p := e.Position; p != nil {
 		lat, lon, alt := p.Latitude, p.Longitude, p.Altitude
@@ -162,6 +167,9 @@ func eventOf(row *Event) domain.Event {
 	}
 	if row.ControllerID != nil {
 		e.Controller = &domain.ControllerRef{ID: *row.ControllerID, CID: row.CID, Callsign: row.Callsign}
+		if row.ControllerCID != nil && row.ControllerCallsign != nil {
+			e.Controller.CID, e.Controller.Callsign = *row.ControllerCID, *row.ControllerCallsign
+		}
 	}
 	if row.Latitude != nil && row.Longitude != nil && row.Altitude != nil {
 		e.Position = &domain.Point{Latitude: *row.Latitude, Longitude: *row.Longitude, Altitude: *row.Altitude}

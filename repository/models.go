@@ -31,6 +31,8 @@ type Flight struct {
 	FirstSeen      time.Time
 	LastSeen       time.Time
 	DisconnectedAt *time.Time
+	// WorkingControllerID is 0 for none (the column's default for rows stored before it existed).
+	WorkingControllerID int64
 }
 
 // FlightPlan stores a domain.FlightPlan.
@@ -134,6 +136,10 @@ type Event struct {
 	Altitude        *int
 	ExitReason      *string
 	DurationSeconds *float64
+	// ControllerCID and ControllerCallsign name the controller of an event that also names a flight (a
+	// contact), whose cid and callsign are the flight's; NULL otherwise.
+	ControllerCID      *int64 `gorm:"column:controller_cid"`
+	ControllerCallsign *string
 }
 
 func (Event) TableName() string { return "sector_events" }
@@ -166,6 +172,7 @@ type Cycle struct {
 	CommitUS           int64 `gorm:"column:commit_us"`
 	TotalUS            int64 `gorm:"column:total_us"`
 	Error              *string
+	CoverageKnown      bool
 }
 
 func (Cycle) TableName() string { return "ingest_cycles" }

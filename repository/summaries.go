@@ -35,6 +35,20 @@ type trackPoint struct {
 	lat, lon    float64
 	altitude    int
 	groundspeed int
+	// onFrequency and controller are the position's coverage columns (NULL: unknown).
+	onFrequency *bool
+	controller  *int64
+}
+
+// coverageOf is a stored position's coverage and the controller it worked (0 for none).
+func (p *trackPoint) coverageOf() (domain.Coverage, int64) {
+	switch {
+	case p.onFrequency == nil:
+		return domain.CoverageUnknown, 0
+	case *p.onFrequency && p.controller != nil:
+		return domain.CoverageWorking, *p.controller
+	}
+	return domain.CoverageNone, 0
 }
 
 // addTrackPoint extends the figures with the next position in observed_at order; prev is the previous one (nil
@@ -53,8 +67,25 @@ func addTrackPoint(f *domain.TrackFigures, prev *trackPoint, p trackPoint) {
 		return
 	}
 	elapsed := p.at.Sub(prev.at)
-	if prev.groundspeed >= AirborneGroundspeedKt && p.groundspeed >= AirborneGroundspeedKt {
+	airborne := prev.groundspeed >= AirborneGroundspeedKt && p.groundspeed >= AirborneGroundspeedKt
+	if airborne {
 		f.Airborne += elapsed
+	}
+	if cov, _ := prev.coverageOf(); cov != domain.CoverageUnknown {
+		if f.Coverage == nil {
+			f.Coverage = &domain.RadioCoverage{}
+		}
+		c := f.Coverage
+		c.Known += elapsed
+		if airborne {
+			c.AirborneKnown += elapsed
+		}
+		if cov == domain.CoverageWorking {
+			c.OnFrequency += elapsed
+			if airborne {
+				c.AirborneOnFrequency += elapsed
+			}
+		}
 	}
 	d := HaversineNM(prev.lat, prev.lon, p.lat, p.lon)
 	if hours := elapsed.Hours(); hours <= 0 || d/hours > MaxPlausibleSpeedKt {
@@ -139,15 +170,19 @@ func (s *Store) FlightSummaryByID(ctx context.Context, id int64, maxVisits int) 
 
 func trackFigures(tx *gorm.DB, flightID int64) (domain.TrackFigures, error) {
 	var f domain.TrackFigures
-	rows, err := tx.Model(&Position{}).Select("observed_at", "latitude", "longitude", "altitude", "groundspeed").
-		Where("flight_id = ?", flightID).Order("observed_at").Rows()
+	rows, err := tx.Model(&Position{}).Select("observed_at", "latitude", "longitude", "altitude", "groundspeed",
+		"on_frequency", "controller_id").Where("flight_id = ?", flightID).Order("observed_at").Rows()
 	if err != nil {
 		return f, fmt.Errorf("positions: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var prev, p trackPoint
+	var (
+		prev, p  trackPoint
+		contacts contactRuns
+	)
 	for rows.Next() {
-		if err := rows.Scan(&p.at, &p.lat, &p.lon, &p.altitude, &p.groundspeed); err != nil {
+		p.onFrequency, p.controller = nil, nil
+		if err := rows.Scan(&p.at, &p.lat, &p.lon, &p.altitude, &p.groundspeed, &p.onFrequency, &p.controller); err != nil {
 			return f, fmt.Errorf("positions: %w", err)
 		}
 		p.at = p.at.UTC()
@@ -156,12 +191,71 @@ func trackFigures(tx *gorm.DB, flightID int64) (domain.TrackFigures, error) {
 		} else {
 			addTrackPoint(&f, &prev, p)
 		}
+		contacts.add(&p)
 		prev = p
 	}
 	if err := rows.Err(); err != nil {
 		return f, fmt.Errorf("positions: %w", err)
 	}
+	if f.Coverage != nil {
+		if f.Coverage.Contacts, err = contacts.resolve(tx, f.Last); err != nil {
+			return f, err
+		}
+	}
 	return f, nil
+}
+
+// contactRuns gathers the runs of consecutive positions working one controller.
+type contactRuns struct {
+	runs []domain.ControllerContact
+	open bool // the last run has not ended yet
+}
+
+func (c *contactRuns) add(p *trackPoint) {
+	cov, ctl := p.coverageOf()
+	if cov == domain.CoverageUnknown {
+		return // a cycle without a transceivers file neither ends a contact nor starts one
+	}
+	if c.open {
+		last := &c.runs[len(c.runs)-1]
+		if last.Controller.ID == ctl {
+			return
+		}
+		last.End, c.open = p.at, false
+	}
+	if ctl != 0 {
+		c.runs = append(c.runs, domain.ControllerContact{Controller: domain.ControllerRef{ID: ctl}, Start: p.at})
+		c.open = true
+	}
+}
+
+// resolve ends a run still open at the last position and names the controllers, in one statement.
+func (c *contactRuns) resolve(tx *gorm.DB, last time.Time) ([]domain.ControllerContact, error) {
+	if c.open {
+		c.runs[len(c.runs)-1].End = last
+	}
+	if len(c.runs) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(c.runs))
+	for _, r := range c.runs {
+		ids = append(ids, r.Controller.ID)
+	}
+	slices.Sort(ids)
+	var named []Controller
+	if err := tx.Select("id", "cid", "callsign").Where("id IN ?", slices.Compact(ids)).Find(&named).Error; err != nil {
+		return nil, fmt.Errorf("contacts' controllers: %w", err)
+	}
+	byID := make(map[int64]*Controller, len(named))
+	for i := range named {
+		byID[named[i].ID] = &named[i]
+	}
+	for i := range c.runs {
+		if n := byID[c.runs[i].Controller.ID]; n != nil {
+			c.runs[i].Controller.CID, c.runs[i].Controller.Callsign = n.CID, n.Callsign
+		}
+	}
+	return c.runs, nil
 }
 
 // SessionFilter selects controller sessions; zero fields match everything.
@@ -222,7 +316,7 @@ func (s *Store) ListControllerSessions(ctx context.Context, f SessionFilter, aft
 		for i := range out {
 			sweepSession(&out[i], bySector)
 		}
-		return nil
+		return sessionRadio(tx, out, asOf)
 	})
 	if err != nil {
 		return nil, readError("list controller sessions", err)
@@ -396,4 +490,104 @@ func sweepSession(ss *domain.ControllerSession, bySector map[domain.SectorRef][]
 			ss.PeakFlights, ss.PeakAt = now, e.at
 		}
 	}
+}
+
+// sessionRadio fills in each session's radio figures, in three statements a page: the committed cycles of the
+// page's span (their feed times weight the figures and say which had a known coverage), the distinct flights
+// that worked each controller, and how many worked it in each cycle, both from the positions that worked one
+// (the partial index positions_controller, migration 00013: the rows of those controllers in the span, not
+// every position of it).
+func sessionRadio(tx *gorm.DB, sessions []domain.ControllerSession, asOf time.Time) error {
+	var from, until time.Time
+	ids := make([]int64, 0, len(sessions))
+	for _, ss := range sessions {
+		if !ss.Start.Before(ss.End) && !(ss.Online && !ss.Start.After(asOf)) {
+			continue
+		}
+		ids = append(ids, ss.Controller.ID)
+		if from.IsZero() || ss.Start.Before(from) {
+			from = ss.Start
+		}
+		if ss.End.After(until) {
+			until = ss.End
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var cycles []struct {
+		UpdateTimestamp time.Time
+		CoverageKnown   bool
+	}
+	// One cycle past the span gives its last cycle its hold.
+	if err := tx.Model(&Cycle{}).Select("update_timestamp", "coverage_known").
+		Where("error IS NULL AND update_timestamp >= ? AND update_timestamp <= ?", from.UTC(), until.Add(domain.MaxHold).UTC()).
+		Order("update_timestamp").Find(&cycles).Error; err != nil {
+		return fmt.Errorf("session cycles: %w", err)
+	}
+	var distinct []struct {
+		ControllerID int64
+		N            int
+	}
+	if err := tx.Model(&Position{}).Select("controller_id, COUNT(DISTINCT flight_id) AS n").
+		Where("controller_id IN ? AND observed_at >= ? AND observed_at <= ?", ids, from.UTC(), until.UTC()).
+		Group("controller_id").Find(&distinct).Error; err != nil {
+		return fmt.Errorf("session aircraft: %w", err)
+	}
+	var perCycle []struct {
+		ControllerID int64
+		ObservedAt   time.Time
+		N            int
+	}
+	if err := tx.Model(&Position{}).Select("controller_id, observed_at, COUNT(*) AS n").
+		Where("controller_id IN ? AND observed_at >= ? AND observed_at <= ?", ids, from.UTC(), until.UTC()).
+		Group("controller_id, observed_at").Order("controller_id, observed_at").Find(&perCycle).Error; err != nil {
+		return fmt.Errorf("session aircraft per cycle: %w", err)
+	}
+	distinctOf := make(map[int64]int, len(distinct))
+	for _, d := range distinct {
+		distinctOf[d.ControllerID] = d.N
+	}
+	counts := make(map[int64]map[time.Time]int, len(ids))
+	for _, c := range perCycle {
+		if counts[c.ControllerID] == nil {
+			counts[c.ControllerID] = map[time.Time]int{}
+		}
+		counts[c.ControllerID][c.ObservedAt.UTC()] = c.N
+	}
+	for i := range sessions {
+		ss := &sessions[i]
+		var r domain.SessionRadio
+		known := false
+		worked := counts[ss.Controller.ID]
+		for k, c := range cycles {
+			at := c.UpdateTimestamp.UTC()
+			// The session's cycles: from its first, up to its end (exclusive), or its last one while online.
+			if at.Before(ss.Start) || !at.Before(ss.End) && !(ss.Online && at.Equal(ss.End)) {
+				continue
+			}
+			if !c.CoverageKnown {
+				continue
+			}
+			known = true
+			hold := domain.MaxHold
+			if k+1 < len(cycles) {
+				hold = min(hold, cycles[k+1].UpdateTimestamp.Sub(c.UpdateTimestamp))
+			} else if ss.Online {
+				hold = 0 // the last committed cycle: its time has not passed yet
+			}
+			r.Known += hold
+			n := worked[at]
+			r.Worked += time.Duration(n) * hold
+			if n > r.PeakSimultaneous {
+				r.PeakSimultaneous, r.PeakAt = n, at
+			}
+		}
+		if !known {
+			continue
+		}
+		r.DistinctAircraft = distinctOf[ss.Controller.ID]
+		ss.Radio = &r
+	}
+	return nil
 }

@@ -42,10 +42,14 @@ type histPosition struct {
 	lat, lon    float64
 	altitude    int
 	groundspeed int
+	coverage    domain.Coverage
+	controller  int64
 }
 
 type history struct {
-	cycles      int // cycles 0..cycles-1 are written
+	cycles int // cycles 0..cycles-1 are written
+	// unknown are the cycles without a transceivers file (coverage unknown); the others have one.
+	unknown     map[int]bool
 	flights     []int64
 	lastSeen    map[int64]int // a flight's last cycle; default the last cycle
 	visits      []histVisit
@@ -57,7 +61,7 @@ func (h *history) write(t *testing.T, s *repository.Store) {
 	t.Helper()
 	ctx := context.Background()
 	for k := range h.cycles {
-		w := &domain.CycleWrite{Cycle: domain.Cycle{ID: int64(k + 1), UpdateTimestamp: at(k), FetchedAt: at(k)}}
+		w := &domain.CycleWrite{Cycle: domain.Cycle{ID: int64(k + 1), UpdateTimestamp: at(k), FetchedAt: at(k), CoverageKnown: !h.unknown[k]}}
 		for _, id := range h.flights {
 			last := h.cycles - 1
 			if l, ok := h.lastSeen[id]; ok {
@@ -74,7 +78,7 @@ func (h *history) write(t *testing.T, s *repository.Store) {
 			for _, p := range ps {
 				if p.k == k {
 					w.Positions = append(w.Positions, domain.Position{FlightID: id, ObservedAt: at(k), Latitude: p.lat,
-						Longitude: p.lon, Altitude: p.altitude, Groundspeed: p.groundspeed})
+						Longitude: p.lon, Altitude: p.altitude, Groundspeed: p.groundspeed, Coverage: p.coverage, ControllerID: p.controller})
 				}
 			}
 		}
@@ -453,4 +457,112 @@ func TestControllerSessionsMatchBruteForce(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The coverage figures over a flight's segments, each counted with its first position's coverage, unknown ones
+// in none of them, and its contacts: runs of positions working one controller, which a cycle of unknown
+// coverage neither ends nor starts.
+func TestFlightSummaryCoverage(t *testing.T) {
+	const (
+		unknown = domain.CoverageUnknown
+		none    = domain.CoverageNone
+		working = domain.CoverageWorking
+	)
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		//   k:  0 taxi (none), 1-3 airborne working 1 (2 unknown), 4 working 1 airborne, 5 none airborne,
+		//       6 working 2 airborne, 7 working 2 slow (end of track)
+		ps := []histPosition{
+			{k: 0, groundspeed: 20, coverage: none},
+			{k: 1, groundspeed: 200, coverage: working, controller: 1},
+			{k: 2, groundspeed: 250, coverage: unknown},
+			{k: 3, groundspeed: 300, coverage: working, controller: 1},
+			{k: 4, groundspeed: 300, coverage: working, controller: 1},
+			{k: 5, groundspeed: 300, coverage: none},
+			{k: 6, groundspeed: 300, coverage: working, controller: 2},
+			{k: 7, groundspeed: 30, coverage: working, controller: 2},
+		}
+		for i := range ps {
+			ps[i].lat = 10 + float64(i)*0.01
+		}
+		h := &history{cycles: 8, flights: []int64{1}, positions: map[int64][]histPosition{1: ps},
+			controllers: []histController{
+				{id: 1, callsign: "AAA_CTR", kind: domain.KindController, first: 0, gone: -1},
+				{id: 2, callsign: "BBB_APP", kind: domain.KindController, first: 0, gone: -1},
+			}}
+		h.write(t, s)
+		r, err := s.FlightSummaryByID(context.Background(), 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := r.Track.Coverage
+		if c == nil {
+			t.Fatal("no coverage")
+		}
+		seg := 15 * time.Second
+		// Segments 0-1 .. 6-7 with first positions k=0..6; k=2 unknown. Known: 6 segments; on frequency: k=1,3,4,6.
+		// Airborne segments: both ends >= 50 kt: 1-2 .. 5-6 (k=1..5); known among them k=1,3,4,5; on: k=1,3,4.
+		if c.Known != 6*seg || c.OnFrequency != 4*seg || c.AirborneKnown != 4*seg || c.AirborneOnFrequency != 3*seg {
+			t.Errorf("known %v on %v airborne known %v airborne on %v; want 1m30s, 1m, 1m, 45s", c.Known, c.OnFrequency,
+				c.AirborneKnown, c.AirborneOnFrequency)
+		}
+		want := []domain.ControllerContact{
+			{Controller: domain.ControllerRef{ID: 1, CID: 2001, Callsign: "AAA_CTR"}, Start: at(1), End: at(5)},
+			{Controller: domain.ControllerRef{ID: 2, CID: 2002, Callsign: "BBB_APP"}, Start: at(6), End: at(7)},
+		}
+		if len(c.Contacts) != len(want) {
+			t.Fatalf("contacts %+v, want %+v", c.Contacts, want)
+		}
+		for i := range want {
+			if g := c.Contacts[i]; g.Controller != want[i].Controller || !g.Start.Equal(want[i].Start) || !g.End.Equal(want[i].End) {
+				t.Errorf("contact %d: %+v, want %+v", i, g, want[i])
+			}
+		}
+	})
+}
+
+// A session's radio figures: the distinct flights that worked its controller, the most in one cycle, and the
+// time-weighted mean over its cycles of known coverage (each held until the next cycle); a session without
+// a cycle of known coverage has none.
+func TestControllerSessionRadio(t *testing.T) {
+	dbtest.Run(t, repository.Pool{}, func(t *testing.T, s *repository.Store) {
+		work := func(k int, ctl int64) histPosition {
+			return histPosition{k: k, groundspeed: 300, coverage: domain.CoverageWorking, controller: ctl}
+		}
+		off := func(k int) histPosition { return histPosition{k: k, groundspeed: 300, coverage: domain.CoverageNone} }
+		// AAA_CTR (1) online over [0, 9]: flight 1 works it in 0-3, flight 2 in 2-5 and 7; cycle 4 has no
+		// transceivers (unknown). BBB_CTR (2) over [0, 6): nobody works it. CCC_CTR (3) over [8, 9], online, in
+		// cycles of unknown coverage only.
+		h := &history{cycles: 10, flights: []int64{1, 2}, unknown: map[int]bool{4: true, 8: true, 9: true},
+			positions: map[int64][]histPosition{
+				1: {work(0, 1), work(1, 1), work(2, 1), work(3, 1), off(5)},
+				2: {off(0), work(2, 1), work(3, 1), {k: 4, groundspeed: 300}, work(5, 1), off(6), work(7, 1)},
+			},
+			controllers: []histController{
+				{id: 1, callsign: "AAA_CTR", kind: domain.KindController, first: 0, gone: -1},
+				{id: 2, callsign: "BBB_CTR", kind: domain.KindController, first: 0, gone: 6},
+				{id: 3, callsign: "CCC_CTR", kind: domain.KindController, first: 8, gone: -1},
+			}}
+		h.write(t, s)
+		ss, err := s.ListControllerSessions(context.Background(), repository.SessionFilter{}, nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byCallsign := map[string]*domain.SessionRadio{}
+		for i := range ss {
+			byCallsign[ss[i].Controller.Callsign] = ss[i].Radio
+		}
+		seg := 15 * time.Second
+		// AAA_CTR: known cycles 0-3, 5-7 held 15 s each, 9 (the last, online) held 0: 7 × 15 s. Worked: cycle 0 1,
+		// 1 1, 2 2, 3 2, 5 1, 7 1: 8 flight-cycles.
+		if r := byCallsign["AAA_CTR"]; r == nil || r.DistinctAircraft != 2 || r.PeakSimultaneous != 2 || !r.PeakAt.Equal(at(2)) ||
+			r.Known != 7*seg || r.Worked != 8*seg {
+			t.Errorf("AAA_CTR: %+v; want 2 aircraft, peak 2 at cycle 2, known 1m45s, worked 2m", r)
+		}
+		if r := byCallsign["BBB_CTR"]; r == nil || r.DistinctAircraft != 0 || r.PeakSimultaneous != 0 || r.Known != 6*seg-seg || r.Worked != 0 {
+			t.Errorf("BBB_CTR: %+v; want nobody over 1m15s known (cycles 0-3 and 5)", r)
+		}
+		if r := byCallsign["CCC_CTR"]; r != nil {
+			t.Errorf("CCC_CTR: %+v; want none (no cycle of known coverage)", r)
+		}
+	})
 }

@@ -73,6 +73,10 @@ func eventKindName(k vatsectorv1.SectorEventKind) (domain.EventKind, bool) {
 		return domain.EventStaffed, true
 	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED:
 		return domain.EventUnstaffed, true
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_CONTACT_STARTED:
+		return domain.EventContactStarted, true
+	case vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_CONTACT_ENDED:
+		return domain.EventContactEnded, true
 	}
 	return "", false
 }
@@ -87,6 +91,10 @@ func eventKind(k domain.EventKind) vatsectorv1.SectorEventKind {
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_STAFFED
 	case domain.EventUnstaffed:
 		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED
+	case domain.EventContactStarted:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_CONTACT_STARTED
+	case domain.EventContactEnded:
+		return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_CONTACT_ENDED
 	}
 	return vatsectorv1.SectorEventKind_SECTOR_EVENT_KIND_UNSPECIFIED
 }
@@ -266,15 +274,44 @@ func flightSummaryProto(r *domain.FlightSummaryReport) *vatsectorv1.FlightSummar
 		out.Visits[i] = &vatsectorv1.FlightSummaryVisit{Visit: visitProto(&v.Visit), Duration: durationpb.New(v.Duration),
 			Open: v.Exit == nil}
 	}
+	if c := tr.Coverage; c != nil {
+		out.Coverage = &vatsectorv1.RadioCoverage{
+			Known: durationpb.New(c.Known), OnFrequency: durationpb.New(c.OnFrequency), OnFrequencyShare: share(c.OnFrequency, c.Known),
+			AirborneKnown: durationpb.New(c.AirborneKnown), AirborneOnFrequency: durationpb.New(c.AirborneOnFrequency),
+			AirborneOnFrequencyShare: share(c.AirborneOnFrequency, c.AirborneKnown),
+			Contacts:                 make([]*vatsectorv1.ControllerContact, len(c.Contacts)),
+		}
+		for i, k := range c.Contacts {
+			out.Coverage.Contacts[i] = &vatsectorv1.ControllerContact{
+				Controller: &vatsectorv1.ControllerRef{Id: k.Controller.ID, Cid: k.Controller.CID, Callsign: k.Controller.Callsign},
+				Start:      ts(k.Start), End: ts(k.End), Duration: durationpb.New(k.End.Sub(k.Start)),
+			}
+		}
+	}
 	return out
 }
 
+// share is part / whole, 0 when whole is 0.
+func share(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
 func controllerSessionProto(s *domain.ControllerSession) *vatsectorv1.ControllerSession {
-	return &vatsectorv1.ControllerSession{
+	out := &vatsectorv1.ControllerSession{
 		Controller: controllerProto(&s.Controller), Start: ts(s.Start), End: ts(s.End), Online: s.Online,
 		Duration: durationpb.New(s.End.Sub(s.Start)), DistinctFlights: int32(s.DistinctFlights),
 		PeakSimultaneousFlights: int32(s.PeakFlights), PeakAt: ts(s.PeakAt),
 	}
+	if r := s.Radio; r != nil {
+		out.Radio = &vatsectorv1.SessionRadio{
+			DistinctAircraft: int32(r.DistinctAircraft), PeakSimultaneous: int32(r.PeakSimultaneous), PeakAt: ts(r.PeakAt),
+			MeanSimultaneous: share(r.Worked, r.Known), Known: durationpb.New(r.Known),
+		}
+	}
+	return out
 }
 
 // sectorProto is a loaded sector with its live figures.

@@ -2,18 +2,13 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -28,6 +23,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/internal/testcert"
 )
 
 // webEnv is a server with its HTTP surface running on a real port.
@@ -208,23 +204,11 @@ func TestHTTPServerStreamsOverHTTP1(t *testing.T) {
 			if err := stream.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if want := []int64{3, 4, 5}; !equalInts(seqs, want) {
+			if want := []int64{3, 4, 5}; !slices.Equal(seqs, want) {
 				t.Fatalf("sequences %v, want %v", seqs, want)
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // CORS: a page of an allowed origin may call the API (preflight and call), other origins get no permission.
@@ -325,7 +309,8 @@ func TestHTTPServesThePage(t *testing.T) {
 
 // With TLS both ports serve TLS only: gRPC with TLS credentials and HTTPS answer, plain text does not.
 func TestTLSOnBothPorts(t *testing.T) {
-	cert, pool := selfSigned(t)
+	c := testcert.New(t)
+	cert, pool := c.TLS, c.Pool
 	e := startEnv(t, openFixtureStore(t), transports()[1], envOptions{
 		config: func(c *Config) { c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}} },
 	})
@@ -362,32 +347,6 @@ func TestTLSOnBothPorts(t *testing.T) {
 			t.Errorf("plain HTTP to the TLS port: %s, want 400", resp.Status)
 		}
 	}
-}
-
-// selfSigned is a certificate for localhost and 127.0.0.1, and a pool trusting it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 // The per-client limits are the same over HTTP: one client (IP address) has one request budget whichever

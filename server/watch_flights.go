@@ -68,11 +68,15 @@ func encodeLiveFlights(asOf time.Time, flights []domain.LiveFlight, box domain.B
 }
 
 func liveFlightProto(f *domain.LiveFlight) *vatsectorv1.LiveFlight {
-	return &vatsectorv1.LiveFlight{
+	out := &vatsectorv1.LiveFlight{
 		Id: f.ID, Callsign: f.Callsign, Latitude: f.Latitude, Longitude: f.Longitude, AltitudeFt: int32(f.Altitude),
 		GroundspeedKt: int32(f.Groundspeed), HeadingDeg: int32(f.Heading), Aircraft: f.Aircraft,
 		Departure: f.Departure, Arrival: f.Arrival,
 	}
+	if c := f.Working; c != nil {
+		out.Working = &vatsectorv1.ControllerRef{Id: c.ID, Cid: c.CID, Callsign: c.Callsign}
+	}
+	return out
 }
 
 // watchFlights sends the flights inside box (the zero box: all) as of the newest committed cycle, then as of

@@ -16,6 +16,7 @@ type atc struct {
 	airport int    // airport of a DEL/GND/TWR/APP position, else -1
 	fir     string // FIR code of a CTR position, else ""
 	online  bool
+	radio   *stationRadio // its transceivers, placed on first use (radio.go); nil for observers
 }
 
 // atisStation is one entry of the atis list. On the network an ATIS is run by a controller's client, so it
@@ -24,8 +25,9 @@ type atisStation struct {
 	c        feed.Controller
 	owner    *atc
 	airport  int
-	letter   byte // 0 for a station that never sets a code (atis_code null)
-	nextCode int  // cycle of the next information letter
+	letter   byte         // 0 for a station that never sets a code (atis_code null)
+	nextCode int          // cycle of the next information letter
+	radios   []feed.Radio // its transceivers, placed on first use (radio.go)
 }
 
 // atisCapacity is how many ATIS callsigns the airport table allows at once.

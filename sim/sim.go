@@ -17,10 +17,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/vatsector/vatsector/feed"
+	"github.com/vatsector/vatsector/internal/atomicfile"
 )
 
 // Defaults of Config's zero values.
@@ -84,6 +87,10 @@ type Simulator struct {
 	last     *feed.Snapshot // the latest snapshot, nil before the first
 	extra    snapshotExtra  // what the JSON of last needs beyond feed.Snapshot
 	sizeHint int            // length of the previous JSON encoding, to allocate the next one once
+
+	radioSalt uint64      // the transceivers' random source (radio.go), from the seed alone
+	radio     *radioCycle // the latest snapshot's transceivers, made on first request
+	txHint    int         // length of the previous transceivers encoding
 }
 
 // New returns a simulator positioned before its first snapshot. Building the initial traffic takes about
@@ -91,7 +98,7 @@ type Simulator struct {
 func New(cfg Config) *Simulator {
 	cfg = cfg.withDefaults()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed_0f_5ec7_0a11))
-	return &Simulator{cfg: cfg, w: newWorld(cfg, rng)}
+	return &Simulator{cfg: cfg, w: newWorld(cfg, rng), radioSalt: radioSaltFor(cfg.Seed)}
 }
 
 // Config returns the effective configuration, defaults applied.
@@ -132,6 +139,7 @@ func (s *Simulator) next() (*feed.Snapshot, error) {
 		s.w.advance()
 	}
 	s.last, s.extra = s.w.snapshot()
+	s.radio = nil
 	s.produced++
 	return s.last, nil
 }
@@ -187,14 +195,16 @@ func FileName(updateTimestamp time.Time) string { return feed.FileName(updateTim
 // created if needed, as fast as they are made, one file each named as the HTTP recorder names them
 // (feed.Recorder, whose atomic writes it uses), so that feed.ReplaySource reads them back in order. It is how
 // replay fixtures are made. cfg.Step must be whole seconds (names carry seconds only, finer steps would
-// collide) and cfg.Clock unset (it would hold the snapshots back to real time). A file of the same name
+// collide) and cfg.Clock unset (it would hold the snapshots back to real time). Beside each snapshot it writes
+// the snapshot's transceivers file (FetchTransceivers), named TransceiversFileName. A file of the same name
 // already in dir is an error: mixing two simulations in one folder would replay neither.
 func WriteSnapshots(dir string, cfg Config, count int) error {
 	_, err := writeSnapshots(dir, cfg, count)
 	return err
 }
 
-// WriteDir is WriteSnapshots of cfg.Cycles snapshots, returning the files' paths in order.
+// WriteDir is WriteSnapshots of cfg.Cycles snapshots, returning the snapshot files' paths in order (the
+// transceivers files beside them are not listed).
 func WriteDir(dir string, cfg Config) ([]string, error) {
 	if cfg.Cycles <= 0 {
 		return nil, errors.New("sim.WriteDir: Config.Cycles must be positive")
@@ -229,6 +239,13 @@ func writeSnapshots(dir string, cfg Config, count int) ([]string, error) {
 		}
 		if !saved {
 			return paths, fmt.Errorf("sim: writing snapshots: %s is already there (another simulation?)", path)
+		}
+		tpath := filepath.Join(dir, TransceiversFileName(s.last.General.UpdateTimestamp))
+		if _, err := os.Lstat(tpath); err == nil {
+			return paths, fmt.Errorf("sim: writing snapshots: %s is already there (another simulation?)", tpath)
+		}
+		if err := atomicfile.WriteBytes(tpath, s.appendTransceiversJSON(nil)); err != nil {
+			return paths, fmt.Errorf("sim: writing snapshots: %w", err)
 		}
 		paths = append(paths, path)
 	}

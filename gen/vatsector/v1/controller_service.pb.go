@@ -462,7 +462,10 @@ type ControllerSession struct {
 	// of them at once counts once.
 	PeakSimultaneousFlights int32 `protobuf:"varint,7,opt,name=peak_simultaneous_flights,json=peakSimultaneousFlights,proto3" json:"peak_simultaneous_flights,omitempty"`
 	// When peak_simultaneous_flights was first reached; unset when it is 0.
-	PeakAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=peak_at,json=peakAt,proto3" json:"peak_at,omitempty"`
+	PeakAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=peak_at,json=peakAt,proto3" json:"peak_at,omitempty"`
+	// The aircraft that worked this controller (on its frequency, in range: see RadioCoverage), from the
+	// transceivers files. Unset when no cycle of the session had a transceivers file.
+	Radio         *SessionRadio `protobuf:"bytes,10,opt,name=radio,proto3" json:"radio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,6 +556,96 @@ func (x *ControllerSession) GetPeakAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ControllerSession) GetRadio() *SessionRadio {
+	if x != nil {
+		return x.Radio
+	}
+	return nil
+}
+
+// SessionRadio is the traffic a controller session worked on frequency.
+type SessionRadio struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Number of distinct flights that worked the controller during the session.
+	DistinctAircraft int32 `protobuf:"varint,1,opt,name=distinct_aircraft,json=distinctAircraft,proto3" json:"distinct_aircraft,omitempty"`
+	// The most flights working it in one cycle.
+	PeakSimultaneous int32 `protobuf:"varint,2,opt,name=peak_simultaneous,json=peakSimultaneous,proto3" json:"peak_simultaneous,omitempty"`
+	// Feed time of the first cycle with peak_simultaneous; unset when it is 0.
+	PeakAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=peak_at,json=peakAt,proto3" json:"peak_at,omitempty"`
+	// Time-weighted mean of the flights working it over the session's time with a known coverage: the
+	// flight-time worked divided by that time.
+	MeanSimultaneous float64 `protobuf:"fixed64,4,opt,name=mean_simultaneous,json=meanSimultaneous,proto3" json:"mean_simultaneous,omitempty"`
+	// The session's time with a known coverage (cycles with a transceivers file).
+	Known         *durationpb.Duration `protobuf:"bytes,5,opt,name=known,proto3" json:"known,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionRadio) Reset() {
+	*x = SessionRadio{}
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionRadio) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionRadio) ProtoMessage() {}
+
+func (x *SessionRadio) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionRadio.ProtoReflect.Descriptor instead.
+func (*SessionRadio) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SessionRadio) GetDistinctAircraft() int32 {
+	if x != nil {
+		return x.DistinctAircraft
+	}
+	return 0
+}
+
+func (x *SessionRadio) GetPeakSimultaneous() int32 {
+	if x != nil {
+		return x.PeakSimultaneous
+	}
+	return 0
+}
+
+func (x *SessionRadio) GetPeakAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeakAt
+	}
+	return nil
+}
+
+func (x *SessionRadio) GetMeanSimultaneous() float64 {
+	if x != nil {
+		return x.MeanSimultaneous
+	}
+	return 0
+}
+
+func (x *SessionRadio) GetKnown() *durationpb.Duration {
+	if x != nil {
+		return x.Known
+	}
+	return nil
+}
+
 // Controller is one controller, observer or ATIS connection with its latest state.
 type Controller struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -600,7 +693,7 @@ type Controller struct {
 
 func (x *Controller) Reset() {
 	*x = Controller{}
-	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +705,7 @@ func (x *Controller) String() string {
 func (*Controller) ProtoMessage() {}
 
 func (x *Controller) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_controller_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_controller_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +718,7 @@ func (x *Controller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Controller.ProtoReflect.Descriptor instead.
 func (*Controller) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_controller_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Controller) GetId() int64 {
@@ -778,7 +871,7 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"page_token\x18e \x01(\tB\x03\xe0A\x01R\tpageToken\"\x85\x01\n" +
 	"\x1eListControllerSessionsResponse\x12;\n" +
 	"\bsessions\x18\x01 \x03(\v2\x1f.vatsector.v1.ControllerSessionR\bsessions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x03\n" +
 	"\x11ControllerSession\x128\n" +
 	"\n" +
 	"controller\x18\x01 \x01(\v2\x18.vatsector.v1.ControllerR\n" +
@@ -789,7 +882,15 @@ const file_vatsector_v1_controller_service_proto_rawDesc = "" +
 	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12)\n" +
 	"\x10distinct_flights\x18\x06 \x01(\x05R\x0fdistinctFlights\x12:\n" +
 	"\x19peak_simultaneous_flights\x18\a \x01(\x05R\x17peakSimultaneousFlights\x123\n" +
-	"\apeak_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06peakAt\"\x84\x05\n" +
+	"\apeak_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06peakAt\x120\n" +
+	"\x05radio\x18\n" +
+	" \x01(\v2\x1a.vatsector.v1.SessionRadioR\x05radio\"\xfb\x01\n" +
+	"\fSessionRadio\x12+\n" +
+	"\x11distinct_aircraft\x18\x01 \x01(\x05R\x10distinctAircraft\x12+\n" +
+	"\x11peak_simultaneous\x18\x02 \x01(\x05R\x10peakSimultaneous\x123\n" +
+	"\apeak_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06peakAt\x12+\n" +
+	"\x11mean_simultaneous\x18\x04 \x01(\x01R\x10meanSimultaneous\x12/\n" +
+	"\x05known\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x05known\"\x84\x05\n" +
 	"\n" +
 	"Controller\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
@@ -846,7 +947,7 @@ func file_vatsector_v1_controller_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_controller_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vatsector_v1_controller_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_vatsector_v1_controller_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_vatsector_v1_controller_service_proto_goTypes = []any{
 	(ControllerKind)(0),                    // 0: vatsector.v1.ControllerKind
 	(Facility)(0),                          // 1: vatsector.v1.Facility
@@ -855,35 +956,39 @@ var file_vatsector_v1_controller_service_proto_goTypes = []any{
 	(*ListControllerSessionsRequest)(nil),  // 4: vatsector.v1.ListControllerSessionsRequest
 	(*ListControllerSessionsResponse)(nil), // 5: vatsector.v1.ListControllerSessionsResponse
 	(*ControllerSession)(nil),              // 6: vatsector.v1.ControllerSession
-	(*Controller)(nil),                     // 7: vatsector.v1.Controller
-	(*TimeRange)(nil),                      // 8: vatsector.v1.TimeRange
-	(*timestamppb.Timestamp)(nil),          // 9: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 10: google.protobuf.Duration
+	(*SessionRadio)(nil),                   // 7: vatsector.v1.SessionRadio
+	(*Controller)(nil),                     // 8: vatsector.v1.Controller
+	(*TimeRange)(nil),                      // 9: vatsector.v1.TimeRange
+	(*timestamppb.Timestamp)(nil),          // 10: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 11: google.protobuf.Duration
 }
 var file_vatsector_v1_controller_service_proto_depIdxs = []int32{
 	0,  // 0: vatsector.v1.ListControllersRequest.kinds:type_name -> vatsector.v1.ControllerKind
-	7,  // 1: vatsector.v1.ListControllersResponse.controllers:type_name -> vatsector.v1.Controller
-	8,  // 2: vatsector.v1.ListControllerSessionsRequest.seen:type_name -> vatsector.v1.TimeRange
+	8,  // 1: vatsector.v1.ListControllersResponse.controllers:type_name -> vatsector.v1.Controller
+	9,  // 2: vatsector.v1.ListControllerSessionsRequest.seen:type_name -> vatsector.v1.TimeRange
 	6,  // 3: vatsector.v1.ListControllerSessionsResponse.sessions:type_name -> vatsector.v1.ControllerSession
-	7,  // 4: vatsector.v1.ControllerSession.controller:type_name -> vatsector.v1.Controller
-	9,  // 5: vatsector.v1.ControllerSession.start:type_name -> google.protobuf.Timestamp
-	9,  // 6: vatsector.v1.ControllerSession.end:type_name -> google.protobuf.Timestamp
-	10, // 7: vatsector.v1.ControllerSession.duration:type_name -> google.protobuf.Duration
-	9,  // 8: vatsector.v1.ControllerSession.peak_at:type_name -> google.protobuf.Timestamp
-	0,  // 9: vatsector.v1.Controller.kind:type_name -> vatsector.v1.ControllerKind
-	1,  // 10: vatsector.v1.Controller.facility:type_name -> vatsector.v1.Facility
-	9,  // 11: vatsector.v1.Controller.logon_time:type_name -> google.protobuf.Timestamp
-	9,  // 12: vatsector.v1.Controller.last_updated:type_name -> google.protobuf.Timestamp
-	9,  // 13: vatsector.v1.Controller.first_seen:type_name -> google.protobuf.Timestamp
-	2,  // 14: vatsector.v1.ControllerService.ListControllers:input_type -> vatsector.v1.ListControllersRequest
-	4,  // 15: vatsector.v1.ControllerService.ListControllerSessions:input_type -> vatsector.v1.ListControllerSessionsRequest
-	3,  // 16: vatsector.v1.ControllerService.ListControllers:output_type -> vatsector.v1.ListControllersResponse
-	5,  // 17: vatsector.v1.ControllerService.ListControllerSessions:output_type -> vatsector.v1.ListControllerSessionsResponse
-	16, // [16:18] is the sub-list for method output_type
-	14, // [14:16] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	8,  // 4: vatsector.v1.ControllerSession.controller:type_name -> vatsector.v1.Controller
+	10, // 5: vatsector.v1.ControllerSession.start:type_name -> google.protobuf.Timestamp
+	10, // 6: vatsector.v1.ControllerSession.end:type_name -> google.protobuf.Timestamp
+	11, // 7: vatsector.v1.ControllerSession.duration:type_name -> google.protobuf.Duration
+	10, // 8: vatsector.v1.ControllerSession.peak_at:type_name -> google.protobuf.Timestamp
+	7,  // 9: vatsector.v1.ControllerSession.radio:type_name -> vatsector.v1.SessionRadio
+	10, // 10: vatsector.v1.SessionRadio.peak_at:type_name -> google.protobuf.Timestamp
+	11, // 11: vatsector.v1.SessionRadio.known:type_name -> google.protobuf.Duration
+	0,  // 12: vatsector.v1.Controller.kind:type_name -> vatsector.v1.ControllerKind
+	1,  // 13: vatsector.v1.Controller.facility:type_name -> vatsector.v1.Facility
+	10, // 14: vatsector.v1.Controller.logon_time:type_name -> google.protobuf.Timestamp
+	10, // 15: vatsector.v1.Controller.last_updated:type_name -> google.protobuf.Timestamp
+	10, // 16: vatsector.v1.Controller.first_seen:type_name -> google.protobuf.Timestamp
+	2,  // 17: vatsector.v1.ControllerService.ListControllers:input_type -> vatsector.v1.ListControllersRequest
+	4,  // 18: vatsector.v1.ControllerService.ListControllerSessions:input_type -> vatsector.v1.ListControllerSessionsRequest
+	3,  // 19: vatsector.v1.ControllerService.ListControllers:output_type -> vatsector.v1.ListControllersResponse
+	5,  // 20: vatsector.v1.ControllerService.ListControllerSessions:output_type -> vatsector.v1.ListControllerSessionsResponse
+	19, // [19:21] is the sub-list for method output_type
+	17, // [17:19] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_controller_service_proto_init() }
@@ -898,7 +1003,7 @@ func file_vatsector_v1_controller_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_controller_service_proto_rawDesc), len(file_vatsector_v1_controller_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

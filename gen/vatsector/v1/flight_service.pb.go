@@ -148,7 +148,10 @@ type LiveFlight struct {
 	// Departure airport of the flight plan (ICAO code as filed); empty without a flight plan.
 	Departure string `protobuf:"bytes,9,opt,name=departure,proto3" json:"departure,omitempty"`
 	// Arrival airport of the flight plan (ICAO code as filed); empty without a flight plan.
-	Arrival       string `protobuf:"bytes,10,opt,name=arrival,proto3" json:"arrival,omitempty"`
+	Arrival string `protobuf:"bytes,10,opt,name=arrival,proto3" json:"arrival,omitempty"`
+	// The controller the flight is in contact with (see RadioCoverage), as of its last cycle with a
+	// transceivers file; unset for none.
+	Working       *ControllerRef `protobuf:"bytes,11,opt,name=working,proto3" json:"working,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,6 +254,13 @@ func (x *LiveFlight) GetArrival() string {
 		return x.Arrival
 	}
 	return ""
+}
+
+func (x *LiveFlight) GetWorking() *ControllerRef {
+	if x != nil {
+		return x.Working
+	}
+	return nil
 }
 
 // ListFlightsRequest selects flights. Filters combine with AND; an empty filter field matches everything.
@@ -813,8 +823,12 @@ type FlightSummary struct {
 	FirstPositionAt *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=first_position_at,json=firstPositionAt,proto3" json:"first_position_at,omitempty"`
 	// Feed time of the last stored position; unset when there is none.
 	LastPositionAt *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=last_position_at,json=lastPositionAt,proto3" json:"last_position_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Radio coverage: whom the flight was talking to, from the transceivers files (see RadioCoverage). Unset
+	// when no stored position of the flight has a known coverage (positions stored before coverage was kept,
+	// or cycles without a transceivers file).
+	Coverage      *RadioCoverage `protobuf:"bytes,30,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FlightSummary) Reset() {
@@ -931,6 +945,194 @@ func (x *FlightSummary) GetLastPositionAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *FlightSummary) GetCoverage() *RadioCoverage {
+	if x != nil {
+		return x.Coverage
+	}
+	return nil
+}
+
+// RadioCoverage is how much of a flight's time it spent working a controller. A position works a controller
+// when one of the pilot's radios is on one of the controller's frequencies (at kHz resolution) within radio
+// line of sight of one of its antennas (4/3-earth radio horizon from the antennas' heights above ground); the
+// controller is a position, not an observer, an ATIS, UNICOM or 199.998. Times are the segments between
+// consecutive positions (as for FlightSummary.airborne), each counted with the coverage of its first position;
+// a segment whose first position's coverage is unknown (no transceivers file that cycle) counts in none of the
+// figures: unknown is never counted as off frequency.
+type RadioCoverage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Time whose coverage is known.
+	Known *durationpb.Duration `protobuf:"bytes,1,opt,name=known,proto3" json:"known,omitempty"`
+	// Of known, the time working a controller.
+	OnFrequency *durationpb.Duration `protobuf:"bytes,2,opt,name=on_frequency,json=onFrequency,proto3" json:"on_frequency,omitempty"`
+	// on_frequency / known, 0 to 1.
+	OnFrequencyShare float64 `protobuf:"fixed64,3,opt,name=on_frequency_share,json=onFrequencyShare,proto3" json:"on_frequency_share,omitempty"`
+	// Airborne time (see FlightSummary.airborne) whose coverage is known.
+	AirborneKnown *durationpb.Duration `protobuf:"bytes,4,opt,name=airborne_known,json=airborneKnown,proto3" json:"airborne_known,omitempty"`
+	// Of airborne_known, the time working a controller.
+	AirborneOnFrequency *durationpb.Duration `protobuf:"bytes,5,opt,name=airborne_on_frequency,json=airborneOnFrequency,proto3" json:"airborne_on_frequency,omitempty"`
+	// airborne_on_frequency / airborne_known, 0 to 1; 0 when airborne_known is 0.
+	AirborneOnFrequencyShare float64 `protobuf:"fixed64,6,opt,name=airborne_on_frequency_share,json=airborneOnFrequencyShare,proto3" json:"airborne_on_frequency_share,omitempty"`
+	// Each run of consecutive positions working one controller, in order: whom the flight talked to, and for
+	// how long.
+	Contacts      []*ControllerContact `protobuf:"bytes,7,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RadioCoverage) Reset() {
+	*x = RadioCoverage{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RadioCoverage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RadioCoverage) ProtoMessage() {}
+
+func (x *RadioCoverage) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RadioCoverage.ProtoReflect.Descriptor instead.
+func (*RadioCoverage) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RadioCoverage) GetKnown() *durationpb.Duration {
+	if x != nil {
+		return x.Known
+	}
+	return nil
+}
+
+func (x *RadioCoverage) GetOnFrequency() *durationpb.Duration {
+	if x != nil {
+		return x.OnFrequency
+	}
+	return nil
+}
+
+func (x *RadioCoverage) GetOnFrequencyShare() float64 {
+	if x != nil {
+		return x.OnFrequencyShare
+	}
+	return 0
+}
+
+func (x *RadioCoverage) GetAirborneKnown() *durationpb.Duration {
+	if x != nil {
+		return x.AirborneKnown
+	}
+	return nil
+}
+
+func (x *RadioCoverage) GetAirborneOnFrequency() *durationpb.Duration {
+	if x != nil {
+		return x.AirborneOnFrequency
+	}
+	return nil
+}
+
+func (x *RadioCoverage) GetAirborneOnFrequencyShare() float64 {
+	if x != nil {
+		return x.AirborneOnFrequencyShare
+	}
+	return 0
+}
+
+func (x *RadioCoverage) GetContacts() []*ControllerContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+// ControllerContact is a stretch of a flight's time working one controller.
+type ControllerContact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The controller connection.
+	Controller *ControllerRef `protobuf:"bytes,1,opt,name=controller,proto3" json:"controller,omitempty"`
+	// Feed time of the first position working it.
+	Start *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// Feed time of the position after the last one working it (or of the last one, when the flight's positions
+	// end while working it).
+	End *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// end - start.
+	Duration      *durationpb.Duration `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControllerContact) Reset() {
+	*x = ControllerContact{}
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControllerContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControllerContact) ProtoMessage() {}
+
+func (x *ControllerContact) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControllerContact.ProtoReflect.Descriptor instead.
+func (*ControllerContact) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ControllerContact) GetController() *ControllerRef {
+	if x != nil {
+		return x.Controller
+	}
+	return nil
+}
+
+func (x *ControllerContact) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *ControllerContact) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *ControllerContact) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
 // FlightSummaryVisit is one of a flight's visits with its duration so far.
 type FlightSummaryVisit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -947,7 +1149,7 @@ type FlightSummaryVisit struct {
 
 func (x *FlightSummaryVisit) Reset() {
 	*x = FlightSummaryVisit{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1161,7 @@ func (x *FlightSummaryVisit) String() string {
 func (*FlightSummaryVisit) ProtoMessage() {}
 
 func (x *FlightSummaryVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1174,7 @@ func (x *FlightSummaryVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightSummaryVisit.ProtoReflect.Descriptor instead.
 func (*FlightSummaryVisit) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{10}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FlightSummaryVisit) GetVisit() *Visit {
@@ -1038,7 +1240,7 @@ type Flight struct {
 
 func (x *Flight) Reset() {
 	*x = Flight{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1252,7 @@ func (x *Flight) String() string {
 func (*Flight) ProtoMessage() {}
 
 func (x *Flight) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1265,7 @@ func (x *Flight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flight.ProtoReflect.Descriptor instead.
 func (*Flight) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{11}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Flight) GetId() int64 {
@@ -1205,7 +1407,7 @@ type FlightPosition struct {
 
 func (x *FlightPosition) Reset() {
 	*x = FlightPosition{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1419,7 @@ func (x *FlightPosition) String() string {
 func (*FlightPosition) ProtoMessage() {}
 
 func (x *FlightPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[12]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1432,7 @@ func (x *FlightPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPosition.ProtoReflect.Descriptor instead.
 func (*FlightPosition) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{12}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FlightPosition) GetUpdatedAt() *timestamppb.Timestamp {
@@ -1339,7 +1541,7 @@ type FlightPlan struct {
 
 func (x *FlightPlan) Reset() {
 	*x = FlightPlan{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1553,7 @@ func (x *FlightPlan) String() string {
 func (*FlightPlan) ProtoMessage() {}
 
 func (x *FlightPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[13]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1566,7 @@ func (x *FlightPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlightPlan.ProtoReflect.Descriptor instead.
 func (*FlightPlan) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{13}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FlightPlan) GetFlightRules() string {
@@ -1522,7 +1724,7 @@ type Visit struct {
 
 func (x *Visit) Reset() {
 	*x = Visit{}
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1736,7 @@ func (x *Visit) String() string {
 func (*Visit) ProtoMessage() {}
 
 func (x *Visit) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_flight_service_proto_msgTypes[14]
+	mi := &file_vatsector_v1_flight_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1749,7 @@ func (x *Visit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Visit.ProtoReflect.Descriptor instead.
 func (*Visit) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{14}
+	return file_vatsector_v1_flight_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Visit) GetId() int64 {
@@ -1636,7 +1838,7 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x06bounds\x18\x01 \x01(\v2\x19.vatsector.v1.BoundingBoxB\x03\xe0A\x01R\x06bounds\"{\n" +
 	"\x14WatchFlightsResponse\x12/\n" +
 	"\x05as_of\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x122\n" +
-	"\aflights\x18\x02 \x03(\v2\x18.vatsector.v1.LiveFlightR\aflights\"\xaf\x02\n" +
+	"\aflights\x18\x02 \x03(\v2\x18.vatsector.v1.LiveFlightR\aflights\"\xe6\x02\n" +
 	"\n" +
 	"LiveFlight\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1a\n" +
@@ -1651,7 +1853,8 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\baircraft\x18\b \x01(\tR\baircraft\x12\x1c\n" +
 	"\tdeparture\x18\t \x01(\tR\tdeparture\x12\x18\n" +
 	"\aarrival\x18\n" +
-	" \x01(\tR\aarrival\"\x84\x03\n" +
+	" \x01(\tR\aarrival\x125\n" +
+	"\aworking\x18\v \x01(\v2\x1b.vatsector.v1.ControllerRefR\aworking\"\x84\x03\n" +
 	"\x12ListFlightsRequest\x12 \n" +
 	"\tsector_id\x18\x01 \x01(\tB\x03\xe0A\x01R\bsectorId\x12,\n" +
 	"\x0fcallsign_prefix\x18\x02 \x01(\tB\x03\xe0A\x01R\x0ecallsignPrefix\x12!\n" +
@@ -1691,7 +1894,7 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\bselector\"\x7f\n" +
 	"\x18GetFlightSummaryResponse\x12,\n" +
 	"\x06flight\x18\x01 \x01(\v2\x14.vatsector.v1.FlightR\x06flight\x125\n" +
-	"\asummary\x18\x02 \x01(\v2\x1b.vatsector.v1.FlightSummaryR\asummary\"\xa8\x05\n" +
+	"\asummary\x18\x02 \x01(\v2\x1b.vatsector.v1.FlightSummaryR\asummary\"\xe1\x05\n" +
 	"\rFlightSummary\x129\n" +
 	"\n" +
 	"first_seen\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
@@ -1707,8 +1910,24 @@ const file_vatsector_v1_flight_service_proto_rawDesc = "" +
 	"\x13highest_altitude_ft\x18\x17 \x01(\x05H\x00R\x11highestAltitudeFt\x88\x01\x01\x12\x1c\n" +
 	"\tpositions\x18\x18 \x01(\x05R\tpositions\x12F\n" +
 	"\x11first_position_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstPositionAt\x12D\n" +
-	"\x10last_position_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x0elastPositionAtB\x16\n" +
-	"\x14_highest_altitude_ft\"\x8a\x01\n" +
+	"\x10last_position_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x0elastPositionAt\x127\n" +
+	"\bcoverage\x18\x1e \x01(\v2\x1b.vatsector.v1.RadioCoverageR\bcoverageB\x16\n" +
+	"\x14_highest_altitude_ft\"\xb9\x03\n" +
+	"\rRadioCoverage\x12/\n" +
+	"\x05known\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05known\x12<\n" +
+	"\fon_frequency\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vonFrequency\x12,\n" +
+	"\x12on_frequency_share\x18\x03 \x01(\x01R\x10onFrequencyShare\x12@\n" +
+	"\x0eairborne_known\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\rairborneKnown\x12M\n" +
+	"\x15airborne_on_frequency\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x13airborneOnFrequency\x12=\n" +
+	"\x1bairborne_on_frequency_share\x18\x06 \x01(\x01R\x18airborneOnFrequencyShare\x12;\n" +
+	"\bcontacts\x18\a \x03(\v2\x1f.vatsector.v1.ControllerContactR\bcontacts\"\xe7\x01\n" +
+	"\x11ControllerContact\x12;\n" +
+	"\n" +
+	"controller\x18\x01 \x01(\v2\x1b.vatsector.v1.ControllerRefR\n" +
+	"controller\x120\n" +
+	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x125\n" +
+	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x8a\x01\n" +
 	"\x12FlightSummaryVisit\x12)\n" +
 	"\x05visit\x18\x01 \x01(\v2\x13.vatsector.v1.VisitR\x05visit\x125\n" +
 	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x12\n" +
@@ -1806,7 +2025,7 @@ func file_vatsector_v1_flight_service_proto_rawDescGZIP() []byte {
 	return file_vatsector_v1_flight_service_proto_rawDescData
 }
 
-var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_vatsector_v1_flight_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_vatsector_v1_flight_service_proto_goTypes = []any{
 	(*WatchFlightsRequest)(nil),      // 0: vatsector.v1.WatchFlightsRequest
 	(*WatchFlightsResponse)(nil),     // 1: vatsector.v1.WatchFlightsResponse
@@ -1818,67 +2037,81 @@ var file_vatsector_v1_flight_service_proto_goTypes = []any{
 	(*GetFlightSummaryRequest)(nil),  // 7: vatsector.v1.GetFlightSummaryRequest
 	(*GetFlightSummaryResponse)(nil), // 8: vatsector.v1.GetFlightSummaryResponse
 	(*FlightSummary)(nil),            // 9: vatsector.v1.FlightSummary
-	(*FlightSummaryVisit)(nil),       // 10: vatsector.v1.FlightSummaryVisit
-	(*Flight)(nil),                   // 11: vatsector.v1.Flight
-	(*FlightPosition)(nil),           // 12: vatsector.v1.FlightPosition
-	(*FlightPlan)(nil),               // 13: vatsector.v1.FlightPlan
-	(*Visit)(nil),                    // 14: vatsector.v1.Visit
-	(*BoundingBox)(nil),              // 15: vatsector.v1.BoundingBox
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
-	(*TimeRange)(nil),                // 17: vatsector.v1.TimeRange
-	(*TrackPoint)(nil),               // 18: vatsector.v1.TrackPoint
-	(*durationpb.Duration)(nil),      // 19: google.protobuf.Duration
-	(*Point)(nil),                    // 20: vatsector.v1.Point
-	(ExitReason)(0),                  // 21: vatsector.v1.ExitReason
+	(*RadioCoverage)(nil),            // 10: vatsector.v1.RadioCoverage
+	(*ControllerContact)(nil),        // 11: vatsector.v1.ControllerContact
+	(*FlightSummaryVisit)(nil),       // 12: vatsector.v1.FlightSummaryVisit
+	(*Flight)(nil),                   // 13: vatsector.v1.Flight
+	(*FlightPosition)(nil),           // 14: vatsector.v1.FlightPosition
+	(*FlightPlan)(nil),               // 15: vatsector.v1.FlightPlan
+	(*Visit)(nil),                    // 16: vatsector.v1.Visit
+	(*BoundingBox)(nil),              // 17: vatsector.v1.BoundingBox
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(*ControllerRef)(nil),            // 19: vatsector.v1.ControllerRef
+	(*TimeRange)(nil),                // 20: vatsector.v1.TimeRange
+	(*TrackPoint)(nil),               // 21: vatsector.v1.TrackPoint
+	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
+	(*Point)(nil),                    // 23: vatsector.v1.Point
+	(ExitReason)(0),                  // 24: vatsector.v1.ExitReason
 }
 var file_vatsector_v1_flight_service_proto_depIdxs = []int32{
-	15, // 0: vatsector.v1.WatchFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
-	16, // 1: vatsector.v1.WatchFlightsResponse.as_of:type_name -> google.protobuf.Timestamp
+	17, // 0: vatsector.v1.WatchFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
+	18, // 1: vatsector.v1.WatchFlightsResponse.as_of:type_name -> google.protobuf.Timestamp
 	2,  // 2: vatsector.v1.WatchFlightsResponse.flights:type_name -> vatsector.v1.LiveFlight
-	17, // 3: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
-	15, // 4: vatsector.v1.ListFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
-	11, // 5: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
-	11, // 6: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
-	14, // 7: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
-	18, // 8: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
-	11, // 9: vatsector.v1.GetFlightSummaryResponse.flight:type_name -> vatsector.v1.Flight
-	9,  // 10: vatsector.v1.GetFlightSummaryResponse.summary:type_name -> vatsector.v1.FlightSummary
-	16, // 11: vatsector.v1.FlightSummary.first_seen:type_name -> google.protobuf.Timestamp
-	16, // 12: vatsector.v1.FlightSummary.last_seen:type_name -> google.protobuf.Timestamp
-	19, // 13: vatsector.v1.FlightSummary.online_duration:type_name -> google.protobuf.Duration
-	10, // 14: vatsector.v1.FlightSummary.visits:type_name -> vatsector.v1.FlightSummaryVisit
-	19, // 15: vatsector.v1.FlightSummary.airborne:type_name -> google.protobuf.Duration
-	16, // 16: vatsector.v1.FlightSummary.first_position_at:type_name -> google.protobuf.Timestamp
-	16, // 17: vatsector.v1.FlightSummary.last_position_at:type_name -> google.protobuf.Timestamp
-	14, // 18: vatsector.v1.FlightSummaryVisit.visit:type_name -> vatsector.v1.Visit
-	19, // 19: vatsector.v1.FlightSummaryVisit.duration:type_name -> google.protobuf.Duration
-	16, // 20: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
-	16, // 21: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
-	16, // 22: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
-	16, // 23: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
-	12, // 24: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
-	13, // 25: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
-	16, // 26: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 27: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 28: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
-	20, // 29: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
-	16, // 30: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
-	20, // 31: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
-	21, // 32: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
-	19, // 33: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
-	3,  // 34: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
-	5,  // 35: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
-	7,  // 36: vatsector.v1.FlightService.GetFlightSummary:input_type -> vatsector.v1.GetFlightSummaryRequest
-	0,  // 37: vatsector.v1.FlightService.WatchFlights:input_type -> vatsector.v1.WatchFlightsRequest
-	4,  // 38: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
-	6,  // 39: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
-	8,  // 40: vatsector.v1.FlightService.GetFlightSummary:output_type -> vatsector.v1.GetFlightSummaryResponse
-	1,  // 41: vatsector.v1.FlightService.WatchFlights:output_type -> vatsector.v1.WatchFlightsResponse
-	38, // [38:42] is the sub-list for method output_type
-	34, // [34:38] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	19, // 3: vatsector.v1.LiveFlight.working:type_name -> vatsector.v1.ControllerRef
+	20, // 4: vatsector.v1.ListFlightsRequest.seen:type_name -> vatsector.v1.TimeRange
+	17, // 5: vatsector.v1.ListFlightsRequest.bounds:type_name -> vatsector.v1.BoundingBox
+	13, // 6: vatsector.v1.ListFlightsResponse.flights:type_name -> vatsector.v1.Flight
+	13, // 7: vatsector.v1.GetFlightResponse.flight:type_name -> vatsector.v1.Flight
+	16, // 8: vatsector.v1.GetFlightResponse.visits:type_name -> vatsector.v1.Visit
+	21, // 9: vatsector.v1.GetFlightResponse.track:type_name -> vatsector.v1.TrackPoint
+	13, // 10: vatsector.v1.GetFlightSummaryResponse.flight:type_name -> vatsector.v1.Flight
+	9,  // 11: vatsector.v1.GetFlightSummaryResponse.summary:type_name -> vatsector.v1.FlightSummary
+	18, // 12: vatsector.v1.FlightSummary.first_seen:type_name -> google.protobuf.Timestamp
+	18, // 13: vatsector.v1.FlightSummary.last_seen:type_name -> google.protobuf.Timestamp
+	22, // 14: vatsector.v1.FlightSummary.online_duration:type_name -> google.protobuf.Duration
+	12, // 15: vatsector.v1.FlightSummary.visits:type_name -> vatsector.v1.FlightSummaryVisit
+	22, // 16: vatsector.v1.FlightSummary.airborne:type_name -> google.protobuf.Duration
+	18, // 17: vatsector.v1.FlightSummary.first_position_at:type_name -> google.protobuf.Timestamp
+	18, // 18: vatsector.v1.FlightSummary.last_position_at:type_name -> google.protobuf.Timestamp
+	10, // 19: vatsector.v1.FlightSummary.coverage:type_name -> vatsector.v1.RadioCoverage
+	22, // 20: vatsector.v1.RadioCoverage.known:type_name -> google.protobuf.Duration
+	22, // 21: vatsector.v1.RadioCoverage.on_frequency:type_name -> google.protobuf.Duration
+	22, // 22: vatsector.v1.RadioCoverage.airborne_known:type_name -> google.protobuf.Duration
+	22, // 23: vatsector.v1.RadioCoverage.airborne_on_frequency:type_name -> google.protobuf.Duration
+	11, // 24: vatsector.v1.RadioCoverage.contacts:type_name -> vatsector.v1.ControllerContact
+	19, // 25: vatsector.v1.ControllerContact.controller:type_name -> vatsector.v1.ControllerRef
+	18, // 26: vatsector.v1.ControllerContact.start:type_name -> google.protobuf.Timestamp
+	18, // 27: vatsector.v1.ControllerContact.end:type_name -> google.protobuf.Timestamp
+	22, // 28: vatsector.v1.ControllerContact.duration:type_name -> google.protobuf.Duration
+	16, // 29: vatsector.v1.FlightSummaryVisit.visit:type_name -> vatsector.v1.Visit
+	22, // 30: vatsector.v1.FlightSummaryVisit.duration:type_name -> google.protobuf.Duration
+	18, // 31: vatsector.v1.Flight.logon_time:type_name -> google.protobuf.Timestamp
+	18, // 32: vatsector.v1.Flight.first_seen:type_name -> google.protobuf.Timestamp
+	18, // 33: vatsector.v1.Flight.last_seen:type_name -> google.protobuf.Timestamp
+	18, // 34: vatsector.v1.Flight.disconnected_at:type_name -> google.protobuf.Timestamp
+	14, // 35: vatsector.v1.Flight.position:type_name -> vatsector.v1.FlightPosition
+	15, // 36: vatsector.v1.Flight.flight_plan:type_name -> vatsector.v1.FlightPlan
+	18, // 37: vatsector.v1.FlightPosition.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 38: vatsector.v1.FlightPlan.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 39: vatsector.v1.Visit.entered_at:type_name -> google.protobuf.Timestamp
+	23, // 40: vatsector.v1.Visit.entry_position:type_name -> vatsector.v1.Point
+	18, // 41: vatsector.v1.Visit.exited_at:type_name -> google.protobuf.Timestamp
+	23, // 42: vatsector.v1.Visit.exit_position:type_name -> vatsector.v1.Point
+	24, // 43: vatsector.v1.Visit.exit_reason:type_name -> vatsector.v1.ExitReason
+	22, // 44: vatsector.v1.Visit.duration:type_name -> google.protobuf.Duration
+	3,  // 45: vatsector.v1.FlightService.ListFlights:input_type -> vatsector.v1.ListFlightsRequest
+	5,  // 46: vatsector.v1.FlightService.GetFlight:input_type -> vatsector.v1.GetFlightRequest
+	7,  // 47: vatsector.v1.FlightService.GetFlightSummary:input_type -> vatsector.v1.GetFlightSummaryRequest
+	0,  // 48: vatsector.v1.FlightService.WatchFlights:input_type -> vatsector.v1.WatchFlightsRequest
+	4,  // 49: vatsector.v1.FlightService.ListFlights:output_type -> vatsector.v1.ListFlightsResponse
+	6,  // 50: vatsector.v1.FlightService.GetFlight:output_type -> vatsector.v1.GetFlightResponse
+	8,  // 51: vatsector.v1.FlightService.GetFlightSummary:output_type -> vatsector.v1.GetFlightSummaryResponse
+	1,  // 52: vatsector.v1.FlightService.WatchFlights:output_type -> vatsector.v1.WatchFlightsResponse
+	49, // [49:53] is the sub-list for method output_type
+	45, // [45:49] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_flight_service_proto_init() }
@@ -1895,15 +2128,15 @@ func file_vatsector_v1_flight_service_proto_init() {
 		(*GetFlightSummaryRequest_Id)(nil),
 	}
 	file_vatsector_v1_flight_service_proto_msgTypes[9].OneofWrappers = []any{}
-	file_vatsector_v1_flight_service_proto_msgTypes[11].OneofWrappers = []any{}
 	file_vatsector_v1_flight_service_proto_msgTypes[13].OneofWrappers = []any{}
+	file_vatsector_v1_flight_service_proto_msgTypes[15].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_flight_service_proto_rawDesc), len(file_vatsector_v1_flight_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -101,6 +101,13 @@ const (
 	SectorEventKind_SECTOR_EVENT_KIND_STAFFED SectorEventKind = 3
 	// The sector went from staffed to unstaffed: its last controller disconnected (or changed callsign).
 	SectorEventKind_SECTOR_EVENT_KIND_UNSTAFFED SectorEventKind = 4
+	// A flight started working the controller staffing the sector (see RadioCoverage in flight_service.proto):
+	// flight and controller are set, position is where the flight was. The sector is the first (by set, then
+	// id) the controller staffs; a controller staffing no loaded sector records no contact event.
+	SectorEventKind_SECTOR_EVENT_KIND_CONTACT_STARTED SectorEventKind = 5
+	// A flight stopped working that controller: it works another one or none, it disconnected, or the
+	// controller did. A cycle without a transceivers file ends no contact (its coverage is unknown).
+	SectorEventKind_SECTOR_EVENT_KIND_CONTACT_ENDED SectorEventKind = 6
 )
 
 // Enum value maps for SectorEventKind.
@@ -111,13 +118,17 @@ var (
 		2: "SECTOR_EVENT_KIND_EXIT",
 		3: "SECTOR_EVENT_KIND_STAFFED",
 		4: "SECTOR_EVENT_KIND_UNSTAFFED",
+		5: "SECTOR_EVENT_KIND_CONTACT_STARTED",
+		6: "SECTOR_EVENT_KIND_CONTACT_ENDED",
 	}
 	SectorEventKind_value = map[string]int32{
-		"SECTOR_EVENT_KIND_UNSPECIFIED": 0,
-		"SECTOR_EVENT_KIND_ENTRY":       1,
-		"SECTOR_EVENT_KIND_EXIT":        2,
-		"SECTOR_EVENT_KIND_STAFFED":     3,
-		"SECTOR_EVENT_KIND_UNSTAFFED":   4,
+		"SECTOR_EVENT_KIND_UNSPECIFIED":     0,
+		"SECTOR_EVENT_KIND_ENTRY":           1,
+		"SECTOR_EVENT_KIND_EXIT":            2,
+		"SECTOR_EVENT_KIND_STAFFED":         3,
+		"SECTOR_EVENT_KIND_UNSTAFFED":       4,
+		"SECTOR_EVENT_KIND_CONTACT_STARTED": 5,
+		"SECTOR_EVENT_KIND_CONTACT_ENDED":   6,
 	}
 )
 
@@ -2237,13 +2248,15 @@ const file_vatsector_v1_sector_service_proto_rawDesc = "" +
 	"\x14SECTOR_SOURCE_VATSPY\x10\x01\x12\x18\n" +
 	"\x14SECTOR_SOURCE_CUSTOM\x10\x02\x12\x1a\n" +
 	"\x16SECTOR_SOURCE_SIMAWARE\x10\x03\x12\x18\n" +
-	"\x14SECTOR_SOURCE_VATSYS\x10\x04*\xad\x01\n" +
+	"\x14SECTOR_SOURCE_VATSYS\x10\x04*\xf9\x01\n" +
 	"\x0fSectorEventKind\x12!\n" +
 	"\x1dSECTOR_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SECTOR_EVENT_KIND_ENTRY\x10\x01\x12\x1a\n" +
 	"\x16SECTOR_EVENT_KIND_EXIT\x10\x02\x12\x1d\n" +
 	"\x19SECTOR_EVENT_KIND_STAFFED\x10\x03\x12\x1f\n" +
-	"\x1bSECTOR_EVENT_KIND_UNSTAFFED\x10\x04*s\n" +
+	"\x1bSECTOR_EVENT_KIND_UNSTAFFED\x10\x04\x12%\n" +
+	"!SECTOR_EVENT_KIND_CONTACT_STARTED\x10\x05\x12#\n" +
+	"\x1fSECTOR_EVENT_KIND_CONTACT_ENDED\x10\x06*s\n" +
 	"\x12ThresholdDirection\x12#\n" +
 	"\x1fTHRESHOLD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16THRESHOLD_DIRECTION_UP\x10\x01\x12\x1c\n" +

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vatsector/v1/controller_service.proto.
  */
 export const file_vatsector_v1_controller_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV2YXRzZWN0b3IvdjEvY29udHJvbGxlcl9zZXJ2aWNlLnByb3RvEgx2YXRzZWN0b3IudjEisQEKFkxpc3RDb250cm9sbGVyc1JlcXVlc3QSMAoFa2luZHMYASADKA4yHC52YXRzZWN0b3IudjEuQ29udHJvbGxlcktpbmRCA+BBARIcCg9jYWxsc2lnbl9wcmVmaXgYAiABKAlCA+BBARIWCglzZWN0b3JfaWQYAyABKAlCA+BBARIWCglwYWdlX3NpemUYZCABKAVCA+BBARIXCgpwYWdlX3Rva2VuGGUgASgJQgPgQQEiYQoXTGlzdENvbnRyb2xsZXJzUmVzcG9uc2USLQoLY29udHJvbGxlcnMYASADKAsyGC52YXRzZWN0b3IudjEuQ29udHJvbGxlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisgEKHUxpc3RDb250cm9sbGVyU2Vzc2lvbnNSZXF1ZXN0EioKBHNlZW4YASABKAsyFy52YXRzZWN0b3IudjEuVGltZVJhbmdlQgPgQQESHAoPY2FsbHNpZ25fcHJlZml4GAIgASgJQgPgQQESFgoJc2VjdG9yX2lkGAMgASgJQgPgQQESFgoJcGFnZV9zaXplGGQgASgFQgPgQQESFwoKcGFnZV90b2tlbhhlIAEoCUID4EEBImwKHkxpc3RDb250cm9sbGVyU2Vzc2lvbnNSZXNwb25zZRIxCghzZXNzaW9ucxgBIAMoCzIfLnZhdHNlY3Rvci52MS5Db250cm9sbGVyU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkivAIKEUNvbnRyb2xsZXJTZXNzaW9uEiwKCmNvbnRyb2xsZXIYASABKAsyGC52YXRzZWN0b3IudjEuQ29udHJvbGxlchIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZvbmxpbmUYBCABKAgSKwoIZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGlzdGluY3RfZmxpZ2h0cxgGIAEoBRIhChlwZWFrX3NpbXVsdGFuZW91c19mbGlnaHRzGAcgASgFEisKB3BlYWtfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItkDCgpDb250cm9sbGVyEgoKAmlkGAEgASgDEgsKA2NpZBgCIAEoAxIQCghjYWxsc2lnbhgDIAEoCRIMCgRuYW1lGAQgASgJEioKBGtpbmQYBSABKA4yHC52YXRzZWN0b3IudjEuQ29udHJvbGxlcktpbmQSKAoIZmFjaWxpdHkYBiABKA4yFi52YXRzZWN0b3IudjEuRmFjaWxpdHkSFQoNZmFjaWxpdHlfY29kZRgHIAEoBRIOCgZyYXRpbmcYCCABKAUSEQoJZnJlcXVlbmN5GAkgASgJEg4KBnNlcnZlchgKIAEoCRIUCgx2aXN1YWxfcmFuZ2UYCyABKAUSLgoKbG9nb25fdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91cGRhdGVkGBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpmaXJzdF9zZWVuGBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglhdGlzX2NvZGUYHiABKAkSEgoKYXRpc19saW5lcxgfIAMoCRISCgpzZWN0b3JfaWRzGCggAygJEg8KB3NlY3RvcnMYKSADKAkqiQEKDkNvbnRyb2xsZXJLaW5kEh8KG0NPTlRST0xMRVJfS0lORF9VTlNQRUNJRklFRBAAEh4KGkNPTlRST0xMRVJfS0lORF9DT05UUk9MTEVSEAESGAoUQ09OVFJPTExFUl9LSU5EX0FUSVMQAhIcChhDT05UUk9MTEVSX0tJTkRfT0JTRVJWRVIQAyq5AQoIRmFjaWxpdHkSGAoURkFDSUxJVFlfVU5TUEVDSUZJRUQQABIVChFGQUNJTElUWV9PQlNFUlZFUhABEhAKDEZBQ0lMSVRZX0ZTUxACEhUKEUZBQ0lMSVRZX0RFTElWRVJZEAMSEwoPRkFDSUxJVFlfR1JPVU5EEAQSEgoORkFDSUxJVFlfVE9XRVIQBRIVChFGQUNJTElUWV9BUFBST0FDSBAGEhMKD0ZBQ0lMSVRZX0NFTlRFUhAHMqICChFDb250cm9sbGVyU2VydmljZRJ3Cg9MaXN0Q29udHJvbGxlcnMSJC52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJzUmVxdWVzdBolLnZhdHNlY3Rvci52MS5MaXN0Q29udHJvbGxlcnNSZXNwb25zZSIXgtPkkwIREg8vdjEvY29udHJvbGxlcnMSkwEKFkxpc3RDb250cm9sbGVyU2Vzc2lvbnMSKy52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJTZXNzaW9uc1JlcXVlc3QaLC52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJTZXNzaW9uc1Jlc3BvbnNlIh6C0+STAhgSFi92MS9jb250cm9sbGVyU2Vzc2lvbnNCPVo7Z2l0aHViLmNvbS92YXRzZWN0b3IvdmF0c2VjdG9yL2dlbi92YXRzZWN0b3IvdjE7dmF0c2VjdG9ydjFiBnByb3RvMw", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_vatsector_v1_common]);
+  fileDesc("CiV2YXRzZWN0b3IvdjEvY29udHJvbGxlcl9zZXJ2aWNlLnByb3RvEgx2YXRzZWN0b3IudjEisQEKFkxpc3RDb250cm9sbGVyc1JlcXVlc3QSMAoFa2luZHMYASADKA4yHC52YXRzZWN0b3IudjEuQ29udHJvbGxlcktpbmRCA+BBARIcCg9jYWxsc2lnbl9wcmVmaXgYAiABKAlCA+BBARIWCglzZWN0b3JfaWQYAyABKAlCA+BBARIWCglwYWdlX3NpemUYZCABKAVCA+BBARIXCgpwYWdlX3Rva2VuGGUgASgJQgPgQQEiYQoXTGlzdENvbnRyb2xsZXJzUmVzcG9uc2USLQoLY29udHJvbGxlcnMYASADKAsyGC52YXRzZWN0b3IudjEuQ29udHJvbGxlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisgEKHUxpc3RDb250cm9sbGVyU2Vzc2lvbnNSZXF1ZXN0EioKBHNlZW4YASABKAsyFy52YXRzZWN0b3IudjEuVGltZVJhbmdlQgPgQQESHAoPY2FsbHNpZ25fcHJlZml4GAIgASgJQgPgQQESFgoJc2VjdG9yX2lkGAMgASgJQgPgQQESFgoJcGFnZV9zaXplGGQgASgFQgPgQQESFwoKcGFnZV90b2tlbhhlIAEoCUID4EEBImwKHkxpc3RDb250cm9sbGVyU2Vzc2lvbnNSZXNwb25zZRIxCghzZXNzaW9ucxgBIAMoCzIfLnZhdHNlY3Rvci52MS5Db250cm9sbGVyU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki5wIKEUNvbnRyb2xsZXJTZXNzaW9uEiwKCmNvbnRyb2xsZXIYASABKAsyGC52YXRzZWN0b3IudjEuQ29udHJvbGxlchIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZvbmxpbmUYBCABKAgSKwoIZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGlzdGluY3RfZmxpZ2h0cxgGIAEoBRIhChlwZWFrX3NpbXVsdGFuZW91c19mbGlnaHRzGAcgASgFEisKB3BlYWtfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXJhZGlvGAogASgLMhoudmF0c2VjdG9yLnYxLlNlc3Npb25SYWRpbyK2AQoMU2Vzc2lvblJhZGlvEhkKEWRpc3RpbmN0X2FpcmNyYWZ0GAEgASgFEhkKEXBlYWtfc2ltdWx0YW5lb3VzGAIgASgFEisKB3BlYWtfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEW1lYW5fc2ltdWx0YW5lb3VzGAQgASgBEigKBWtub3duGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uItkDCgpDb250cm9sbGVyEgoKAmlkGAEgASgDEgsKA2NpZBgCIAEoAxIQCghjYWxsc2lnbhgDIAEoCRIMCgRuYW1lGAQgASgJEioKBGtpbmQYBSABKA4yHC52YXRzZWN0b3IudjEuQ29udHJvbGxlcktpbmQSKAoIZmFjaWxpdHkYBiABKA4yFi52YXRzZWN0b3IudjEuRmFjaWxpdHkSFQoNZmFjaWxpdHlfY29kZRgHIAEoBRIOCgZyYXRpbmcYCCABKAUSEQoJZnJlcXVlbmN5GAkgASgJEg4KBnNlcnZlchgKIAEoCRIUCgx2aXN1YWxfcmFuZ2UYCyABKAUSLgoKbG9nb25fdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91cGRhdGVkGBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpmaXJzdF9zZWVuGBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglhdGlzX2NvZGUYHiABKAkSEgoKYXRpc19saW5lcxgfIAMoCRISCgpzZWN0b3JfaWRzGCggAygJEg8KB3NlY3RvcnMYKSADKAkqiQEKDkNvbnRyb2xsZXJLaW5kEh8KG0NPTlRST0xMRVJfS0lORF9VTlNQRUNJRklFRBAAEh4KGkNPTlRST0xMRVJfS0lORF9DT05UUk9MTEVSEAESGAoUQ09OVFJPTExFUl9LSU5EX0FUSVMQAhIcChhDT05UUk9MTEVSX0tJTkRfT0JTRVJWRVIQAyq5AQoIRmFjaWxpdHkSGAoURkFDSUxJVFlfVU5TUEVDSUZJRUQQABIVChFGQUNJTElUWV9PQlNFUlZFUhABEhAKDEZBQ0lMSVRZX0ZTUxACEhUKEUZBQ0lMSVRZX0RFTElWRVJZEAMSEwoPRkFDSUxJVFlfR1JPVU5EEAQSEgoORkFDSUxJVFlfVE9XRVIQBRIVChFGQUNJTElUWV9BUFBST0FDSBAGEhMKD0ZBQ0lMSVRZX0NFTlRFUhAHMqICChFDb250cm9sbGVyU2VydmljZRJ3Cg9MaXN0Q29udHJvbGxlcnMSJC52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJzUmVxdWVzdBolLnZhdHNlY3Rvci52MS5MaXN0Q29udHJvbGxlcnNSZXNwb25zZSIXgtPkkwIREg8vdjEvY29udHJvbGxlcnMSkwEKFkxpc3RDb250cm9sbGVyU2Vzc2lvbnMSKy52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJTZXNzaW9uc1JlcXVlc3QaLC52YXRzZWN0b3IudjEuTGlzdENvbnRyb2xsZXJTZXNzaW9uc1Jlc3BvbnNlIh6C0+STAhgSFi92MS9jb250cm9sbGVyU2Vzc2lvbnNCPVo7Z2l0aHViLmNvbS92YXRzZWN0b3IvdmF0c2VjdG9yL2dlbi92YXRzZWN0b3IvdjE7dmF0c2VjdG9ydjFiBnByb3RvMw", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_vatsector_v1_common]);
 
 /**
  * ListControllersRequest selects connections. Filters combine with AND; an empty filter matches everything.
@@ -248,6 +248,14 @@ export type ControllerSession = Message<"vatsector.v1.ControllerSession"> & {
    * @generated from field: google.protobuf.Timestamp peak_at = 8;
    */
   peakAt?: Timestamp | undefined;
+
+  /**
+   * The aircraft that worked this controller (on its frequency, in range: see RadioCoverage), from the
+   * transceivers files. Unset when no cycle of the session had a transceivers file.
+   *
+   * @generated from field: vatsector.v1.SessionRadio radio = 10;
+   */
+  radio?: SessionRadio | undefined;
 };
 
 /**
@@ -256,6 +264,56 @@ export type ControllerSession = Message<"vatsector.v1.ControllerSession"> & {
  */
 export const ControllerSessionSchema: GenMessage<ControllerSession> = /*@__PURE__*/
   messageDesc(file_vatsector_v1_controller_service, 4);
+
+/**
+ * SessionRadio is the traffic a controller session worked on frequency.
+ *
+ * @generated from message vatsector.v1.SessionRadio
+ */
+export type SessionRadio = Message<"vatsector.v1.SessionRadio"> & {
+  /**
+   * Number of distinct flights that worked the controller during the session.
+   *
+   * @generated from field: int32 distinct_aircraft = 1;
+   */
+  distinctAircraft: number;
+
+  /**
+   * The most flights working it in one cycle.
+   *
+   * @generated from field: int32 peak_simultaneous = 2;
+   */
+  peakSimultaneous: number;
+
+  /**
+   * Feed time of the first cycle with peak_simultaneous; unset when it is 0.
+   *
+   * @generated from field: google.protobuf.Timestamp peak_at = 3;
+   */
+  peakAt?: Timestamp | undefined;
+
+  /**
+   * Time-weighted mean of the flights working it over the session's time with a known coverage: the
+   * flight-time worked divided by that time.
+   *
+   * @generated from field: double mean_simultaneous = 4;
+   */
+  meanSimultaneous: number;
+
+  /**
+   * The session's time with a known coverage (cycles with a transceivers file).
+   *
+   * @generated from field: google.protobuf.Duration known = 5;
+   */
+  known?: Duration | undefined;
+};
+
+/**
+ * Describes the message vatsector.v1.SessionRadio.
+ * Use `create(SessionRadioSchema)` to create a new message.
+ */
+export const SessionRadioSchema: GenMessage<SessionRadio> = /*@__PURE__*/
+  messageDesc(file_vatsector_v1_controller_service, 5);
 
 /**
  * Controller is one controller, observer or ATIS connection with its latest state.
@@ -397,7 +455,7 @@ export type Controller = Message<"vatsector.v1.Controller"> & {
  * Use `create(ControllerSchema)` to create a new message.
  */
 export const ControllerSchema: GenMessage<Controller> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_controller_service, 5);
+  messageDesc(file_vatsector_v1_controller_service, 6);
 
 /**
  * ControllerKind classifies a controller-side connection.

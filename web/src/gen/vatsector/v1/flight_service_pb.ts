@@ -8,7 +8,7 @@ import { file_google_api_annotations } from "../../google/api/annotations_pb";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { BoundingBox, ExitReason, Point, TimeRange, TrackPoint } from "./common_pb";
+import type { BoundingBox, ControllerRef, ExitReason, Point, TimeRange, TrackPoint } from "./common_pb";
 import { file_vatsector_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vatsector/v1/flight_service.proto.
  */
 export const file_vatsector_v1_flight_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF2YXRzZWN0b3IvdjEvZmxpZ2h0X3NlcnZpY2UucHJvdG8SDHZhdHNlY3Rvci52MSJFChNXYXRjaEZsaWdodHNSZXF1ZXN0Ei4KBmJvdW5kcxgBIAEoCzIZLnZhdHNlY3Rvci52MS5Cb3VuZGluZ0JveEID4EEBImwKFFdhdGNoRmxpZ2h0c1Jlc3BvbnNlEikKBWFzX29mGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdmbGlnaHRzGAIgAygLMhgudmF0c2VjdG9yLnYxLkxpdmVGbGlnaHQixwEKCkxpdmVGbGlnaHQSCgoCaWQYASABKAMSEAoIY2FsbHNpZ24YAiABKAkSEAoIbGF0aXR1ZGUYAyABKAESEQoJbG9uZ2l0dWRlGAQgASgBEhMKC2FsdGl0dWRlX2Z0GAUgASgFEhYKDmdyb3VuZHNwZWVkX2t0GAYgASgFEhMKC2hlYWRpbmdfZGVnGAcgASgFEhAKCGFpcmNyYWZ0GAggASgJEhEKCWRlcGFydHVyZRgJIAEoCRIPCgdhcnJpdmFsGAogASgJIqMCChJMaXN0RmxpZ2h0c1JlcXVlc3QSFgoJc2VjdG9yX2lkGAEgASgJQgPgQQESHAoPY2FsbHNpZ25fcHJlZml4GAIgASgJQgPgQQESFgoJZGVwYXJ0dXJlGAMgASgJQgPgQQESFAoHYXJyaXZhbBgEIAEoCUID4EEBEhwKD2luY2x1ZGVfb2ZmbGluZRgFIAEoCEID4EEBEioKBHNlZW4YBiABKAsyFy52YXRzZWN0b3IudjEuVGltZVJhbmdlQgPgQQESLgoGYm91bmRzGAcgASgLMhkudmF0c2VjdG9yLnYxLkJvdW5kaW5nQm94QgPgQQESFgoJcGFnZV9zaXplGGQgASgFQgPgQQESFwoKcGFnZV90b2tlbhhlIAEoCUID4EEBIlUKE0xpc3RGbGlnaHRzUmVzcG9uc2USJQoHZmxpZ2h0cxgBIAMoCzIULnZhdHNlY3Rvci52MS5GbGlnaHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIp4BChBHZXRGbGlnaHRSZXF1ZXN0EhcKCGNhbGxzaWduGAEgASgJQgPgQQFIABIRCgJpZBgCIAEoA0ID4EEBSAASGgoNaW5jbHVkZV90cmFjaxgKIAEoCEID4EEBEh0KEG1heF90cmFja19wb2ludHMYCyABKAVCA+BBARIXCgptYXhfdmlzaXRzGAwgASgFQgPgQQFCCgoIc2VsZWN0b3IiugEKEUdldEZsaWdodFJlc3BvbnNlEiQKBmZsaWdodBgBIAEoCzIULnZhdHNlY3Rvci52MS5GbGlnaHQSIwoGdmlzaXRzGAIgAygLMhMudmF0c2VjdG9yLnYxLlZpc2l0EicKBXRyYWNrGAMgAygLMhgudmF0c2VjdG9yLnYxLlRyYWNrUG9pbnQSGAoQdmlzaXRzX3RydW5jYXRlZBgEIAEoCBIXCg90cmFja190cnVuY2F0ZWQYBSABKAgiUQoXR2V0RmxpZ2h0U3VtbWFyeVJlcXVlc3QSEQoCaWQYASABKANCA+BBAkgAEhcKCm1heF92aXNpdHMYCiABKAVCA+BBAUIKCghzZWxlY3RvciJuChhHZXRGbGlnaHRTdW1tYXJ5UmVzcG9uc2USJAoGZmxpZ2h0GAEgASgLMhQudmF0c2VjdG9yLnYxLkZsaWdodBIsCgdzdW1tYXJ5GAIgASgLMhsudmF0c2VjdG9yLnYxLkZsaWdodFN1bW1hcnkihAQKDUZsaWdodFN1bW1hcnkSLgoKZmlyc3Rfc2VlbhgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg9vbmxpbmVfZHVyYXRpb24YAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoGdmlzaXRzGAogAygLMiAudmF0c2VjdG9yLnYxLkZsaWdodFN1bW1hcnlWaXNpdBIYChB2aXNpdHNfdHJ1bmNhdGVkGAsgASgIEisKCGFpcmJvcm5lGBQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2Rpc3RhbmNlX25tGBUgASgBEhgKEHNraXBwZWRfc2VnbWVudHMYFiABKAUSIAoTaGlnaGVzdF9hbHRpdHVkZV9mdBgXIAEoBUgAiAEBEhEKCXBvc2l0aW9ucxgYIAEoBRI1ChFmaXJzdF9wb3NpdGlvbl9hdBgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbGFzdF9wb3NpdGlvbl9hdBgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCFgoUX2hpZ2hlc3RfYWx0aXR1ZGVfZnQicwoSRmxpZ2h0U3VtbWFyeVZpc2l0EiIKBXZpc2l0GAEgASgLMhMudmF0c2VjdG9yLnYxLlZpc2l0EisKCGR1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBG9wZW4YAyABKAgigQQKBkZsaWdodBIKCgJpZBgBIAEoAxILCgNjaWQYAiABKAMSEAoIY2FsbHNpZ24YAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzZXJ2ZXIYBSABKAkSFAoMcGlsb3RfcmF0aW5nGAYgASgFEhwKD21pbGl0YXJ5X3JhdGluZxgHIAEoBUgAiAEBEi4KCmxvZ29uX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGb25saW5lGA0gASgIEjMKD2Rpc2Nvbm5lY3RlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIcG9zaXRpb24YFCABKAsyHC52YXRzZWN0b3IudjEuRmxpZ2h0UG9zaXRpb24SLQoLZmxpZ2h0X3BsYW4YHiABKAsyGC52YXRzZWN0b3IudjEuRmxpZ2h0UGxhbhIaChJjdXJyZW50X3NlY3Rvcl9pZHMYKCADKAkSFwoPY3VycmVudF9zZWN0b3JzGCkgAygJQhIKEF9taWxpdGFyeV9yYXRpbmci3gEKDkZsaWdodFBvc2l0aW9uEi4KCnVwZGF0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGxhdGl0dWRlGAIgASgBEhEKCWxvbmdpdHVkZRgDIAEoARITCgthbHRpdHVkZV9mdBgEIAEoBRIWCg5ncm91bmRzcGVlZF9rdBgFIAEoBRITCgtoZWFkaW5nX2RlZxgGIAEoBRITCgt0cmFuc3BvbmRlchgHIAEoCRIQCghxbmhfaW5oZxgIIAEoARIOCgZxbmhfbWIYCSABKAUikQMKCkZsaWdodFBsYW4SFAoMZmxpZ2h0X3J1bGVzGAEgASgJEhAKCGFpcmNyYWZ0GAIgASgJEhQKDGFpcmNyYWZ0X2ZhYRgDIAEoCRIWCg5haXJjcmFmdF9zaG9ydBgEIAEoCRIRCglkZXBhcnR1cmUYBSABKAkSDwoHYXJyaXZhbBgGIAEoCRIRCglhbHRlcm5hdGUYByABKAkSEgoKY3J1aXNlX3RhcxgIIAEoCRIQCghhbHRpdHVkZRgJIAEoCRIPCgdkZXB0aW1lGAogASgJEhQKDGVucm91dGVfdGltZRgLIAEoCRIRCglmdWVsX3RpbWUYDCABKAkSDQoFcm91dGUYDSABKAkSDwoHcmVtYXJrcxgOIAEoCRIYCgtyZXZpc2lvbl9pZBgPIAEoBUgAiAEBEhwKFGFzc2lnbmVkX3RyYW5zcG9uZGVyGBAgASgJEi4KCnVwZGF0ZWRfYXQYFCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg4KDF9yZXZpc2lvbl9pZCLxAgoFVmlzaXQSCgoCaWQYASABKAMSEQoJZmxpZ2h0X2lkGAIgASgDEhEKCXNlY3Rvcl9pZBgDIAEoCRISCgpzZWN0b3Jfc2V0GAQgASgJEg4KBnNlY3RvchgFIAEoCRIuCgplbnRlcmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCg5lbnRyeV9wb3NpdGlvbhgLIAEoCzITLnZhdHNlY3Rvci52MS5Qb2ludBItCglleGl0ZWRfYXQYFCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKDWV4aXRfcG9zaXRpb24YFSABKAsyEy52YXRzZWN0b3IudjEuUG9pbnQSLQoLZXhpdF9yZWFzb24YFiABKA4yGC52YXRzZWN0b3IudjEuRXhpdFJlYXNvbhIrCghkdXJhdGlvbhgXIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbjLjAwoNRmxpZ2h0U2VydmljZRJnCgtMaXN0RmxpZ2h0cxIgLnZhdHNlY3Rvci52MS5MaXN0RmxpZ2h0c1JlcXVlc3QaIS52YXRzZWN0b3IudjEuTGlzdEZsaWdodHNSZXNwb25zZSITgtPkkwINEgsvdjEvZmxpZ2h0cxKJAQoJR2V0RmxpZ2h0Eh4udmF0c2VjdG9yLnYxLkdldEZsaWdodFJlcXVlc3QaHy52YXRzZWN0b3IudjEuR2V0RmxpZ2h0UmVzcG9uc2UiO4LT5JMCNVohEh8vdjEvY2FsbHNpZ25zL3tjYWxsc2lnbn0vZmxpZ2h0EhAvdjEvZmxpZ2h0cy97aWR9EoMBChBHZXRGbGlnaHRTdW1tYXJ5EiUudmF0c2VjdG9yLnYxLkdldEZsaWdodFN1bW1hcnlSZXF1ZXN0GiYudmF0c2VjdG9yLnYxLkdldEZsaWdodFN1bW1hcnlSZXNwb25zZSIggtPkkwIaEhgvdjEvZmxpZ2h0cy97aWR9L3N1bW1hcnkSVwoMV2F0Y2hGbGlnaHRzEiEudmF0c2VjdG9yLnYxLldhdGNoRmxpZ2h0c1JlcXVlc3QaIi52YXRzZWN0b3IudjEuV2F0Y2hGbGlnaHRzUmVzcG9uc2UwAUI9WjtnaXRodWIuY29tL3ZhdHNlY3Rvci92YXRzZWN0b3IvZ2VuL3ZhdHNlY3Rvci92MTt2YXRzZWN0b3J2MWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_vatsector_v1_common]);
+  fileDesc("CiF2YXRzZWN0b3IvdjEvZmxpZ2h0X3NlcnZpY2UucHJvdG8SDHZhdHNlY3Rvci52MSJFChNXYXRjaEZsaWdodHNSZXF1ZXN0Ei4KBmJvdW5kcxgBIAEoCzIZLnZhdHNlY3Rvci52MS5Cb3VuZGluZ0JveEID4EEBImwKFFdhdGNoRmxpZ2h0c1Jlc3BvbnNlEikKBWFzX29mGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdmbGlnaHRzGAIgAygLMhgudmF0c2VjdG9yLnYxLkxpdmVGbGlnaHQi9QEKCkxpdmVGbGlnaHQSCgoCaWQYASABKAMSEAoIY2FsbHNpZ24YAiABKAkSEAoIbGF0aXR1ZGUYAyABKAESEQoJbG9uZ2l0dWRlGAQgASgBEhMKC2FsdGl0dWRlX2Z0GAUgASgFEhYKDmdyb3VuZHNwZWVkX2t0GAYgASgFEhMKC2hlYWRpbmdfZGVnGAcgASgFEhAKCGFpcmNyYWZ0GAggASgJEhEKCWRlcGFydHVyZRgJIAEoCRIPCgdhcnJpdmFsGAogASgJEiwKB3dvcmtpbmcYCyABKAsyGy52YXRzZWN0b3IudjEuQ29udHJvbGxlclJlZiKjAgoSTGlzdEZsaWdodHNSZXF1ZXN0EhYKCXNlY3Rvcl9pZBgBIAEoCUID4EEBEhwKD2NhbGxzaWduX3ByZWZpeBgCIAEoCUID4EEBEhYKCWRlcGFydHVyZRgDIAEoCUID4EEBEhQKB2Fycml2YWwYBCABKAlCA+BBARIcCg9pbmNsdWRlX29mZmxpbmUYBSABKAhCA+BBARIqCgRzZWVuGAYgASgLMhcudmF0c2VjdG9yLnYxLlRpbWVSYW5nZUID4EEBEi4KBmJvdW5kcxgHIAEoCzIZLnZhdHNlY3Rvci52MS5Cb3VuZGluZ0JveEID4EEBEhYKCXBhZ2Vfc2l6ZRhkIAEoBUID4EEBEhcKCnBhZ2VfdG9rZW4YZSABKAlCA+BBASJVChNMaXN0RmxpZ2h0c1Jlc3BvbnNlEiUKB2ZsaWdodHMYASADKAsyFC52YXRzZWN0b3IudjEuRmxpZ2h0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKeAQoQR2V0RmxpZ2h0UmVxdWVzdBIXCghjYWxsc2lnbhgBIAEoCUID4EEBSAASEQoCaWQYAiABKANCA+BBAUgAEhoKDWluY2x1ZGVfdHJhY2sYCiABKAhCA+BBARIdChBtYXhfdHJhY2tfcG9pbnRzGAsgASgFQgPgQQESFwoKbWF4X3Zpc2l0cxgMIAEoBUID4EEBQgoKCHNlbGVjdG9yIroBChFHZXRGbGlnaHRSZXNwb25zZRIkCgZmbGlnaHQYASABKAsyFC52YXRzZWN0b3IudjEuRmxpZ2h0EiMKBnZpc2l0cxgCIAMoCzITLnZhdHNlY3Rvci52MS5WaXNpdBInCgV0cmFjaxgDIAMoCzIYLnZhdHNlY3Rvci52MS5UcmFja1BvaW50EhgKEHZpc2l0c190cnVuY2F0ZWQYBCABKAgSFwoPdHJhY2tfdHJ1bmNhdGVkGAUgASgIIlEKF0dldEZsaWdodFN1bW1hcnlSZXF1ZXN0EhEKAmlkGAEgASgDQgPgQQJIABIXCgptYXhfdmlzaXRzGAogASgFQgPgQQFCCgoIc2VsZWN0b3IibgoYR2V0RmxpZ2h0U3VtbWFyeVJlc3BvbnNlEiQKBmZsaWdodBgBIAEoCzIULnZhdHNlY3Rvci52MS5GbGlnaHQSLAoHc3VtbWFyeRgCIAEoCzIbLnZhdHNlY3Rvci52MS5GbGlnaHRTdW1tYXJ5IrMECg1GbGlnaHRTdW1tYXJ5Ei4KCmZpcnN0X3NlZW4YASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoPb25saW5lX2R1cmF0aW9uGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKBnZpc2l0cxgKIAMoCzIgLnZhdHNlY3Rvci52MS5GbGlnaHRTdW1tYXJ5VmlzaXQSGAoQdmlzaXRzX3RydW5jYXRlZBgLIAEoCBIrCghhaXJib3JuZRgUIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhITCgtkaXN0YW5jZV9ubRgVIAEoARIYChBza2lwcGVkX3NlZ21lbnRzGBYgASgFEiAKE2hpZ2hlc3RfYWx0aXR1ZGVfZnQYFyABKAVIAIgBARIRCglwb3NpdGlvbnMYGCABKAUSNQoRZmlyc3RfcG9zaXRpb25fYXQYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGxhc3RfcG9zaXRpb25fYXQYGiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGNvdmVyYWdlGB4gASgLMhsudmF0c2VjdG9yLnYxLlJhZGlvQ292ZXJhZ2VCFgoUX2hpZ2hlc3RfYWx0aXR1ZGVfZnQiywIKDVJhZGlvQ292ZXJhZ2USKAoFa25vd24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMb25fZnJlcXVlbmN5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEm9uX2ZyZXF1ZW5jeV9zaGFyZRgDIAEoARIxCg5haXJib3JuZV9rbm93bhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI4ChVhaXJib3JuZV9vbl9mcmVxdWVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwobYWlyYm9ybmVfb25fZnJlcXVlbmN5X3NoYXJlGAYgASgBEjEKCGNvbnRhY3RzGAcgAygLMh8udmF0c2VjdG9yLnYxLkNvbnRyb2xsZXJDb250YWN0IsUBChFDb250cm9sbGVyQ29udGFjdBIvCgpjb250cm9sbGVyGAEgASgLMhsudmF0c2VjdG9yLnYxLkNvbnRyb2xsZXJSZWYSKQoFc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24icwoSRmxpZ2h0U3VtbWFyeVZpc2l0EiIKBXZpc2l0GAEgASgLMhMudmF0c2VjdG9yLnYxLlZpc2l0EisKCGR1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBG9wZW4YAyABKAgigQQKBkZsaWdodBIKCgJpZBgBIAEoAxILCgNjaWQYAiABKAMSEAoIY2FsbHNpZ24YAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzZXJ2ZXIYBSABKAkSFAoMcGlsb3RfcmF0aW5nGAYgASgFEhwKD21pbGl0YXJ5X3JhdGluZxgHIAEoBUgAiAEBEi4KCmxvZ29uX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGb25saW5lGA0gASgIEjMKD2Rpc2Nvbm5lY3RlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIcG9zaXRpb24YFCABKAsyHC52YXRzZWN0b3IudjEuRmxpZ2h0UG9zaXRpb24SLQoLZmxpZ2h0X3BsYW4YHiABKAsyGC52YXRzZWN0b3IudjEuRmxpZ2h0UGxhbhIaChJjdXJyZW50X3NlY3Rvcl9pZHMYKCADKAkSFwoPY3VycmVudF9zZWN0b3JzGCkgAygJQhIKEF9taWxpdGFyeV9yYXRpbmci3gEKDkZsaWdodFBvc2l0aW9uEi4KCnVwZGF0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGxhdGl0dWRlGAIgASgBEhEKCWxvbmdpdHVkZRgDIAEoARITCgthbHRpdHVkZV9mdBgEIAEoBRIWCg5ncm91bmRzcGVlZF9rdBgFIAEoBRITCgtoZWFkaW5nX2RlZxgGIAEoBRITCgt0cmFuc3BvbmRlchgHIAEoCRIQCghxbmhfaW5oZxgIIAEoARIOCgZxbmhfbWIYCSABKAUikQMKCkZsaWdodFBsYW4SFAoMZmxpZ2h0X3J1bGVzGAEgASgJEhAKCGFpcmNyYWZ0GAIgASgJEhQKDGFpcmNyYWZ0X2ZhYRgDIAEoCRIWCg5haXJjcmFmdF9zaG9ydBgEIAEoCRIRCglkZXBhcnR1cmUYBSABKAkSDwoHYXJyaXZhbBgGIAEoCRIRCglhbHRlcm5hdGUYByABKAkSEgoKY3J1aXNlX3RhcxgIIAEoCRIQCghhbHRpdHVkZRgJIAEoCRIPCgdkZXB0aW1lGAogASgJEhQKDGVucm91dGVfdGltZRgLIAEoCRIRCglmdWVsX3RpbWUYDCABKAkSDQoFcm91dGUYDSABKAkSDwoHcmVtYXJrcxgOIAEoCRIYCgtyZXZpc2lvbl9pZBgPIAEoBUgAiAEBEhwKFGFzc2lnbmVkX3RyYW5zcG9uZGVyGBAgASgJEi4KCnVwZGF0ZWRfYXQYFCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg4KDF9yZXZpc2lvbl9pZCLxAgoFVmlzaXQSCgoCaWQYASABKAMSEQoJZmxpZ2h0X2lkGAIgASgDEhEKCXNlY3Rvcl9pZBgDIAEoCRISCgpzZWN0b3Jfc2V0GAQgASgJEg4KBnNlY3RvchgFIAEoCRIuCgplbnRlcmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCg5lbnRyeV9wb3NpdGlvbhgLIAEoCzITLnZhdHNlY3Rvci52MS5Qb2ludBItCglleGl0ZWRfYXQYFCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKDWV4aXRfcG9zaXRpb24YFSABKAsyEy52YXRzZWN0b3IudjEuUG9pbnQSLQoLZXhpdF9yZWFzb24YFiABKA4yGC52YXRzZWN0b3IudjEuRXhpdFJlYXNvbhIrCghkdXJhdGlvbhgXIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbjLjAwoNRmxpZ2h0U2VydmljZRJnCgtMaXN0RmxpZ2h0cxIgLnZhdHNlY3Rvci52MS5MaXN0RmxpZ2h0c1JlcXVlc3QaIS52YXRzZWN0b3IudjEuTGlzdEZsaWdodHNSZXNwb25zZSITgtPkkwINEgsvdjEvZmxpZ2h0cxKJAQoJR2V0RmxpZ2h0Eh4udmF0c2VjdG9yLnYxLkdldEZsaWdodFJlcXVlc3QaHy52YXRzZWN0b3IudjEuR2V0RmxpZ2h0UmVzcG9uc2UiO4LT5JMCNVohEh8vdjEvY2FsbHNpZ25zL3tjYWxsc2lnbn0vZmxpZ2h0EhAvdjEvZmxpZ2h0cy97aWR9EoMBChBHZXRGbGlnaHRTdW1tYXJ5EiUudmF0c2VjdG9yLnYxLkdldEZsaWdodFN1bW1hcnlSZXF1ZXN0GiYudmF0c2VjdG9yLnYxLkdldEZsaWdodFN1bW1hcnlSZXNwb25zZSIggtPkkwIaEhgvdjEvZmxpZ2h0cy97aWR9L3N1bW1hcnkSVwoMV2F0Y2hGbGlnaHRzEiEudmF0c2VjdG9yLnYxLldhdGNoRmxpZ2h0c1JlcXVlc3QaIi52YXRzZWN0b3IudjEuV2F0Y2hGbGlnaHRzUmVzcG9uc2UwAUI9WjtnaXRodWIuY29tL3ZhdHNlY3Rvci92YXRzZWN0b3IvZ2VuL3ZhdHNlY3Rvci92MTt2YXRzZWN0b3J2MWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_vatsector_v1_common]);
 
 /**
  * WatchFlightsRequest selects the flights of a WatchFlights stream.
@@ -143,6 +143,14 @@ export type LiveFlight = Message<"vatsector.v1.LiveFlight"> & {
    * @generated from field: string arrival = 10;
    */
   arrival: string;
+
+  /**
+   * The controller the flight is in contact with (see RadioCoverage), as of its last cycle with a
+   * transceivers file; unset for none.
+   *
+   * @generated from field: vatsector.v1.ControllerRef working = 11;
+   */
+  working?: ControllerRef | undefined;
 };
 
 /**
@@ -547,6 +555,15 @@ export type FlightSummary = Message<"vatsector.v1.FlightSummary"> & {
    * @generated from field: google.protobuf.Timestamp last_position_at = 26;
    */
   lastPositionAt?: Timestamp | undefined;
+
+  /**
+   * Radio coverage: whom the flight was talking to, from the transceivers files (see RadioCoverage). Unset
+   * when no stored position of the flight has a known coverage (positions stored before coverage was kept,
+   * or cycles without a transceivers file).
+   *
+   * @generated from field: vatsector.v1.RadioCoverage coverage = 30;
+   */
+  coverage?: RadioCoverage | undefined;
 };
 
 /**
@@ -555,6 +572,119 @@ export type FlightSummary = Message<"vatsector.v1.FlightSummary"> & {
  */
 export const FlightSummarySchema: GenMessage<FlightSummary> = /*@__PURE__*/
   messageDesc(file_vatsector_v1_flight_service, 9);
+
+/**
+ * RadioCoverage is how much of a flight's time it spent working a controller. A position works a controller
+ * when one of the pilot's radios is on one of the controller's frequencies (at kHz resolution) within radio
+ * line of sight of one of its antennas (4/3-earth radio horizon from the antennas' heights above ground); the
+ * controller is a position, not an observer, an ATIS, UNICOM or 199.998. Times are the segments between
+ * consecutive positions (as for FlightSummary.airborne), each counted with the coverage of its first position;
+ * a segment whose first position's coverage is unknown (no transceivers file that cycle) counts in none of the
+ * figures: unknown is never counted as off frequency.
+ *
+ * @generated from message vatsector.v1.RadioCoverage
+ */
+export type RadioCoverage = Message<"vatsector.v1.RadioCoverage"> & {
+  /**
+   * Time whose coverage is known.
+   *
+   * @generated from field: google.protobuf.Duration known = 1;
+   */
+  known?: Duration | undefined;
+
+  /**
+   * Of known, the time working a controller.
+   *
+   * @generated from field: google.protobuf.Duration on_frequency = 2;
+   */
+  onFrequency?: Duration | undefined;
+
+  /**
+   * on_frequency / known, 0 to 1.
+   *
+   * @generated from field: double on_frequency_share = 3;
+   */
+  onFrequencyShare: number;
+
+  /**
+   * Airborne time (see FlightSummary.airborne) whose coverage is known.
+   *
+   * @generated from field: google.protobuf.Duration airborne_known = 4;
+   */
+  airborneKnown?: Duration | undefined;
+
+  /**
+   * Of airborne_known, the time working a controller.
+   *
+   * @generated from field: google.protobuf.Duration airborne_on_frequency = 5;
+   */
+  airborneOnFrequency?: Duration | undefined;
+
+  /**
+   * airborne_on_frequency / airborne_known, 0 to 1; 0 when airborne_known is 0.
+   *
+   * @generated from field: double airborne_on_frequency_share = 6;
+   */
+  airborneOnFrequencyShare: number;
+
+  /**
+   * Each run of consecutive positions working one controller, in order: whom the flight talked to, and for
+   * how long.
+   *
+   * @generated from field: repeated vatsector.v1.ControllerContact contacts = 7;
+   */
+  contacts: ControllerContact[];
+};
+
+/**
+ * Describes the message vatsector.v1.RadioCoverage.
+ * Use `create(RadioCoverageSchema)` to create a new message.
+ */
+export const RadioCoverageSchema: GenMessage<RadioCoverage> = /*@__PURE__*/
+  messageDesc(file_vatsector_v1_flight_service, 10);
+
+/**
+ * ControllerContact is a stretch of a flight's time working one controller.
+ *
+ * @generated from message vatsector.v1.ControllerContact
+ */
+export type ControllerContact = Message<"vatsector.v1.ControllerContact"> & {
+  /**
+   * The controller connection.
+   *
+   * @generated from field: vatsector.v1.ControllerRef controller = 1;
+   */
+  controller?: ControllerRef | undefined;
+
+  /**
+   * Feed time of the first position working it.
+   *
+   * @generated from field: google.protobuf.Timestamp start = 2;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * Feed time of the position after the last one working it (or of the last one, when the flight's positions
+   * end while working it).
+   *
+   * @generated from field: google.protobuf.Timestamp end = 3;
+   */
+  end?: Timestamp | undefined;
+
+  /**
+   * end - start.
+   *
+   * @generated from field: google.protobuf.Duration duration = 4;
+   */
+  duration?: Duration | undefined;
+};
+
+/**
+ * Describes the message vatsector.v1.ControllerContact.
+ * Use `create(ControllerContactSchema)` to create a new message.
+ */
+export const ControllerContactSchema: GenMessage<ControllerContact> = /*@__PURE__*/
+  messageDesc(file_vatsector_v1_flight_service, 11);
 
 /**
  * FlightSummaryVisit is one of a flight's visits with its duration so far.
@@ -590,7 +720,7 @@ export type FlightSummaryVisit = Message<"vatsector.v1.FlightSummaryVisit"> & {
  * Use `create(FlightSummaryVisitSchema)` to create a new message.
  */
 export const FlightSummaryVisitSchema: GenMessage<FlightSummaryVisit> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_flight_service, 10);
+  messageDesc(file_vatsector_v1_flight_service, 12);
 
 /**
  * Flight is one pilot connection with its latest state.
@@ -717,7 +847,7 @@ export type Flight = Message<"vatsector.v1.Flight"> & {
  * Use `create(FlightSchema)` to create a new message.
  */
 export const FlightSchema: GenMessage<Flight> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_flight_service, 11);
+  messageDesc(file_vatsector_v1_flight_service, 13);
 
 /**
  * FlightPosition is a flight's last observed position and aircraft state.
@@ -794,7 +924,7 @@ export type FlightPosition = Message<"vatsector.v1.FlightPosition"> & {
  * Use `create(FlightPositionSchema)` to create a new message.
  */
 export const FlightPositionSchema: GenMessage<FlightPosition> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_flight_service, 12);
+  messageDesc(file_vatsector_v1_flight_service, 14);
 
 /**
  * FlightPlan is a filed flight plan, as the feed shows it. Text fields are as filed, not validated.
@@ -927,7 +1057,7 @@ export type FlightPlan = Message<"vatsector.v1.FlightPlan"> & {
  * Use `create(FlightPlanSchema)` to create a new message.
  */
 export const FlightPlanSchema: GenMessage<FlightPlan> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_flight_service, 13);
+  messageDesc(file_vatsector_v1_flight_service, 15);
 
 /**
  * Visit is a flight's stay in one sector, from the first cycle it was observed inside to the first cycle it
@@ -1023,7 +1153,7 @@ export type Visit = Message<"vatsector.v1.Visit"> & {
  * Use `create(VisitSchema)` to create a new message.
  */
 export const VisitSchema: GenMessage<Visit> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_flight_service, 14);
+  messageDesc(file_vatsector_v1_flight_service, 16);
 
 /**
  * FlightService serves the stored flights.
