@@ -477,10 +477,17 @@ type SectorHour struct {
 	Peak int
 	// OccupancySeconds is Σ flights inside × hold, StaffedSeconds Σ hold while staffed, ObservedSeconds Σ hold.
 	OccupancySeconds, StaffedSeconds, ObservedSeconds float64
+	// Radio coverage, in flight-seconds: StaffedOccupancySeconds is Σ flights inside × hold while staffed (the
+	// coverage offered); KnownOccupancySeconds Σ flights inside × hold over the cycles with a transceivers file,
+	// and OnFrequencySeconds Σ of those flights in contact with a controller × hold (the coverage used).
+	StaffedOccupancySeconds, KnownOccupancySeconds, OnFrequencySeconds float64
 	// Occupants and Staffed are what accrues after ObservedSeconds: the flights inside and whether the sector
-	// was staffed after the last cycle that wrote the row.
-	Occupants int
-	Staffed   bool
+	// was staffed after the last cycle that wrote the row; Working is how many of the occupants were in contact,
+	// and CoverageKnown whether that cycle had a transceivers file (only then do the coverage figures accrue).
+	Occupants     int
+	Staffed       bool
+	Working       int
+	CoverageKnown bool
 }
 
 // Advance returns the hour as of observed seconds of it observed (at least ObservedSeconds). The seconds are
@@ -494,6 +501,11 @@ func (h SectorHour) Advance(observed float64) SectorHour {
 	h.OccupancySeconds = Seconds(Micros(h.OccupancySeconds) + int64(h.Occupants)*d)
 	if h.Staffed {
 		h.StaffedSeconds = Seconds(Micros(h.StaffedSeconds) + d)
+		h.StaffedOccupancySeconds = Seconds(Micros(h.StaffedOccupancySeconds) + int64(h.Occupants)*d)
+	}
+	if h.CoverageKnown {
+		h.KnownOccupancySeconds = Seconds(Micros(h.KnownOccupancySeconds) + int64(h.Occupants)*d)
+		h.OnFrequencySeconds = Seconds(Micros(h.OnFrequencySeconds) + int64(h.Working)*d)
 	}
 	h.ObservedSeconds = observed
 	return h
@@ -540,6 +552,8 @@ type TrafficBucket struct {
 	Start                                             time.Time
 	Entries, Exits, Flights, Peak                     int
 	OccupancySeconds, StaffedSeconds, ObservedSeconds float64
+	// The radio coverage sums of the hours (SectorHour's).
+	StaffedOccupancySeconds, KnownOccupancySeconds, OnFrequencySeconds float64
 }
 
 // SectorTraffic is one sector's traffic over a range: its totals (Total.Start is the range's start).

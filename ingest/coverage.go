@@ -36,6 +36,7 @@ type endedContact struct {
 // share its station, which goes to the earlier one (the lower id).
 func (p *Plan) matchRadios(t *Tracker, snap *feed.Snapshot, pilots []positionPilot) {
 	names := p.controllerNames(t)
+	p.coverageKnown = snap.Transceivers != nil
 	if tr := snap.Transceivers; tr != nil {
 		ix, byCallsign := p.radioIndex(tr)
 		var buf []radio.Antenna

@@ -108,7 +108,9 @@ type withTransceivers struct {
 	fetch func(at time.Time) ([]byte, error)
 }
 
-func (s withTransceivers) FetchTransceivers(_ context.Context, at time.Time) ([]byte, error) { return s.fetch(at) }
+func (s withTransceivers) FetchTransceivers(_ context.Context, at time.Time) ([]byte, error) {
+	return s.fetch(at)
+}
 
 // A cycle whose transceivers file is missing, stale, failed or malformed still commits, every row of it, with
 // its coverage unknown: never stored as off frequency.

@@ -47,12 +47,22 @@ import (
 // rollupRow is one sector-hour as committed, advanced to its hour's observed time.
 type rollupRow struct {
 	entries, exits, peak int
-	// occupancy is Σ n × hold, staffed Σ hold while staffed, in microseconds.
+	// occupancy is Σ n × hold, staffed Σ hold while staffed, in microseconds; coverage the radio figures.
 	occupancy, staffed int64
-	flights            map[int64]struct{}
-	// held and heldStaffed are the stored row's Occupants and Staffed: what it accrues in the database.
+	coverage
+	flights map[int64]struct{}
+	// held, heldStaffed, heldWorking and heldKnown are the stored row's Occupants, Staffed, Working and
+	// CoverageKnown: what it accrues in the database.
 	held        int
 	heldStaffed bool
+	heldWorking int
+	heldKnown   bool
+}
+
+// coverage is a sector-hour's radio figures in flight-microseconds (domain.SectorHour): occupancy while
+// staffed, occupancy over cycles with a transceivers file, and of that the flights in contact.
+type coverage struct {
+	staffedOcc, knownOcc, onFreq int64
 }
 
 // rollupHour is one hour's rows and how much of it the cycles observed (µs).
@@ -69,6 +79,10 @@ type rollups struct {
 	// start: a day's distinct flights cannot be summed from its hours'.
 	days   map[int64]map[domain.SectorRef]map[int64]struct{}
 	counts map[domain.SectorRef]int
+	// working is how many of each sector's occupants were in contact with a controller after the last
+	// committed cycle, and known whether that cycle had a transceivers file.
+	working map[domain.SectorRef]int
+	known   bool
 }
 
 type hourSector struct {
@@ -80,11 +94,14 @@ type hourSector struct {
 type rowWork struct {
 	entries, exits, peak int
 	occupancy, staffed   int64
-	committed            *rollupRow // nil for a new row
+	coverage
+	committed *rollupRow // nil for a new row
 	flightSet
-	// held and heldStaffed are what the row accrues after this cycle.
+	// held, heldStaffed, heldWorking and heldKnown are what the row accrues after this cycle.
 	held        int
 	heldStaffed bool
+	heldWorking int
+	heldKnown   bool
 }
 
 // flightSet is a committed set of distinct flights and what a plan adds to it and takes out of it.
@@ -130,6 +147,8 @@ type rollupPlan struct {
 	days     map[hourSector]*flightSet // by the day's start
 	observed map[int64]int64           // the new observed time of each hour credited
 	counts   map[domain.SectorRef]int
+	working  map[domain.SectorRef]int
+	known    bool
 	keepFrom int64
 	// arena holds the rows' work copies, allocated a chunk at a time (row keeps pointers into it).
 	arena []rowWork
@@ -191,7 +210,8 @@ func (rp *rollupPlan) row(r *rollups, h int64, s domain.SectorRef) *rowWork {
 	if hr := r.hours[h]; hr != nil {
 		if c := hr.sectors[s]; c != nil {
 			w.entries, w.exits, w.peak, w.occupancy, w.staffed, w.base = c.entries, c.exits, c.peak, c.occupancy, c.staffed, c.flights
-			w.committed, w.held, w.heldStaffed = c, c.held, c.heldStaffed
+			w.coverage = c.coverage
+			w.committed, w.held, w.heldStaffed, w.heldWorking, w.heldKnown = c, c.held, c.heldStaffed, c.heldWorking, c.heldKnown
 		}
 	}
 	rp.rows[k] = w
@@ -235,7 +255,15 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 			rp.observed[h] += d
 			for s, n := range r.counts {
 				if n > 0 {
-					rp.row(r, h, s).occupancy += int64(n) * d
+					w := rp.row(r, h, s)
+					w.occupancy += int64(n) * d
+					if t.staffed[s] != nil {
+						w.staffedOcc += int64(n) * d
+					}
+					if r.known {
+						w.knownOcc += int64(n) * d
+						w.onFreq += int64(r.working[s]) * d
+					}
 				}
 			}
 			for s := range t.staffed {
@@ -305,6 +333,16 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 		w := rp.row(r, now, s)
 		w.peak = max(w.peak, n)
 	}
+	// The occupants in contact after the cycle, whose flight-time the next cycle credits when this one had a
+	// transceivers file.
+	rp.known, rp.working = p.coverageKnown, make(map[domain.SectorRef]int, len(r.working)+8)
+	for _, fs := range p.flights {
+		if fs.row.WorkingControllerID != 0 {
+			for _, v := range fs.visits {
+				rp.working[v.Sector]++
+			}
+		}
+	}
 	for s := range p.staffed {
 		rp.row(r, now, s)
 	}
@@ -331,6 +369,7 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 		if k.hour == now {
 			_, staffed := p.staffed[k.sector]
 			w.held, w.heldStaffed = rp.counts[k.sector], staffed
+			w.heldWorking, w.heldKnown = rp.working[k.sector], rp.known
 		}
 		if !w.changed(obs - r.observedOf(k.hour)) {
 			continue
@@ -339,6 +378,8 @@ func (p *Plan) diffRollups(t *Tracker, ts time.Time) {
 			Sector: k.sector, Hour: hourTime(k.hour), Entries: w.entries, Exits: w.exits, Flights: w.flights(),
 			Peak: w.peak, OccupancySeconds: domain.Seconds(w.occupancy), StaffedSeconds: domain.Seconds(w.staffed),
 			ObservedSeconds: domain.Seconds(obs), Occupants: w.held, Staffed: w.heldStaffed,
+			StaffedOccupancySeconds: domain.Seconds(w.staffedOcc), KnownOccupancySeconds: domain.Seconds(w.knownOcc),
+			OnFrequencySeconds: domain.Seconds(w.onFreq), Working: w.heldWorking, CoverageKnown: w.heldKnown,
 		})
 	}
 	// In no particular order: the upserts do not need one (a row per key).
@@ -362,13 +403,18 @@ func (w *rowWork) changed(observed int64) bool {
 	if c == nil {
 		return true
 	}
-	staffed := c.staffed
+	staffed, cov := c.staffed, c.coverage
 	if c.heldStaffed {
 		staffed += observed
+		cov.staffedOcc += int64(c.held) * observed
+	}
+	if c.heldKnown {
+		cov.knownOcc += int64(c.held) * observed
+		cov.onFreq += int64(c.heldWorking) * observed
 	}
 	return w.entries != c.entries || w.exits != c.exits || w.peak != c.peak || w.flights() != len(c.flights) ||
-		w.held != c.held || w.heldStaffed != c.heldStaffed ||
-		w.occupancy != c.occupancy+int64(c.held)*observed || w.staffed != staffed
+		w.held != c.held || w.heldStaffed != c.heldStaffed || w.heldWorking != c.heldWorking || w.heldKnown != c.heldKnown ||
+		w.occupancy != c.occupancy+int64(c.held)*observed || w.staffed != staffed || w.coverage != cov
 }
 
 func (r *rollups) observedOf(h int64) int64 {
@@ -422,8 +468,8 @@ func (t *Tracker) applyRollups(p *Plan) {
 			c = &rollupRow{flights: map[int64]struct{}{}}
 			hr.sectors[k.sector] = c
 		}
-		c.entries, c.exits, c.peak, c.occupancy, c.staffed = w.entries, w.exits, w.peak, w.occupancy, w.staffed
-		c.held, c.heldStaffed = w.held, w.heldStaffed
+		c.entries, c.exits, c.peak, c.occupancy, c.staffed, c.coverage = w.entries, w.exits, w.peak, w.occupancy, w.staffed, w.coverage
+		c.held, c.heldStaffed, c.heldWorking, c.heldKnown = w.held, w.heldStaffed, w.heldWorking, w.heldKnown
 		for id, in := range w.delta {
 			if in {
 				c.flights[id] = struct{}{}
@@ -442,7 +488,7 @@ func (t *Tracker) applyRollups(p *Plan) {
 			}
 		}
 	}
-	r.counts = rp.counts
+	r.counts, r.working, r.known = rp.counts, rp.working, rp.known
 	for h := range r.hours {
 		if h < rp.keepFrom {
 			delete(r.hours, h)
@@ -460,12 +506,18 @@ func (t *Tracker) applyRollups(p *Plan) {
 // time). It runs after the rest of NewTracker, so the open visits per sector are the tracked ones.
 func (t *Tracker) rebuildRollups(st *domain.State) {
 	r := &rollups{hours: map[int64]*rollupHour{}, days: map[int64]map[domain.SectorRef]map[int64]struct{}{},
-		counts: map[domain.SectorRef]int{}}
+		counts: map[domain.SectorRef]int{}, working: map[domain.SectorRef]int{}}
 	t.rollups = r
 	for _, fs := range t.flights {
 		for _, v := range fs.visits {
 			r.counts[v.Sector]++
+			if fs.row.WorkingControllerID != 0 {
+				r.working[v.Sector]++
+			}
 		}
+	}
+	if st != nil && st.LastCycle != nil {
+		r.known = st.LastCycle.CoverageKnown
 	}
 	if st == nil || t.last.IsZero() {
 		return
@@ -532,6 +584,8 @@ func (t *Tracker) rebuildRollups(st *domain.State) {
 		c := row(h, sh.Sector)
 		c.entries, c.exits, c.peak = sh.Entries, sh.Exits, sh.Peak
 		c.occupancy, c.staffed = domain.Micros(sh.OccupancySeconds), domain.Micros(sh.StaffedSeconds)
-		c.held, c.heldStaffed = sh.Occupants, sh.Staffed
+		c.coverage = coverage{staffedOcc: domain.Micros(sh.StaffedOccupancySeconds), knownOcc: domain.Micros(sh.KnownOccupancySeconds),
+			onFreq: domain.Micros(sh.OnFrequencySeconds)}
+		c.held, c.heldStaffed, c.heldWorking, c.heldKnown = sh.Occupants, sh.Staffed, sh.Working, sh.CoverageKnown
 	}
 }

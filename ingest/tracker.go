@@ -189,6 +189,8 @@ type Plan struct {
 	rollups             *rollupPlan
 	// endedContacts are the contacts of the flights this cycle disconnects, ended by matchRadios.
 	endedContacts []endedContact
+	// coverageKnown says the snapshot had a transceivers file.
+	coverageKnown bool
 }
 
 // Timestamp is the snapshot's update_timestamp.

@@ -29,6 +29,12 @@ type SectorHour struct {
 	AsOfSeconds      float64
 	Occupants        int
 	Staffed          bool
+	// The radio coverage figures and what they accrue (migration 00013).
+	StaffedOccupancySeconds float64
+	KnownOccupancySeconds   float64
+	OnFrequencySeconds      float64
+	Working                 int
+	CoverageKnown           bool
 }
 
 func (SectorHour) TableName() string { return "sector_hours" }
@@ -45,6 +51,7 @@ func (ObservedHour) TableName() string { return "observed_hours" }
 // overwritten.
 var sectorHoursOn = conflict{key: "sector_set,sector_id,hour", update: []string{
 	"entries", "exits", "flights", "peak", "occupancy_seconds", "staffed_seconds", "as_of_seconds", "occupants", "staffed",
+	"staffed_occupancy_seconds", "known_occupancy_seconds", "on_frequency_seconds", "working", "coverage_known",
 }}
 
 var observedHoursOn = conflict{key: "hour", update: []string{"observed_seconds"}}
@@ -85,6 +92,8 @@ func sectorHourRows(hours []domain.SectorHour) []SectorHour {
 			SectorSet: h.Sector.Set, SectorID: h.Sector.ID, Hour: h.Hour.UTC(), Entries: h.Entries, Exits: h.Exits,
 			Flights: h.Flights, Peak: h.Peak, OccupancySeconds: h.OccupancySeconds, StaffedSeconds: h.StaffedSeconds,
 			AsOfSeconds: h.ObservedSeconds, Occupants: h.Occupants, Staffed: h.Staffed,
+			StaffedOccupancySeconds: h.StaffedOccupancySeconds, KnownOccupancySeconds: h.KnownOccupancySeconds,
+			OnFrequencySeconds: h.OnFrequencySeconds, Working: h.Working, CoverageKnown: h.CoverageKnown,
 		}
 	}
 	return out
@@ -103,6 +112,8 @@ func sectorHourOf(r *SectorHour) domain.SectorHour {
 		Sector: domain.SectorRef{Set: r.SectorSet, ID: r.SectorID}, Hour: r.Hour.UTC(), Entries: r.Entries,
 		Exits: r.Exits, Flights: r.Flights, Peak: r.Peak, OccupancySeconds: r.OccupancySeconds,
 		StaffedSeconds: r.StaffedSeconds, ObservedSeconds: r.AsOfSeconds, Occupants: r.Occupants, Staffed: r.Staffed,
+		StaffedOccupancySeconds: r.StaffedOccupancySeconds, KnownOccupancySeconds: r.KnownOccupancySeconds,
+		OnFrequencySeconds: r.OnFrequencySeconds, Working: r.Working, CoverageKnown: r.CoverageKnown,
 	}
 }
 

@@ -82,5 +82,11 @@ func trafficProto(b *domain.TrafficBucket, end time.Time) *vatsectorv1.TrafficSt
 	if span > 0 {
 		out.MeanOccupancy, out.StaffedFraction, out.ObservedFraction = b.OccupancySeconds/span, b.StaffedSeconds/span, b.ObservedSeconds/span
 	}
+	if b.OccupancySeconds > 0 {
+		out.CoverageOffered, out.CoverageKnown = b.StaffedOccupancySeconds/b.OccupancySeconds, b.KnownOccupancySeconds/b.OccupancySeconds
+	}
+	if b.KnownOccupancySeconds > 0 {
+		out.CoverageUsed = b.OnFrequencySeconds / b.KnownOccupancySeconds
+	}
 	return out
 }

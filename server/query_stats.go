@@ -140,6 +140,9 @@ func addHour(b *domain.TrafficBucket, h domain.SectorHour, flights bool) {
 	b.Peak = max(b.Peak, h.Peak)
 	b.OccupancySeconds += h.OccupancySeconds
 	b.StaffedSeconds += h.StaffedSeconds
+	b.StaffedOccupancySeconds += h.StaffedOccupancySeconds
+	b.KnownOccupancySeconds += h.KnownOccupancySeconds
+	b.OnFrequencySeconds += h.OnFrequencySeconds
 	if flights {
 		b.Flights = h.Flights
 	}

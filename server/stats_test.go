@@ -271,3 +271,42 @@ func TestGetStaffingProfile(t *testing.T) {
 		}
 	})
 }
+
+// The coverage shares of a bucket: offered (flight-time inside while staffed), known (with a transceivers
+// file) and used (of the known, in contact), from hours whose figures accrue like the others.
+func TestSectorTrafficCoverage(t *testing.T) {
+	e := startEnv(t, openFixtureStore(t), transports()[0], envOptions{})
+	lfff := testRef("LFFF")
+	w := &domain.CycleWrite{
+		Cycle: domain.Cycle{ID: 100, UpdateTimestamp: h00, FetchedAt: h00},
+		SectorHours: []domain.SectorHour{
+			{Sector: lfff, Hour: h22, OccupancySeconds: 3600, StaffedOccupancySeconds: 1800, KnownOccupancySeconds: 2400,
+				OnFrequencySeconds: 600, ObservedSeconds: 3600},
+			// Written half way through the hour, then accruing 2 flights inside, staffed, 1 of them in contact.
+			{Sector: lfff, Hour: h23, OccupancySeconds: 1800, KnownOccupancySeconds: 1800, OnFrequencySeconds: 900,
+				ObservedSeconds: 1800, Occupants: 2, Staffed: true, Working: 1, CoverageKnown: true},
+		},
+		ObservedHours: []domain.ObservedHour{{Hour: h22, Seconds: 3600}, {Hour: h23, Seconds: 3600}},
+	}
+	if _, err := e.store.WriteCycle(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := vatsectorv1.NewStatsServiceClient(e.conn).GetSectorTraffic(context.Background(), &vatsectorv1.GetSectorTrafficRequest{
+		Name: "sets/test/sectors/LFFF", Range: statsRange(h22, h00), Bucket: vatsectorv1.TrafficBucket_TRAFFIC_BUCKET_HOUR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][3]float64{{0.5, 2.0 / 3, 0.25}, {3600.0 / 5400, 1, 0.5}}
+	if len(resp.GetBuckets()) != len(want) {
+		t.Fatalf("%d buckets", len(resp.GetBuckets()))
+	}
+	for i, b := range resp.GetBuckets() {
+		got := [3]float64{b.GetCoverageOffered(), b.GetCoverageKnown(), b.GetCoverageUsed()}
+		for j := range got {
+			if math.Abs(got[j]-want[i][j]) > 1e-9 {
+				t.Errorf("bucket %d: offered, known, used %v, want %v", i, got, want[i])
+				break
+			}
+		}
+	}
+}

@@ -20,8 +20,22 @@ ALTER TABLE ingest_cycles ADD COLUMN coverage_known BOOLEAN NOT NULL DEFAULT 0;
 -- read from its own rows, not by scanning every position of its span. Partial: the positions working nobody,
 -- most of them, cost the index nothing.
 CREATE INDEX positions_controller ON positions (controller_id, observed_at) WHERE controller_id IS NOT NULL;
+-- Sector-hours' radio coverage, in flight-seconds, accruing like occupancy (00010): inside while staffed (the
+-- coverage offered), inside over cycles with a transceivers file, and of those in contact with a controller (the
+-- coverage used); working and coverage_known are what accrues. Hours stored before have 0: their coverage is
+-- unknown, and their offered time was not counted.
+ALTER TABLE sector_hours ADD COLUMN staffed_occupancy_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE sector_hours ADD COLUMN known_occupancy_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE sector_hours ADD COLUMN on_frequency_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE sector_hours ADD COLUMN working INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sector_hours ADD COLUMN coverage_known BOOLEAN NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE sector_hours DROP COLUMN coverage_known;
+ALTER TABLE sector_hours DROP COLUMN working;
+ALTER TABLE sector_hours DROP COLUMN on_frequency_seconds;
+ALTER TABLE sector_hours DROP COLUMN known_occupancy_seconds;
+ALTER TABLE sector_hours DROP COLUMN staffed_occupancy_seconds;
 DROP INDEX positions_controller;
 ALTER TABLE ingest_cycles DROP COLUMN coverage_known;
 ALTER TABLE sector_events DROP COLUMN controller_callsign;

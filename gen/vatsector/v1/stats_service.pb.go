@@ -226,8 +226,17 @@ type TrafficStats struct {
 	StaffedFraction float64 `protobuf:"fixed64,8,opt,name=staffed_fraction,json=staffedFraction,proto3" json:"staffed_fraction,omitempty"`
 	// Fraction of the interval covered by ingest cycles, 0 to 1.
 	ObservedFraction float64 `protobuf:"fixed64,9,opt,name=observed_fraction,json=observedFraction,proto3" json:"observed_fraction,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Radio coverage (see RadioCoverage in flight_service.proto), as shares of the flight-time inside the
+	// sector. Coverage offered: the share of it while the sector was staffed, 0 to 1.
+	CoverageOffered float64 `protobuf:"fixed64,10,opt,name=coverage_offered,json=coverageOffered,proto3" json:"coverage_offered,omitempty"`
+	// The share of it with a known coverage (cycles with a transceivers file), 0 to 1: what coverage_used is
+	// measured over. Hours stored before coverage was kept count as unknown.
+	CoverageKnown float64 `protobuf:"fixed64,11,opt,name=coverage_known,json=coverageKnown,proto3" json:"coverage_known,omitempty"`
+	// Coverage used: of the flight-time with a known coverage, the share in contact with a controller, 0 to 1;
+	// 0 when coverage_known is 0.
+	CoverageUsed  float64 `protobuf:"fixed64,12,opt,name=coverage_used,json=coverageUsed,proto3" json:"coverage_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TrafficStats) Reset() {
@@ -319,6 +328,27 @@ func (x *TrafficStats) GetStaffedFraction() float64 {
 func (x *TrafficStats) GetObservedFraction() float64 {
 	if x != nil {
 		return x.ObservedFraction
+	}
+	return 0
+}
+
+func (x *TrafficStats) GetCoverageOffered() float64 {
+	if x != nil {
+		return x.CoverageOffered
+	}
+	return 0
+}
+
+func (x *TrafficStats) GetCoverageKnown() float64 {
+	if x != nil {
+		return x.CoverageKnown
+	}
+	return 0
+}
+
+func (x *TrafficStats) GetCoverageUsed() float64 {
+	if x != nil {
+		return x.CoverageUsed
 	}
 	return 0
 }
@@ -746,7 +776,7 @@ const file_vatsector_v1_stats_service_proto_rawDesc = "" +
 	"\x18GetSectorTrafficResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
 	"\x06bucket\x18\x02 \x01(\x0e2\x1b.vatsector.v1.TrafficBucketR\x06bucket\x124\n" +
-	"\abuckets\x18\x03 \x03(\v2\x1a.vatsector.v1.TrafficStatsR\abuckets\"\xcb\x02\n" +
+	"\abuckets\x18\x03 \x03(\v2\x1a.vatsector.v1.TrafficStatsR\abuckets\"\xc2\x03\n" +
 	"\fTrafficStats\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
 	"\x03end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12\x18\n" +
@@ -756,7 +786,11 @@ const file_vatsector_v1_stats_service_proto_rawDesc = "" +
 	"\x04peak\x18\x06 \x01(\x05R\x04peak\x12%\n" +
 	"\x0emean_occupancy\x18\a \x01(\x01R\rmeanOccupancy\x12)\n" +
 	"\x10staffed_fraction\x18\b \x01(\x01R\x0fstaffedFraction\x12+\n" +
-	"\x11observed_fraction\x18\t \x01(\x01R\x10observedFraction\"\xc6\x01\n" +
+	"\x11observed_fraction\x18\t \x01(\x01R\x10observedFraction\x12)\n" +
+	"\x10coverage_offered\x18\n" +
+	" \x01(\x01R\x0fcoverageOffered\x12%\n" +
+	"\x0ecoverage_known\x18\v \x01(\x01R\rcoverageKnown\x12#\n" +
+	"\rcoverage_used\x18\f \x01(\x01R\fcoverageUsed\"\xc6\x01\n" +
 	"\x18ListSectorTrafficRequest\x12\x15\n" +
 	"\x03set\x18\x01 \x01(\tB\x03\xe0A\x01R\x03set\x12\x19\n" +
 	"\x05names\x18\x02 \x03(\tB\x03\xe0A\x01R\x05names\x122\n" +
