@@ -8,7 +8,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,9 +59,12 @@ func browserTools(t *testing.T) string {
 }
 
 // steppedFeed serves simulated snapshots over HTTP, the same one until the test advances it, so the stored
-// state holds still while the test compares the page with the API.
+// state holds still while the test compares the page with the API. Each snapshot's transceivers file is served
+// beside it (transceivers-data.json in the same folder, where the service looks for it), so the service knows
+// which flights work which controller.
 type steppedFeed struct {
 	snaps [][]byte
+	radio [][]byte
 	times []time.Time
 	cur   atomic.Int32
 }
@@ -75,6 +81,7 @@ func newSteppedFeed(t *testing.T, n, pilots int) *steppedFeed {
 			t.Fatal(err)
 		}
 		f.snaps = append(f.snaps, s.AppendJSON(nil))
+		f.radio = append(f.radio, s.AppendTransceiversJSON(nil))
 		f.times = append(f.times, snap.General.UpdateTimestamp)
 	}
 	return f
@@ -82,6 +89,10 @@ func newSteppedFeed(t *testing.T, n, pilots int) *steppedFeed {
 
 func (f *steppedFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(r.URL.Path, "/transceivers-data.json") {
+		_, _ = w.Write(f.radio[f.cur.Load()])
+		return
+	}
 	_, _ = w.Write(f.snaps[f.cur.Load()])
 }
 
@@ -177,6 +188,8 @@ type apiView struct {
 	flights        int
 	sectorFlights  int // flight counts summed over sectors
 	busiestSectors []string
+	live           []*vatsectorv1.LiveFlight // the first WatchFlights message: the last committed cycle
+	working        int                       // of live, the flights in contact with a controller
 }
 
 func readAPI(t *testing.T, ctx context.Context, conn *grpc.ClientConn) apiView {
@@ -220,7 +233,139 @@ func readAPI(t *testing.T, ctx context.Context, conn *grpc.ClientConn) apiView {
 			break
 		}
 	}
+	// WatchFlights' first message is the last committed cycle's flights, as the page reads them.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := flights.WatchFlights(wctx, &vatsectorv1.WatchFlightsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.GetAsOf().AsTime(); !got.Equal(v.feedTime) {
+		t.Fatalf("WatchFlights' first message is as of %s, the last committed cycle %s", got, v.feedTime)
+	}
+	v.live = msg.Flights
+	for _, f := range v.live {
+		if f.Working != nil {
+			v.working++
+		}
+	}
 	return v
+}
+
+// sectorShape is a sector of the GeoJSON the page draws (GetSectorGeometry), for recomputing coverage.
+type sectorShape struct {
+	name                           string
+	floor, ceiling                 *float64
+	polygons                       [][][][2]float64
+	minLon, minLat, maxLon, maxLat float64
+}
+
+// readGeometry fetches the outlines as the page does (geometry.ts: the same tolerance).
+func readGeometry(t *testing.T, httpAddr string) []sectorShape {
+	t.Helper()
+	res, err := http.Get("http://" + httpAddr + "/v1/sectors:geojson?tolerance_deg=0.02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var fc struct {
+		Features []struct {
+			Properties struct {
+				Name      string   `json:"name"`
+				FloorFt   *float64 `json:"floor_ft"`
+				CeilingFt *float64 `json:"ceiling_ft"`
+			} `json:"properties"`
+			Geometry struct {
+				Type        string          `json:"type"`
+				Coordinates json.RawMessage `json:"coordinates"`
+			} `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&fc); err != nil {
+		t.Fatalf("GET /v1/sectors:geojson: %v", err)
+	}
+	shapes := make([]sectorShape, 0, len(fc.Features))
+	for _, f := range fc.Features {
+		s := sectorShape{name: f.Properties.Name, floor: f.Properties.FloorFt, ceiling: f.Properties.CeilingFt,
+			minLon: math.Inf(1), minLat: math.Inf(1), maxLon: math.Inf(-1), maxLat: math.Inf(-1)}
+		var err error
+		switch f.Geometry.Type {
+		case "MultiPolygon":
+			err = json.Unmarshal(f.Geometry.Coordinates, &s.polygons)
+		case "Polygon":
+			var p [][][2]float64
+			err = json.Unmarshal(f.Geometry.Coordinates, &p)
+			s.polygons = [][][][2]float64{p}
+		default:
+			err = fmt.Errorf("geometry type %q", f.Geometry.Type)
+		}
+		if err != nil {
+			t.Fatalf("sector %s: %v", s.name, err)
+		}
+		for _, p := range s.polygons {
+			for _, r := range p {
+				for _, pt := range r {
+					s.minLon, s.maxLon = min(s.minLon, pt[0]), max(s.maxLon, pt[0])
+					s.minLat, s.maxLat = min(s.minLat, pt[1]), max(s.maxLat, pt[1])
+				}
+			}
+		}
+		shapes = append(shapes, s)
+	}
+	return shapes
+}
+
+// bruteCoverage is the page's coverage rule (web/src/coverage.ts), recomputed over every flight-sector pair: a
+// flight occupies a sector when a polygon of it contains the flight's position (even-odd over the polygon's
+// rings; the longitude also tried a turn either way) and its altitude band, if any, holds the altitude
+// (floor inclusive, ceiling exclusive). The result is [occupants, of them in contact] by sector, for the
+// sectors with occupants.
+func bruteCoverage(shapes []sectorShape, live []*vatsectorv1.LiveFlight) map[string][2]int {
+	inPolygon := func(p [][][2]float64, lon, lat float64) bool {
+		inside := false
+		for _, ring := range p {
+			for i, j := 0, len(ring)-1; i < len(ring); j, i = i, i+1 {
+				xi, yi, xj, yj := ring[i][0], ring[i][1], ring[j][0], ring[j][1]
+				// The page's expression, each operation rounded as JavaScript does (no fused multiply-add).
+				if (yi > lat) != (yj > lat) && lon < float64(float64(float64(xj-xi)*float64(lat-yi))/float64(yj-yi))+xi {
+					inside = !inside
+				}
+			}
+		}
+		return inside
+	}
+	out := map[string][2]int{}
+	for _, f := range live {
+		lat, alt := f.Latitude, float64(f.AltitudeFt)
+		for _, s := range shapes {
+			if (s.floor != nil && alt < *s.floor) || (s.ceiling != nil && alt >= *s.ceiling) {
+				continue
+			}
+			hit := false
+			for _, lon := range []float64{f.Longitude, f.Longitude - 360, f.Longitude + 360} {
+				if lon < s.minLon || lon > s.maxLon || lat < s.minLat || lat > s.maxLat {
+					continue
+				}
+				if slices.ContainsFunc(s.polygons, func(p [][][2]float64) bool { return inPolygon(p, lon, lat) }) {
+					hit = true
+					break
+				}
+			}
+			if hit {
+				c := out[s.name]
+				c[0]++
+				if f.Working != nil {
+					c[1]++
+				}
+				out[s.name] = c
+			}
+		}
+	}
+	return out
 }
 
 // checkState compares the page's status attributes with the API's view of the same cycle.
@@ -243,6 +388,7 @@ func checkState(t *testing.T, state map[string]any, want apiView) {
 		{"sectors in the occupancy state", num("occupancySectors"), len(want.sectors)},
 		{"flights drawn", num("flights"), want.flights},
 		{"flight counts summed over sectors", num("occupancyFlights"), want.sectorFlights},
+		{"flights drawn as in contact with a controller", num("flightsWorking"), want.working},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -319,6 +465,14 @@ func TestMapPage(t *testing.T) {
 	if before["mapDigest"] == after["mapDigest"] {
 		t.Error("the map's pixels did not change with the next cycle (the flights moved)")
 	}
+	if second.working == 0 {
+		t.Fatalf("none of the %d live flights works a controller: the service got no transceivers?", len(second.live))
+	}
+
+	// Coverage shading: the page computes, from the live flights and the outlines, the share of each sector's
+	// occupants in contact with a controller; recomputed here by brute force from the same WatchFlights
+	// message and GeoJSON, every sector with occupants must agree.
+	coverage := checkCoverage(t, page, readGeometry(t, httpAddr), second, after["mapDigest"])
 
 	// A click on a busy sector opens its panel: its name, its occupants as the API counts them, 24 hours of
 	// traffic and the weekly staffing grid.
@@ -349,6 +503,20 @@ func TestMapPage(t *testing.T) {
 		t.Errorf("the panel shows errors: %v", errs)
 	}
 
+	// One of the occupants: its flight summary.
+	flight := page.do(map[string]any{"cmd": "clickOccupant"}, "flight")
+	if flight["title"] != flight["clicked"] {
+		t.Errorf("flight panel titled %v after clicking %v", flight["title"], flight["clicked"])
+	}
+	if errs, _ := flight["errors"].([]any); len(errs) > 0 {
+		t.Errorf("the flight panel shows errors: %v", errs)
+	}
+
+	// A staffed sector: its controller's session radio figures, the flights working it now, and one of them.
+	worked := checkControllers(t, ctx, conn, page, second)
+
+	// The screenshot: coverage shading, with the flight panel of a flight in contact open.
+	page.do(map[string]any{"cmd": "shading", "mode": "coverage"}, "shading")
 	shot := filepath.Join(t.TempDir(), "map.png")
 	page.do(map[string]any{"cmd": "screenshot", "path": shot}, "screenshot")
 	if out := os.Getenv("VATSECTOR_SCREENSHOT"); out != "" {
@@ -361,16 +529,268 @@ func TestMapPage(t *testing.T) {
 		}
 		t.Logf("screenshot saved to %s", out)
 	}
+	page.do(map[string]any{"cmd": "quit"}, "quit")
+	t.Logf("page checked against the API over two cycles (%d sectors, %d then %d flights, %d of them in contact), "+
+		"panel of %s, coverage of %d sectors, %s, in %v", len(second.sectors), first.flights, second.flights, second.working,
+		name, coverage, worked, time.Since(began).Round(time.Millisecond))
+}
 
-	// One of the occupants: its flight summary.
-	flight := page.do(map[string]any{"cmd": "clickOccupant"}, "flight")
-	if flight["title"] != flight["clicked"] {
-		t.Errorf("flight panel titled %v after clicking %v", flight["title"], flight["clicked"])
+// checkCoverage switches the page to coverage shading and back, checks the pixels change and come back, and
+// compares the shares the page computed with bruteCoverage's. It returns the number of sectors compared.
+func checkCoverage(t *testing.T, page *mapPage, shapes []sectorShape, want apiView, occupancyDigest any) int {
+	t.Helper()
+	on := page.do(map[string]any{"cmd": "shading", "mode": "coverage"}, "shading")
+	if on["pressed"] != "true" {
+		t.Errorf("Coverage button aria-pressed %v after pressing it", on["pressed"])
+	}
+	if on["mapDigest"] == occupancyDigest {
+		t.Error("the map's pixels did not change when switching to coverage shading")
+	}
+	status, _ := on["status"].(map[string]any)
+	if asOf, _ := status["coverageAsOf"].(string); asOf != want.feedTime.Format(time.RFC3339Nano) {
+		t.Errorf("coverage computed from the flights as of %q, want the cycle %s", asOf, want.feedTime.Format(time.RFC3339Nano))
+	}
+	var computed struct {
+		ComputeMs float64           `json:"computeMs"`
+		Flights   int               `json:"flights"`
+		Sectors   map[string][2]int `json:"sectors"`
+	}
+	var bench struct {
+		Flights, Sectors int
+		MedianMs, MaxMs  float64
+	}
+	remarshal(t, on["coverage"], &computed)
+	remarshal(t, on["bench"], &bench)
+	if computed.Flights != len(want.live) {
+		t.Errorf("the page computed coverage from %d flights, WatchFlights has %d", computed.Flights, len(want.live))
+	}
+	began := time.Now()
+	brute := bruteCoverage(shapes, want.live)
+	bruteTook := time.Since(began)
+	var mismatches []string
+	for _, name := range slices.Sorted(maps.Keys(brute)) {
+		if got, ok := computed.Sectors[name]; !ok || got != brute[name] {
+			mismatches = append(mismatches, fmt.Sprintf("%s: page %v (present %v), recomputed %v", name, got, ok, brute[name]))
+		}
+	}
+	for name, got := range computed.Sectors {
+		if _, ok := brute[name]; !ok {
+			mismatches = append(mismatches, fmt.Sprintf("%s: page %v, recomputed no occupants", name, got))
+		}
+	}
+	if len(mismatches) > 0 {
+		t.Errorf("coverage of %d sectors differs from the recomputation:\n%s", len(mismatches), strings.Join(mismatches[:min(20, len(mismatches))], "\n"))
+	}
+	partial := 0
+	var sample []string
+	for _, name := range slices.Sorted(maps.Keys(brute)) {
+		c := brute[name]
+		if c[1] > 0 && c[1] < c[0] {
+			partial++
+			if len(sample) < 5 {
+				sample = append(sample, fmt.Sprintf("%s %d/%d", name, c[1], c[0]))
+			}
+		}
+	}
+	if partial == 0 {
+		t.Error("no sector has some but not all of its occupants in contact: the comparison proves little")
+	}
+	t.Logf("coverage: %d sectors with occupants agree (%d partly covered, e.g. %s); computed in the page in %.2f ms "+
+		"for %d flights, %.2f ms median (%.2f ms slowest) for %d flights × %d sectors; brute force here %v",
+		len(brute), partial, strings.Join(sample, ", "), computed.ComputeMs, computed.Flights, bench.MedianMs, bench.MaxMs,
+		bench.Flights, len(shapes), bruteTook.Round(time.Millisecond))
+	if bench.Flights != 3000 || !(bench.MedianMs < 50) {
+		t.Errorf("coverage of 3,000 flights took %.2f ms (median), want a few tens of ms at most", bench.MedianMs)
+	}
+
+	off := page.do(map[string]any{"cmd": "shading", "mode": "occupancy"}, "shading")
+	if off["pressed"] != "false" {
+		t.Errorf("Coverage button aria-pressed %v after pressing it again", off["pressed"])
+	}
+	// Not compared with occupancyDigest: Leaflet repaints the restyled sectors' regions, not the whole canvas,
+	// and the antialiased edges of a partial repaint differ from the first full one by a few pixels.
+	if off["mapDigest"] == on["mapDigest"] {
+		t.Error("the map's pixels did not change when switching back to occupancy shading")
+	}
+	return len(brute)
+}
+
+// checkControllers opens the panel of a sector staffed by a controller flights are working, expands the
+// controller, compares its radio figures with ListControllerSessions and the flights listed with the
+// WatchFlights message, and opens one of those flights' panel: whom it talks to and its contacts, as
+// WatchFlights and GetFlightSummary say. It leaves that flight's panel open and returns what it checked.
+func checkControllers(t *testing.T, ctx context.Context, conn *grpc.ClientConn, page *mapPage, want apiView) string {
+	t.Helper()
+	workingBy := map[int64][]string{}
+	liveByID := map[int64]*vatsectorv1.LiveFlight{}
+	for _, f := range want.live {
+		liveByID[f.Id] = f
+		if f.Working != nil {
+			workingBy[f.Working.Id] = append(workingBy[f.Working.Id], f.Callsign)
+		}
+	}
+	controllers := vatsectorv1.NewControllerServiceClient(conn)
+	var online []*vatsectorv1.Controller
+	for token := ""; ; {
+		res, err := controllers.ListControllers(ctx, &vatsectorv1.ListControllersRequest{
+			Kinds: []vatsectorv1.ControllerKind{vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER}, PageSize: 1000, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		online = append(online, res.Controllers...)
+		if token = res.NextPageToken; token == "" {
+			break
+		}
+	}
+	// The sectors of the controllers most flights work, busiest first.
+	slices.SortStableFunc(online, func(a, b *vatsectorv1.Controller) int { return len(workingBy[b.Id]) - len(workingBy[a.Id]) })
+	var candidates []string
+	for _, c := range online {
+		if len(workingBy[c.Id]) == 0 {
+			break
+		}
+		for _, s := range c.Sectors {
+			if !slices.Contains(candidates, s) {
+				candidates = append(candidates, s)
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		t.Fatalf("no controller staffing a sector is worked by a flight (%d controllers online, %d worked)", len(online), len(workingBy))
+	}
+	panel := page.do(map[string]any{"cmd": "click", "sectors": candidates}, "panel")
+	var listed []struct{ ID, Callsign string }
+	remarshal(t, panel["controllers"], &listed)
+	res, err := controllers.ListControllers(ctx, &vatsectorv1.ListControllersRequest{
+		SectorId: panel["sector"].(string), Kinds: []vatsectorv1.ControllerKind{vatsectorv1.ControllerKind_CONTROLLER_KIND_CONTROLLER}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantListed []string
+	for _, c := range res.Controllers {
+		wantListed = append(wantListed, c.Callsign)
+	}
+	var gotListed []string
+	var pick int64
+	for _, c := range listed {
+		gotListed = append(gotListed, c.Callsign)
+		id, _ := strconv.ParseInt(c.ID, 10, 64)
+		if pick == 0 || len(workingBy[id]) > len(workingBy[pick]) {
+			pick = id
+		}
+	}
+	if !slices.Equal(gotListed, wantListed) {
+		t.Errorf("the panel of %s lists the controllers %v, ListControllers %v", panel["sector"], gotListed, wantListed)
+	}
+	if len(workingBy[pick]) == 0 {
+		t.Fatalf("the panel of %s lists no controller a flight works: %v", panel["sector"], listed)
+	}
+
+	// Its session, as the page should pick it: by callsign, then the connection's id.
+	var session *vatsectorv1.ControllerSession
+	var callsign string
+	for _, c := range online {
+		if c.Id == pick {
+			callsign = c.Callsign
+		}
+	}
+	sessions, err := controllers.ListControllerSessions(ctx, &vatsectorv1.ListControllerSessionsRequest{CallsignPrefix: callsign, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sessions.Sessions {
+		if s.GetController().GetId() == pick {
+			session = s
+		}
+	}
+	if session == nil || session.Radio == nil {
+		t.Fatalf("ListControllerSessions has no session with radio figures for %s (id %d): %v", callsign, pick, session)
+	}
+	ctrl := page.do(map[string]any{"cmd": "expandController", "id": strconv.FormatInt(pick, 10)}, "controller")
+	radio, _ := ctrl["radio"].(map[string]any)
+	r := session.Radio
+	gotMean, _ := strconv.ParseFloat(fmt.Sprint(radio["meanSimultaneous"]), 64)
+	if radio["distinctAircraft"] != strconv.Itoa(int(r.DistinctAircraft)) || radio["peakSimultaneous"] != strconv.Itoa(int(r.PeakSimultaneous)) ||
+		gotMean != r.MeanSimultaneous {
+		t.Errorf("controller %s: the page shows radio figures %v (%q), the API aircraft %d, peak %d, mean %v", callsign, radio,
+			ctrl["figures"], r.DistinctAircraft, r.PeakSimultaneous, r.MeanSimultaneous)
+	}
+	var gotWorking []string
+	remarshal(t, ctrl["working"], &gotWorking)
+	wantWorking := slices.Sorted(slices.Values(workingBy[pick]))
+	if !slices.Equal(slices.Sorted(slices.Values(gotWorking)), wantWorking) {
+		t.Errorf("controller %s: the page lists %v working it now, WatchFlights %v", callsign, gotWorking, wantWorking)
+	}
+	if errs, _ := ctrl["errors"].([]any); len(errs) > 0 {
+		t.Errorf("the sector panel shows errors: %v", errs)
+	}
+
+	// The flight working it that has the most contacts (the screenshot shows its panel).
+	var workingIDs []string
+	remarshal(t, ctrl["workingIds"], &workingIDs)
+	summaries := vatsectorv1.NewFlightServiceClient(conn)
+	var best *vatsectorv1.GetFlightSummaryResponse
+	for _, s := range workingIDs {
+		id, _ := strconv.ParseInt(s, 10, 64)
+		res, err := summaries.GetFlightSummary(ctx, &vatsectorv1.GetFlightSummaryRequest{Selector: &vatsectorv1.GetFlightSummaryRequest_Id{Id: id}, MaxVisits: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if best == nil || len(res.Summary.GetCoverage().GetContacts()) > len(best.Summary.GetCoverage().GetContacts()) {
+			best = res
+		}
+	}
+	if best == nil {
+		t.Fatal("no flight working the controller to open")
+	}
+	flight := page.do(map[string]any{"cmd": "clickWorking", "flight": strconv.FormatInt(best.Flight.Id, 10)}, "flight")
+	if flight["title"] != best.Flight.Callsign || flight["flightId"] != strconv.FormatInt(best.Flight.Id, 10) {
+		t.Errorf("flight panel %v titled %v, want %d %s", flight["flightId"], flight["title"], best.Flight.Id, best.Flight.Callsign)
+	}
+	live := liveByID[best.Flight.Id]
+	if flight["talkingTo"] != live.GetWorking().GetCallsign() || flight["talkingTo"] != callsign {
+		t.Errorf("flight %s: the panel says it talks to %v, WatchFlights %q (the controller expanded: %s)",
+			best.Flight.Callsign, flight["talkingTo"], live.GetWorking().GetCallsign(), callsign)
+	}
+	cov := best.Summary.GetCoverage()
+	var got struct {
+		Known                    string `json:"known"`
+		OnFrequencyShare         string `json:"onFrequencyShare"`
+		AirborneOnFrequencyShare string `json:"airborneOnFrequencyShare"`
+	}
+	remarshal(t, flight["coverage"], &got)
+	share, _ := strconv.ParseFloat(got.OnFrequencyShare, 64)
+	airShare, _ := strconv.ParseFloat(got.AirborneOnFrequencyShare, 64)
+	if cov == nil || got.Known != "true" || share != cov.OnFrequencyShare || airShare != cov.AirborneOnFrequencyShare {
+		t.Errorf("flight %s: the panel shows coverage %+v, GetFlightSummary %v", best.Flight.Callsign, got, cov)
+	}
+	var contacts []struct{ Callsign, ID, Text string }
+	remarshal(t, flight["contacts"], &contacts)
+	var gotContacts, wantContacts []string
+	for _, c := range contacts {
+		gotContacts = append(gotContacts, c.Callsign+"#"+c.ID)
+	}
+	for _, c := range cov.GetContacts() {
+		wantContacts = append(wantContacts, fmt.Sprintf("%s#%d", c.GetController().GetCallsign(), c.GetController().GetId()))
+	}
+	if !slices.Equal(gotContacts, wantContacts) || len(wantContacts) == 0 {
+		t.Errorf("flight %s: the panel lists the contacts %v, GetFlightSummary %v", best.Flight.Callsign, gotContacts, wantContacts)
 	}
 	if errs, _ := flight["errors"].([]any); len(errs) > 0 {
 		t.Errorf("the flight panel shows errors: %v", errs)
 	}
-	page.do(map[string]any{"cmd": "quit"}, "quit")
-	t.Logf("page checked against the API over two cycles (%d sectors, %d then %d flights), panel of %s, in %v",
-		len(second.sectors), first.flights, second.flights, name, time.Since(began).Round(time.Millisecond))
+	return fmt.Sprintf("controller %s (%d aircraft worked, peak %d, mean %.2f; %d working it now), flight %s talking to it (%d contacts)",
+		callsign, r.DistinctAircraft, r.PeakSimultaneous, r.MeanSimultaneous, len(wantWorking), best.Flight.Callsign, len(wantContacts))
+}
+
+// remarshal decodes a map.mjs answer's field into v.
+func remarshal(t *testing.T, from any, v any) {
+	t.Helper()
+	b, err := json.Marshal(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
 }

@@ -35,7 +35,7 @@ func TestHarnessCounts(t *testing.T) {
 				Name: fmt.Sprintf("%s-%d-test", d, pilots), Kind: kindIngest, Dialect: d, Pilots: pilots, Seed: 7,
 				Warmup: 2, Cycles: cycles, OldCycles: 1, ValuesCycles: 1, Copy: true, PGAdmin: admin,
 				DBName: fmt.Sprintf("bench_%d_%d_test", pilots, os.Getpid()), Wire: true,
-				SampleEvery: 200 * time.Microsecond,
+				SampleEvery: 200 * time.Microsecond, Transceivers: true,
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()

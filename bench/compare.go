@@ -105,6 +105,9 @@ func (st *session) compare(ctx context.Context, res *result) (err error) {
 		if err != nil {
 			return err
 		}
+		if sp.Transceivers {
+			snap.Transceivers = src.Transceivers() // what the Runner decoded from the same snapshot's file
+		}
 		sectors := st.env.sectors.Current()
 		plan := tracker.Diff(snap, ingest.Classify(snap, sectors), sectors)
 		w := &plan.Write

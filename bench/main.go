@@ -56,6 +56,10 @@ type options struct {
 	keep         bool
 	timeout      time.Duration
 	child        string
+	// transceivers pairs each snapshot with the simulator's transceivers file (radio coverage in the cycle);
+	// transceiversAB > 0 runs every ingest scenario that many times with and as many without, alternated.
+	transceivers   bool
+	transceiversAB int
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -84,6 +88,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.isolate, "isolate", true, "run each scenario in a fresh process (peak RSS and allocations are its own)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the bench databases instead of dropping them")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Hour, "give up after this long")
+	fs.BoolVar(&o.transceivers, "transceivers", true, "serve the simulator's transceivers file with each snapshot: the cycle matches pilots' radios to controllers' antennas (radio coverage)")
+	fs.IntVar(&o.transceiversAB, "transceivers-ab", 0, "run every scale × database N times with transceivers and N times without, alternated (with/without, then without/with), and compare them (overrides --transceivers)")
 	fs.StringVar(&o.child, "child", "", "internal: run this JSON scenario and print its result")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -109,6 +115,9 @@ func parseFlags(args []string) (*options, error) {
 		default:
 			return nil, fmt.Errorf("--dialects: unknown %q (postgres, sqlite)", f)
 		}
+	}
+	if o.transceiversAB < 0 {
+		return nil, errors.New("--transceivers-ab must not be negative")
 	}
 	if o.cycles <= 0 || o.warmup < 0 {
 		return nil, errors.New("--cycles must be positive and --warmup not negative")
@@ -190,15 +199,44 @@ func plan(o *options, runID string) []spec {
 	base := spec{
 		Seed: o.seed, Warmup: o.warmup, Cycles: o.cycles, OldCycles: o.oldCycles, ValuesCycles: o.valuesCycles, Copy: o.copy,
 		VATSpy: o.vatspy, PGAdmin: o.pgAdmin, PGSchemaSQL: o.pgSchemaSQL, Wire: o.wire, SampleEvery: o.sampleEvery, Keep: o.keep,
+		Transceivers: o.transceivers,
 	}
 	var specs []spec
-	for _, n := range o.scales {
-		for _, d := range o.dialects {
-			sp := base
-			sp.Kind, sp.Dialect, sp.Pilots = kindIngest, d, n
-			sp.Name = fmt.Sprintf("%s-%d", d, n)
-			sp.DBName = fmt.Sprintf("bench_%d_%s", n, runID)
-			specs = append(specs, sp)
+	if o.transceiversAB > 0 {
+		for round := 1; round <= o.transceiversAB; round++ {
+			// with/without, then without/with: neither variant always runs first.
+			order := []bool{true, false}
+			if round%2 == 0 {
+				order = []bool{false, true}
+			}
+			for _, n := range o.scales {
+				for _, d := range o.dialects {
+					for _, tx := range order {
+						sp := base
+						sp.Kind, sp.Dialect, sp.Pilots, sp.Transceivers, sp.Round = kindIngest, d, n, tx, round
+						suffix := "tx"
+						if !tx {
+							suffix = "notx"
+						}
+						sp.Name = fmt.Sprintf("%s-%d-%s-%d", d, n, suffix, round)
+						sp.DBName = fmt.Sprintf("bench_%d_%s_%s_%d", n, suffix, runID, round)
+						specs = append(specs, sp)
+					}
+				}
+			}
+		}
+	} else {
+		for _, n := range o.scales {
+			for _, d := range o.dialects {
+				sp := base
+				sp.Kind, sp.Dialect, sp.Pilots = kindIngest, d, n
+				sp.Name = fmt.Sprintf("%s-%d", d, n)
+				if !sp.Transceivers {
+					sp.Name += "-notx"
+				}
+				sp.DBName = fmt.Sprintf("bench_%d_%s", n, runID)
+				specs = append(specs, sp)
+			}
 		}
 	}
 	if o.longCycles > 1 && hasDialect(o.dialects, migrations.Postgres) {

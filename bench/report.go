@@ -181,6 +181,12 @@ func label(r *result) string {
 	if r.Spec.Kind == kindLong {
 		l += " long"
 	}
+	if r.Spec.Round > 0 { // --transceivers-ab; otherwise the run's header says whether transceivers were served
+		if !r.Spec.Transceivers {
+			l += " without transceivers"
+		}
+		l += fmt.Sprintf(" (round %d)", r.Spec.Round)
+	}
 	return l
 }
 
@@ -266,6 +272,22 @@ func render(m *machine, results []*result) string {
 		sp := ingests[0].r.Spec
 		p("- Feed: `sim` seed %d, 15 s steps; %d warm-up cycles, then %d measured cycles per scenario; VATSpy sectors from `%s`\n",
 			sp.Seed, sp.Warmup, sp.Cycles, sp.VATSpy)
+		with, without := 0, 0
+		for _, s := range ingests {
+			if s.r.Spec.Transceivers {
+				with++
+			} else {
+				without++
+			}
+		}
+		switch {
+		case without == 0:
+			p("- Transceivers: the simulator's file served with each snapshot (`--transceivers`), decoded by the Runner; the diff matches every pilot's radios (radio coverage, contact events). Its decode is outside the cycle's phases\n")
+		case with == 0:
+			p("- Transceivers: none served (`--transceivers=false`): every position's coverage unknown, no radio matching\n")
+		default:
+			p("- Transceivers: served in the scenarios without a \"without transceivers\" label (`--transceivers-ab`), alternated with runs without\n")
+		}
 	}
 	p("\n")
 
@@ -341,6 +363,7 @@ func render(m *machine, results []*result) string {
 	}
 
 	renderWire(p, ingests)
+	renderTransceiversAB(p, ingests)
 
 	for _, s := range longs {
 		p("### Long run: %s cycles at %s pilots on PostgreSQL\n\n", thousands(int64(s.r.Spec.Warmup+s.r.Spec.Cycles)),
@@ -670,6 +693,83 @@ func renderWire(p func(string, ...any), ingests []*stats) {
 			p(" %.1f (%.0f) |", float64(l.TotalUS)/1000/n, float64(l.Count)/n)
 		}
 		p("\n")
+	}
+	p("\n")
+}
+
+// renderTransceiversAB compares, per round, database and scale, the scenarios run with the simulator's
+// transceivers and without them (--transceivers-ab); nothing when the run has no such pairs.
+func renderTransceiversAB(p func(string, ...any), ingests []*stats) {
+	type key struct {
+		round   int
+		dialect migrations.Dialect
+		pilots  int
+	}
+	type pair struct{ with, without *stats }
+	pairs := map[key]*pair{}
+	var keys []key
+	for _, s := range ingests {
+		if s.r.Spec.Round == 0 {
+			continue
+		}
+		k := key{s.r.Spec.Round, s.r.Spec.Dialect, s.r.Spec.Pilots}
+		pr := pairs[k]
+		if pr == nil {
+			pr = &pair{}
+			pairs[k] = pr
+			keys = append(keys, k)
+		}
+		if s.r.Spec.Transceivers {
+			pr.with = s
+		} else {
+			pr.without = s
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	slices.SortStableFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.pilots, b.pilots), cmp.Compare(a.dialect, b.dialect), cmp.Compare(a.round, b.round))
+	})
+	p("### Transceivers: the cycle with radio matching and without, alternated\n\n")
+	p("p50 / p99 ms of each scenario's measured cycles; ratio = with ÷ without.\n\n")
+	p("| database | pilots | round | total with | total without | ratio p50 / p99 | diff p50 with / without | rows per cycle p50 with / without | allocated MB per cycle with / without |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	type group struct {
+		dialect migrations.Dialect
+		pilots  int
+	}
+	pooled := map[group]*[2][]int64{}
+	var groups []group
+	for _, k := range keys {
+		pr := pairs[k]
+		if pr.with == nil || pr.without == nil {
+			continue
+		}
+		w, wo := pr.with, pr.without
+		p("| %s | %s | %d | %s | %s | %.2f / %.2f | %s / %s | %s / %s | %.1f / %.1f |\n", dialectName(k.dialect),
+			thousands(w.pilots), k.round, pairMS(w.total), pairMS(wo.total), ratio(w.total[0], wo.total[0]),
+			ratio(w.total[1], wo.total[1]), ms(w.diff[0]), ms(wo.diff[0]), thousands(w.rows), thousands(wo.rows),
+			w.r.AllocBytesPerCycle/(1<<20), wo.r.AllocBytesPerCycle/(1<<20))
+		g := group{k.dialect, k.pilots}
+		if pooled[g] == nil {
+			pooled[g] = &[2][]int64{}
+			groups = append(groups, g)
+		}
+		for i, s := range []*stats{w, wo} {
+			for _, c := range s.r.Samples {
+				pooled[g][i] = append(pooled[g][i], c.TotalUS)
+			}
+		}
+	}
+	p("\n")
+	for _, g := range groups {
+		pl := pooled[g]
+		wp := [2]int64{percentile(pl[0], 50), percentile(pl[0], 99)}
+		wop := [2]int64{percentile(pl[1], 50), percentile(pl[1], 99)}
+		p("- %s %s, every round's cycles pooled (%d and %d): total with %s ms, without %s ms; ratio p50 %.2f, p99 %.2f\n",
+			dialectName(g.dialect), thousands(int64(g.pilots)), len(pl[0]), len(pl[1]), pairMS(wp), pairMS(wop),
+			ratio(wp[0], wop[0]), ratio(wp[1], wop[1]))
 	}
 	p("\n")
 }

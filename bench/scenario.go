@@ -13,6 +13,7 @@ import (
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/domain"
+	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/ingest"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
@@ -54,6 +55,10 @@ type spec struct {
 	CPUProfile  string        `json:"cpu_profile,omitempty"`
 	MemProfile  string        `json:"mem_profile,omitempty"`
 	Keep        bool          `json:"keep"`
+	// Transceivers serves the simulator's transceivers file with each snapshot (the source is a
+	// feed.TransceiverSource), so the cycle matches radios; Round numbers the runs of --transceivers-ab (0: none).
+	Transceivers bool `json:"transceivers"`
+	Round        int  `json:"round,omitempty"`
 }
 
 // cycleSample is one measured cycle, as the Runner recorded it, plus what the bench counted around it.
@@ -111,8 +116,10 @@ type result struct {
 	Samples   []cycleSample `json:"samples"`
 	// CheckpointUS are the SQLite log checkpoints run after measured cycles' publishes (none on PostgreSQL).
 	CheckpointUS []int64 `json:"checkpoint_us,omitempty"`
-	// SnapshotBytes is the size of the last snapshot's JSON.
-	SnapshotBytes int `json:"snapshot_bytes"`
+	// SnapshotBytes is the size of the last snapshot's JSON, TransceiversBytes of its transceivers file (0
+	// without).
+	SnapshotBytes     int `json:"snapshot_bytes"`
+	TransceiversBytes int `json:"transceivers_bytes,omitempty"`
 
 	// MaxInUse is the highest pool InUse sampled during Run, PoolSamples how many samples were taken.
 	MaxInUse    int `json:"max_in_use"`
@@ -298,12 +305,16 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 		return nil, err
 	}
 	src := &measuredSource{inner: sim.New(simConfig(sp)), allocs: st.allocs}
+	var source feed.Source = src
+	if sp.Transceivers {
+		source = radioSource{src}
+	}
 	rec := &recorder{
 		warmup: sp.Warmup, store: st.store, wire: st.wire, allocs: st.allocs, src: src, onCycle: onCycle,
 		samples: make([]cycleSample, 0, sp.Cycles),
 	}
 	runner, err := ingest.NewRunner(ingest.Config{
-		Source: src, Store: st.store, Sectors: st.env.sectors.Current, Publisher: rec,
+		Source: source, Store: st.store, Sectors: st.env.sectors.Current, Publisher: rec,
 		// A shared machine can stall a cycle; a timed-out write would be retried and spoil the run, so the
 		// bound is generous. Failures are still checked below.
 		WriteTimeout: 5 * time.Minute,
@@ -365,7 +376,7 @@ func (st *session) ingest(ctx context.Context, onCycle func(n int, samples []cyc
 		rec.checkpoints = append(rec.checkpoints, status.LastCheckpoint.Microseconds())
 	}
 	res.CheckpointUS = rec.checkpoints
-	res.SnapshotBytes = src.lastSize
+	res.SnapshotBytes, res.TransceiversBytes = src.lastSize, src.lastTxSize
 	res.MaxInUseBetween = rec.maxInUseBetween
 	res.Waits, res.WaitDuration = after.WaitCount-before.WaitCount, after.WaitDuration-before.WaitDuration
 	res.InUseIdle, res.OpenIdle = after.InUse, after.OpenConnections
@@ -401,10 +412,11 @@ func dbVersion(ctx context.Context, s *repository.Store) (string, error) {
 // measuredSource is the simulator as the Runner's feed source. It keeps the simulator's own allocations (the
 // JSON it generates stands for the HTTP body) out of the per-cycle figures, which cover decode to publish.
 type measuredSource struct {
-	inner    *sim.Simulator
-	allocs   *allocCounter
-	excluded allocTotals
-	lastSize int
+	inner      *sim.Simulator
+	allocs     *allocCounter
+	excluded   allocTotals
+	lastSize   int
+	lastTxSize int
 }
 
 func (s *measuredSource) Fetch(ctx context.Context) ([]byte, error) {
@@ -418,6 +430,23 @@ func (s *measuredSource) Fetch(ctx context.Context) ([]byte, error) {
 }
 
 func (s *measuredSource) String() string { return s.inner.String() }
+
+// radioSource is measuredSource that also serves the simulator's transceivers file of each snapshot, the
+// Runner's feed.TransceiverSource: the Runner decodes it and the tracker matches the radios. Generating the
+// file is kept out of the allocation figures, as generating the snapshot is; decoding it is not.
+type radioSource struct{ *measuredSource }
+
+var _ feed.TransceiverSource = radioSource{}
+
+func (s radioSource) FetchTransceivers(ctx context.Context, at time.Time) ([]byte, error) {
+	before := s.allocs.read()
+	data, err := s.inner.FetchTransceivers(ctx, at)
+	s.excluded = s.excluded.add(s.allocs.read().sub(before))
+	if err == nil {
+		s.lastTxSize = len(data)
+	}
+	return data, err
+}
 
 // recorder is the Runner's Publisher: it is called on the ingest goroutine right after each commit, which is
 // where a cycle's wire round trips end and where "between cycles" is.

@@ -13,6 +13,13 @@
 //             open (one covered whole by smaller ones, as EGTT by its sub-sectors, opens only from "also
 //             here"), wait for its panel
 //         {"cmd":"clickOccupant"}  click the panel's first occupant, wait for its flight summary
+//         {"cmd":"shading","mode":"coverage"|"occupancy"}  press the Coverage button if the map does not shade
+//             by that already, wait for the redraw; answers the map's pixel digest and, for coverage, the
+//             shares the page computed (every sector with occupants) and its timing for 3,000 flights
+//         {"cmd":"expandController","id":"123"}  expand that controller of the open sector panel, wait for its
+//             session's radio figures; answers them and the flights listed as working it now
+//         {"cmd":"clickWorking","flight":"456"}  click that flight (or, without, the first) among those working
+//             the expanded controller, wait for its flight summary
 //         {"cmd":"screenshot","path":"file.png"}
 //         {"cmd":"quit"}
 //
@@ -70,6 +77,9 @@ try {
     state: (c) => waitForCycle(page, c.feedTime),
     click: (c) => clickSector(page, c.sectors),
     clickOccupant: () => clickOccupant(page),
+    shading: (c) => setShading(page, c.mode),
+    expandController: (c) => expandController(page, c.id),
+    clickWorking: (c) => clickWorking(page, c.flight),
     screenshot: async (c) => {
       await page.screenshot({ path: c.path });
       return { event: "screenshot", path: c.path };
@@ -128,15 +138,44 @@ async function waitForCycle(page, feedTime) {
   } catch (err) {
     throw new Error(`the page did not show cycle ${feedTime || "(any)"}: status ${JSON.stringify(await readStatus(page))}: ${err.message}`);
   }
+  return {
+    event: "state",
+    status: await readStatus(page),
+    mapDigest: await mapDigest(page),
+  };
+}
+
+/** A fingerprint of the map's pixels, once Leaflet has drawn what the page last changed. */
+async function mapDigest(page) {
   // Leaflet redraws its canvases on the next animation frame: wait for two, so the pixels are the new ones.
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const pixels = await page.locator("#map").screenshot();
   const { createHash } = await import("node:crypto");
-  return {
-    event: "state",
+  return createHash("sha256").update(pixels).digest("hex");
+}
+
+async function setShading(page, mode) {
+  const button = page.locator("#coverage-toggle");
+  const current = await page.evaluate(() => document.getElementById("status").dataset.shading);
+  if (current !== mode) await button.click();
+  await page.waitForFunction(
+    (want) => document.getElementById("status").dataset.shading === want && document.getElementById("legend").dataset.shading === want,
+    mode,
+    { timeout: waitMs, polling: 100 },
+  );
+  const answer = {
+    event: "shading",
+    mode,
+    pressed: await button.getAttribute("aria-pressed"),
+    legend: await page.locator("#legend").innerText(),
     status: await readStatus(page),
-    mapDigest: createHash("sha256").update(pixels).digest("hex"),
+    mapDigest: await mapDigest(page),
   };
+  if (mode === "coverage") {
+    answer.coverage = await page.evaluate(() => window.vatsector.coverageShares());
+    answer.bench = await page.evaluate(() => window.vatsector.benchCoverage(3000));
+  }
+  return answer;
 }
 
 async function clickSector(page, names) {
@@ -166,6 +205,7 @@ async function clickSector(page, names) {
     occupants: "#panel .occupants-box",
     traffic: "#panel .traffic-chart",
     staffing: "#panel .staffing-grid",
+    controllers: "#panel .controllers",
   };
   await page.waitForFunction(
     (sel) => Object.values(sel).every((s) => document.querySelector(s)) || document.querySelector("#panel .error"),
@@ -182,12 +222,46 @@ async function clickSector(page, names) {
     occupantLinks: await page.locator("#panel .occupants a").count(),
     trafficBuckets: Number(await attr(page, parts.traffic, "data-buckets")),
     staffingCells: Number(await attr(page, parts.staffing, "data-cells")),
+    controllers: await page.$$eval("#panel .controllers details", (ds) =>
+      ds.map((d) => ({ id: d.dataset.controllerId, callsign: d.dataset.callsign }))),
     errors: await page.locator("#panel .error").allInnerTexts(),
   };
 }
 
 async function clickOccupant(page) {
-  const link = page.locator("#panel .occupants a").first();
+  return clickFlightLink(page, page.locator("#panel .occupants a").first());
+}
+
+async function expandController(page, id) {
+  const details = page.locator(`#panel .controllers details[data-controller-id="${id}"]`);
+  if (!(await details.count())) throw new Error(`the sector panel lists no controller ${id}`);
+  await details.locator("summary").click();
+  await page.waitForFunction(
+    (sel) => document.querySelector(`${sel} .radio-loaded, ${sel} .radio-figures .error, ${sel} .radio-figures p`),
+    `#panel .controllers details[data-controller-id="${id}"]`,
+    { timeout: waitMs, polling: 100 },
+  );
+  const figures = details.locator(".radio-loaded");
+  const data = (await figures.count()) ? await figures.evaluate((n) => ({ ...n.dataset })) : null;
+  return {
+    event: "controller",
+    id,
+    callsign: await details.getAttribute("data-callsign"),
+    open: await details.evaluate((d) => d.open),
+    radio: data,
+    figures: await details.locator(".radio-figures").innerText(),
+    working: await details.locator(".working-now a").allInnerTexts(),
+    workingIds: await details.locator(".working-now a").evaluateAll((as) => as.map((a) => a.dataset.flight)),
+    errors: await page.locator("#panel .error").allInnerTexts(),
+  };
+}
+
+async function clickWorking(page, flight) {
+  const links = page.locator("#panel .controllers details[open] .working-now a");
+  return clickFlightLink(page, flight ? links.and(page.locator(`[data-flight="${flight}"]`)) : links.first());
+}
+
+async function clickFlightLink(page, link) {
   const callsign = await link.innerText();
   await link.click();
   const panel = page.locator(`#panel[data-kind="flight"]`);
@@ -197,11 +271,18 @@ async function clickOccupant(page) {
     null,
     { timeout: waitMs, polling: 100 },
   );
+  const talking = page.locator("#panel .talking-to");
+  const coverage = page.locator("#panel .coverage");
   return {
     event: "flight",
     clicked: callsign,
     flightId: await panel.getAttribute("data-flight"),
     title: await panel.locator("h2").innerText(),
+    talkingTo: (await talking.count()) ? await talking.innerText() : null,
+    talkingToId: (await talking.count()) ? await talking.getAttribute("data-controller-id") : null,
+    coverage: (await coverage.count()) ? await coverage.evaluate((n) => ({ ...n.dataset })) : null,
+    contacts: await page.locator("#panel .contacts li").evaluateAll((lis) =>
+      lis.map((li) => ({ callsign: li.dataset.callsign, id: li.dataset.controllerId, text: li.innerText }))),
     errors: await page.locator("#panel .error").allInnerTexts(),
   };
 }

@@ -2,6 +2,7 @@
 // works wherever the service's HTTP port is (directly, or behind a proxy under a path prefix).
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { ControllerService } from "./gen/vatsector/v1/controller_service_pb";
 import { FlightService } from "./gen/vatsector/v1/flight_service_pb";
 import { IngestService } from "./gen/vatsector/v1/ingest_service_pb";
 import { SectorService } from "./gen/vatsector/v1/sector_service_pb";
@@ -17,6 +18,7 @@ const transport = createConnectTransport({ baseUrl: apiBase, useBinaryFormat: tr
 export interface Clients {
   sectors: Client<typeof SectorService>;
   flights: Client<typeof FlightService>;
+  controllers: Client<typeof ControllerService>;
   ingest: Client<typeof IngestService>;
   stats: Client<typeof StatsService>;
 }
@@ -24,6 +26,7 @@ export interface Clients {
 export const api: Clients = {
   sectors: createClient(SectorService, transport),
   flights: createClient(FlightService, transport),
+  controllers: createClient(ControllerService, transport),
   ingest: createClient(IngestService, transport),
   stats: createClient(StatsService, transport),
 };

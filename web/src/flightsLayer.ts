@@ -1,19 +1,29 @@
 // Every online flight drawn on one canvas of its own, redrawn whole when the flights or the view change:
-// 3,000 flights are one path filled once, where 3,000 markers would be 3,000 DOM nodes or Leaflet layers.
+// 3,000 flights are two paths filled once, where 3,000 markers would be 3,000 DOM nodes or Leaflet layers.
+// A flight in contact with a controller (LiveFlight.working) is a filled dot, one not in contact a hollow one.
 import L from "leaflet";
 import type { LiveFlight } from "./gen/vatsector/v1/flight_service_pb";
 
 const radiusPx = 2.2;
 const headingTickPx = 6;
+const flightColor = "#14213d";
 
 export class FlightsLayer extends L.Layer {
   private canvas: HTMLCanvasElement | undefined;
   private flights: LiveFlight[] = [];
   private selectedId: bigint | undefined;
+  private workingCount = 0;
 
   setFlights(flights: LiveFlight[]): void {
     this.flights = flights;
+    this.workingCount = 0;
+    for (const f of flights) if (f.working) this.workingCount++;
     this.redraw();
+  }
+
+  /** The flights drawn as in contact with a controller (filled), in view or not. */
+  get working(): number {
+    return this.workingCount;
   }
 
   get count(): number {
@@ -82,13 +92,15 @@ export class FlightsLayer extends L.Layer {
     ctx.clearRect(0, 0, size.x, size.y);
 
     const dots = new Path2D();
+    const rings = new Path2D();
     const ticks = new Path2D();
     let selected: L.Point | undefined;
     for (const f of this.flights) {
       const p = map.latLngToContainerPoint([f.latitude, f.longitude]);
       if (p.x < -10 || p.y < -10 || p.x > size.x + 10 || p.y > size.y + 10) continue;
-      dots.moveTo(p.x + radiusPx, p.y);
-      dots.arc(p.x, p.y, radiusPx, 0, 2 * Math.PI);
+      const path = f.working ? dots : rings;
+      path.moveTo(p.x + radiusPx, p.y);
+      path.arc(p.x, p.y, radiusPx, 0, 2 * Math.PI);
       const rad = (f.headingDeg * Math.PI) / 180;
       ticks.moveTo(p.x, p.y);
       ticks.lineTo(p.x + Math.sin(rad) * headingTickPx, p.y - Math.cos(rad) * headingTickPx);
@@ -97,7 +109,12 @@ export class FlightsLayer extends L.Layer {
     ctx.strokeStyle = "rgba(20, 33, 61, 0.7)";
     ctx.lineWidth = 1;
     ctx.stroke(ticks);
-    ctx.fillStyle = "#14213d";
+    ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.fill(rings);
+    ctx.strokeStyle = flightColor;
+    ctx.lineWidth = 1.2;
+    ctx.stroke(rings);
+    ctx.fillStyle = flightColor;
     ctx.fill(dots);
     if (selected) {
       ctx.beginPath();

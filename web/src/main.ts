@@ -1,20 +1,26 @@
-// The live map: sectors shaded by occupancy, staffed ones outlined, flights as points, a panel on click; kept
-// current by the server streams, each reopened with backoff when it ends.
+// The live map: sectors shaded by occupancy (or by radio coverage), staffed ones outlined, flights as points
+// (filled when in contact with a controller), a panel on click; kept current by the server streams, each
+// reopened with backoff when it ends.
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import "./style.css";
 import { api, errorMessage } from "./api";
+import { CoverageIndex, shareOf, type CoverageResult } from "./coverage";
 import { fetchSectors, SectorIndex, type SectorProperties } from "./geometry";
 import { FlightsLayer } from "./flightsLayer";
 import { OccupancyState } from "./occupancy";
 import { Panel } from "./panel";
-import { SectorsLayer } from "./sectorsLayer";
+import type { LiveFlight } from "./gen/vatsector/v1/flight_service_pb";
+import { SectorsLayer, type Shading } from "./sectorsLayer";
 import { renderLegend, Status } from "./status";
 import { follow } from "./stream";
 import { durationMs } from "./time";
 
 const status = new Status(document.getElementById("status")!);
-renderLegend(document.getElementById("legend")!);
+const legend = document.getElementById("legend")!;
+const coverageToggle = document.getElementById("coverage-toggle") as HTMLButtonElement;
+let shading: Shading = "occupancy";
+renderLegend(legend, shading);
 
 const map = L.map("map", {
   preferCanvas: true,
@@ -31,11 +37,20 @@ const flights = new FlightsLayer().addTo(map);
 const occupancy = new OccupancyState();
 let sectors: SectorsLayer | undefined;
 let index: SectorIndex | undefined;
+let coverageIndex: CoverageIndex | undefined;
+let coverage: CoverageResult | undefined;
+/** The latest WatchFlights message, by flight id, and the flights working each controller (by callsign). */
+let liveFlights: LiveFlight[] = [];
+let liveById = new Map<bigint, LiveFlight>();
+let workingBy = new Map<bigint, LiveFlight[]>();
+let liveAsOf: LiveFlight[] | undefined; // the flights the coverage was computed from
 
 const panel = new Panel(document.getElementById("panel")!, {
   feedTime: () => status.feedTime,
   stateOf: (name) => occupancy.sectors.get(name),
   onFlight: (id) => openFlight(id),
+  liveFlight: (id) => liveById.get(id),
+  workingFlights: (id) => workingBy.get(id) ?? [],
   onClose: () => {
     sectors?.select(undefined);
     flights.select(undefined);
@@ -69,7 +84,10 @@ async function loadSectors(): Promise<void> {
     try {
       const collection = await fetchSectors();
       index = new SectorIndex(collection);
-      sectors = new SectorsLayer(map, collection, renderer, (name) => occupancy.sectors.get(name));
+      coverageIndex = new CoverageIndex(collection);
+      updateCoverage();
+      sectors = new SectorsLayer(map, collection, renderer, (name) => occupancy.sectors.get(name),
+        (name) => coverage?.sectors.get(name), shading);
       flights.redraw(); // above the sectors
       status.sectorsDrawn = sectors.drawn;
       status.error = "";
@@ -82,6 +100,36 @@ async function loadSectors(): Promise<void> {
     }
   }
 }
+
+/**
+ * Recomputes each sector's coverage share from the live flights (when they or the outlines changed), and
+ * restyles the sectors whose share changed if coverage is what the map shows. It is computed here, in the
+ * browser, from the live flights and the outlines (see coverage.ts): no stream sends each sector's occupants.
+ */
+function updateCoverage(): void {
+  if (!coverageIndex || liveAsOf === liveFlights) return;
+  const before = coverage;
+  coverage = coverageIndex.compute(liveFlights);
+  liveAsOf = liveFlights;
+  status.coverageAsOf = status.flightsAsOf;
+  status.coverageMs = coverage.computeMs;
+  if (sectors?.shading !== "coverage") return;
+  const changed: string[] = [];
+  for (const [name, c] of coverage.sectors) if (shareOf(c) !== shareOf(before?.sectors.get(name))) changed.push(name);
+  for (const name of before?.sectors.keys() ?? []) if (!coverage.sectors.has(name)) changed.push(name);
+  sectors.refresh(changed);
+}
+
+function setShading(next: Shading): void {
+  shading = next;
+  coverageToggle.setAttribute("aria-pressed", String(next === "coverage"));
+  updateCoverage();
+  sectors?.setShading(next);
+  renderLegend(legend, next);
+  status.shading = next;
+  status.render();
+}
+coverageToggle.addEventListener("click", () => setShading(shading === "coverage" ? "occupancy" : "coverage"));
 
 follow({
   name: "WatchSectorOccupancy",
@@ -106,9 +154,22 @@ follow({
   name: "WatchFlights",
   open: (signal) => api.flights.watchFlights({}, { signal }),
   onMessage: (msg) => {
+    liveFlights = msg.flights;
+    liveById = new Map(msg.flights.map((f) => [f.id, f]));
+    workingBy = new Map();
+    for (const f of msg.flights) {
+      if (!f.working) continue;
+      const list = workingBy.get(f.working.id);
+      if (list) list.push(f);
+      else workingBy.set(f.working.id, [f]);
+    }
+    for (const list of workingBy.values()) list.sort((a, b) => a.callsign.localeCompare(b.callsign));
     flights.setFlights(msg.flights);
     status.flightsDrawn = msg.flights.length;
+    status.flightsWorking = flights.working;
     status.flightsAsOf = msg.asOf;
+    updateCoverage();
+    panel.flightsUpdated();
     status.render();
   },
 });
@@ -180,4 +241,38 @@ function fitSector(name: string): boolean {
   return true;
 }
 
-(window as unknown as { vatsector: unknown }).vatsector = { pointInside, fitSector };
+/**
+ * For automation: the coverage the page computed (and shades the sectors by), for every sector with occupants:
+ * [occupants, of them in contact].
+ */
+function coverageShares(): { computeMs: number; flights: number; sectors: Record<string, [number, number]> } {
+  updateCoverage();
+  const out: Record<string, [number, number]> = {};
+  for (const [name, c] of coverage?.sectors ?? []) out[name] = [c.occupants, c.working];
+  return { computeMs: coverage?.computeMs ?? NaN, flights: liveAsOf?.length ?? 0, sectors: out };
+}
+
+/**
+ * For automation: times the coverage computation for n flights (the live ones, repeated with their positions
+ * shifted so they spread over the same airspace), the median and the slowest of a few runs, in milliseconds.
+ */
+function benchCoverage(n: number): { flights: number; sectors: number; medianMs: number; maxMs: number } {
+  if (!coverageIndex || liveFlights.length === 0) return { flights: 0, sectors: 0, medianMs: NaN, maxMs: NaN };
+  const many: LiveFlight[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = liveFlights[i % liveFlights.length];
+    const k = Math.floor(i / liveFlights.length);
+    many.push({ ...f, latitude: Math.max(-89, Math.min(89, f.latitude + k * 0.37)), longitude: f.longitude + k * 0.53 });
+  }
+  const times: number[] = [];
+  let sectorsHit = 0;
+  for (let run = 0; run < 7; run++) {
+    const r = coverageIndex.compute(many);
+    times.push(r.computeMs);
+    sectorsHit = r.sectors.size;
+  }
+  times.sort((a, b) => a - b);
+  return { flights: n, sectors: sectorsHit, medianMs: times[3], maxMs: times[6] };
+}
+
+(window as unknown as { vatsector: unknown }).vatsector = { pointInside, fitSector, coverageShares, benchCoverage };

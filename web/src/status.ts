@@ -3,7 +3,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { el, formatCount } from "./dom";
 import { HealthState } from "./gen/vatsector/v1/ingest_service_pb";
-import { occupancySteps, staffedColor } from "./sectorsLayer";
+import { coverageSteps, occupancySteps, staffedColor, type Shading } from "./sectorsLayer";
 import type { StreamState } from "./stream";
 import { clockTime, timestampIso } from "./time";
 
@@ -21,6 +21,12 @@ export class Status {
   sectorsDrawn = 0;
   flightsDrawn = 0;
   flightsAsOf: Timestamp | undefined;
+  /** Flights drawn as in contact with a controller (LiveFlight.working set). */
+  flightsWorking = 0;
+  shading: Shading = "occupancy";
+  /** The flights (their as_of) the coverage shares were last computed from, and how long that took. */
+  coverageAsOf: Timestamp | undefined;
+  coverageMs = 0;
   occupancySectors = 0;
   occupancyFlights = 0;
   occupancyCycle = 0n;
@@ -57,6 +63,10 @@ export class Status {
     d.sectors = String(this.sectorsDrawn);
     d.flights = String(this.flightsDrawn);
     d.flightsAsOf = timestampIso(this.flightsAsOf);
+    d.flightsWorking = String(this.flightsWorking);
+    d.shading = this.shading;
+    d.coverageAsOf = timestampIso(this.coverageAsOf);
+    d.coverageMs = this.coverageMs.toFixed(2);
     d.occupancySectors = String(this.occupancySectors);
     d.occupancyFlights = String(this.occupancyFlights);
     d.occupancyCycle = String(this.occupancyCycle);
@@ -74,21 +84,31 @@ export class Status {
     const parts = [
       el("span", { class: `badge ${fresh}` }, label[fresh]),
       ` feed time ${clockTime(this.feedTime)}${why}`,
-      ` · ${formatCount(this.flightsDrawn)} flights · ${formatCount(this.sectorsDrawn)} sectors`,
+      ` · ${formatCount(this.flightsDrawn)} flights (${formatCount(this.flightsWorking)} in contact) · ${formatCount(this.sectorsDrawn)} sectors`,
     ];
     if (this.error) parts.push(el("span", { class: "error" }, ` · ${this.error}`));
     this.node.replaceChildren(...parts);
   }
 }
 
-/** The colour key of the map, in the top bar. */
-export function renderLegend(node: HTMLElement): void {
+/** The colour key of the map, in the top bar: the sector shading shown, staffing, and the flights' dots. */
+export function renderLegend(node: HTMLElement, shading: Shading): void {
   const swatch = (style: string) => el("i", { style });
-  const items: (Node | string)[] = ["flights in sector: "];
-  occupancySteps.forEach((s, i) => {
-    const next = occupancySteps[i + 1];
-    items.push(swatch(`background:${s.color}`), next ? `${s.from}${next.from - 1 > s.from ? `–${next.from - 1}` : ""} ` : `${s.from}+ `);
-  });
+  const dot = (style: string) => el("i", { class: "dot", style });
+  const items: (Node | string)[] = [];
+  if (shading === "coverage") {
+    items.push("occupants in contact: ");
+    for (const s of coverageSteps) items.push(swatch(`background:${s.color}`), `${s.label} `);
+  } else {
+    items.push("flights in sector: ");
+    occupancySteps.forEach((s, i) => {
+      const next = occupancySteps[i + 1];
+      items.push(swatch(`background:${s.color}`), next ? `${s.from}${next.from - 1 > s.from ? `–${next.from - 1}` : ""} ` : `${s.from}+ `);
+    });
+  }
   items.push(" ", swatch(`border:2px solid ${staffedColor};background:transparent`), "staffed");
+  // The bar is as dark as the dots: filled and hollow in the bar's light text colour.
+  items.push(" ", dot("background:currentColor"), "in contact", dot("background:transparent"), "no contact");
+  node.dataset.shading = shading;
   node.replaceChildren(...items);
 }
