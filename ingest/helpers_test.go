@@ -95,12 +95,17 @@ func run(t testing.TB, store *repository.Store, sectors *ingest.AirspaceSectors,
 type recorder struct {
 	mu     sync.Mutex
 	cycles []*domain.Committed
+	// onPublish, when set, is called after each cycle is kept.
+	onPublish func()
 }
 
 func (r *recorder) Publish(c *domain.Committed) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.cycles = append(r.cycles, c)
+	r.mu.Unlock()
+	if r.onPublish != nil {
+		r.onPublish()
+	}
 }
 
 // dump renders a table's rows, ordered, as text that compares equal across dialects: times in UTC RFC 3339,

@@ -57,7 +57,13 @@ type Config struct {
 	Instance string
 	// Lease is how long the claim of a writer that stopped committing holds (DefaultLease when zero).
 	Lease time.Duration
+	// FollowInterval is how often a standby reads the cycles the writer committed since, to publish them to its
+	// own streams (DefaultFollowInterval when zero; negative: it does not follow). See follow.
+	FollowInterval time.Duration
 }
+
+// DefaultFollowInterval: a standby's streams lag the writer's by at most this, plus one read.
+const DefaultFollowInterval = time.Second
 
 // DefaultLease is eight cycles of the feed: long enough that a slow cycle or a short database outage does not
 // hand ingest over, short enough that a standby takes over a dead writer within minutes.
@@ -93,6 +99,8 @@ type Runner struct {
 	tracker *Tracker
 	// adopted is set once the stored rows without a sector set were given theirs (adopt).
 	adopted bool
+	// followed is the last cycle a standby published of the writer's (follow); 0 before it followed any.
+	followed int64
 	// epoch is this instance's writer claim, renewed by every cycle.
 	epoch int64
 
@@ -170,6 +178,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FollowInterval == 0 {
+		cfg.FollowInterval = DefaultFollowInterval
+	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
 	}
@@ -209,6 +220,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.release()
+	// A standby that takes over: its streams get what the old writer committed last before its own cycles (a
+	// writer that claimed at once reads that nothing was committed since the server seeded its hub).
+	r.follow(ctx)
 	if err := r.adopt(ctx); err != nil {
 		return err
 	}
@@ -363,15 +377,76 @@ func (r *Runner) claim(ctx context.Context) (bool, error) {
 		default:
 			r.fail("claim", err)
 		}
-		t := time.NewTimer(r.cfg.Lease / 4)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		// Until the next try, follow the writer's cycles.
+		if !r.followUntil(ctx, time.Now().Add(r.cfg.Lease/4)) {
 			return false, nil
-		case <-t.C:
 		}
 	}
 }
+
+// followUntil follows the writer's cycles every FollowInterval until deadline; false when ctx ended first.
+func (r *Runner) followUntil(ctx context.Context, deadline time.Time) bool {
+	for {
+		wait := time.Until(deadline)
+		if r.cfg.FollowInterval > 0 && r.cfg.Publisher != nil {
+			wait = min(wait, r.cfg.FollowInterval)
+		}
+		if wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		if time.Now().Before(deadline) {
+			r.follow(ctx)
+		}
+	}
+}
+
+// follow publishes the cycles another instance committed since the last one this instance's streams have,
+// as that instance published them: so a standby's subscribers get every event once, in sequence order, live
+// (within FollowInterval), with the same resume rules as the writer's. The first position is the hub's, which
+// the server seeded from the database; the runner calls it once more after winning the claim, before its own
+// first cycle, so nothing the old writer committed is skipped.
+func (r *Runner) follow(ctx context.Context) {
+	if r.cfg.Publisher == nil || r.cfg.FollowInterval < 0 {
+		return
+	}
+	if r.followed == 0 {
+		if p, ok := r.cfg.Publisher.(interface {
+			Position() (int64, *domain.Cycle)
+		}); ok {
+			if _, c := p.Position(); c != nil {
+				r.followed = c.ID
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		cycles, err := r.cfg.Store.CommittedAfter(ctx, r.followed, followPage)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("following the writer's cycles", "err", err)
+			}
+			return
+		}
+		for i := range cycles {
+			c := &cycles[i]
+			r.cfg.Publisher.Publish(c)
+			r.followed = c.Cycle.ID
+		}
+		if len(cycles) < followPage {
+			return
+		}
+	}
+}
+
+// followPage is how many cycles follow reads at once: a standby that started long after the writer reads
+// its backlog of cycles in pages.
+const followPage = 100
 
 // release hands the claim back at the end of Run, so a standby need not wait for the lease.
 func (r *Runner) release() {

@@ -37,4 +37,7 @@ type Store interface {
 	AdoptSectorSets(ctx context.Context, resolve func(id string) (set string, ok bool)) (domain.AdoptedSectors, error)
 	// Ping tells a database that answers from one that does not.
 	Ping(ctx context.Context) error
+	// CommittedAfter returns up to limit committed cycles after the cycle with id after, in order, with their
+	// events, the last with the flights online now: what a standby publishes of the writer's cycles.
+	CommittedAfter(ctx context.Context, after int64, limit int) ([]domain.Committed, error)
 }

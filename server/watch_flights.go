@@ -103,8 +103,10 @@ func (q *queryService) followFlights(ctx context.Context, sub *hub.Subscription,
 	send func(encodedResponse) error,
 ) error {
 	sendCycle := func(p *hub.Published) error {
-		if p.Cycle.ID <= *lastID {
-			return nil // a cycle committed before the hub was seeded may be published after it
+		if p.Cycle.ID <= *lastID || p.Flights == nil {
+			// A cycle committed before the hub was seeded may be published after it; a standby publishes the
+			// flights with the newest of the cycles it follows at once only (ingest.Runner.follow).
+			return nil
 		}
 		c, err := encodingsOf(p)
 		if err != nil {
