@@ -79,8 +79,9 @@ func TestAStandbyPublishesTheWritersCycles(t *testing.T) {
 		standby := make(chan struct{})
 		followed := make(chan struct{}, 16)
 		standbyLog.onPublish = func() { followed <- struct{}{} }
+		interval := 10 * time.Millisecond
 		sb, err := ingest.NewRunner(ingest.Config{Source: &scripted{bodies: bodies[4:]}, Store: store, Sectors: sectors.Current,
-			Publisher: standbyLog, Instance: "standby", Lease: 200 * time.Millisecond, FollowInterval: 10 * time.Millisecond,
+			Publisher: standbyLog, Instance: "standby", Lease: 200 * time.Millisecond, FollowInterval: interval,
 			Logger: slog.New(signalOn{msg: "standby", ch: standby})})
 		if err != nil {
 			t.Fatal(err)

@@ -394,17 +394,32 @@ func (r *Runner) followUntil(ctx context.Context, deadline time.Time) bool {
 		if wait <= 0 {
 			return true
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
+		if w, ok := r.cfg.Store.(cycleWaiter); ok && r.cfg.Publisher != nil {
+			// Woken by the writer's commit where the database notifies it (PostgreSQL's primary); polled
+			// otherwise.
+			w.WaitForCycle(ctx, wait)
+			if ctx.Err() != nil {
+				return false
+			}
+		} else {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return false
+			case <-t.C:
+			}
 		}
-		if time.Now().Before(deadline) {
-			r.follow(ctx)
+		r.follow(ctx)
+		if !time.Now().Before(deadline) {
+			return true
 		}
 	}
+}
+
+// cycleWaiter is a store that can wait for another instance's commit (repository.Store.WaitForCycle).
+type cycleWaiter interface {
+	WaitForCycle(ctx context.Context, max time.Duration) bool
 }
 
 // follow publishes the cycles another instance committed since the last one this instance's streams have,

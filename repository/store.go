@@ -78,7 +78,9 @@ type Store struct {
 	// tables says how each part of a cycle is written (prepareTableWrites).
 	tables     []*tableWrite
 	statements atomic.Int64
-	log        *slog.Logger
+	// listen is the connection that waits for committed cycles' notifications (WaitForCycle).
+	listen *listener
+	log    *slog.Logger
 }
 
 // Open connects, checks the connection and sizes the pool. It does not migrate: call Migrate.
@@ -87,7 +89,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{queryTimeout: cfg.QueryTimeout, log: log}
+	s := &Store{queryTimeout: cfg.QueryTimeout, log: log, listen: &listener{}}
 	if s.queryTimeout <= 0 {
 		s.queryTimeout = DefaultQueryTimeout
 	}
@@ -102,6 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("repository: database URL: %w", redact(err, cfg.DatabaseURL))
 		}
+		s.listen.config = conn.Copy()
 		dialector = func() gorm.Dialector {
 			return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*conn, stdlib.OptionAfterConnect(sessionSettings))})
 		}
@@ -202,7 +205,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes both pools.
-func (s *Store) Close() error { return errors.Join(s.sqlDB.Close(), s.ingestSQL.Close()) }
+func (s *Store) Close() error {
+	return errors.Join(s.listen.close(), s.sqlDB.Close(), s.ingestSQL.Close())
+}
 
 // Checkpoint copies SQLite's write-ahead log into the database file, as far as readers allow (PASSIVE: it waits
 // for no one), so the log is reused instead of growing. It reports whether it ran: PostgreSQL checkpoints on its
