@@ -417,19 +417,7 @@ func TestMapPage(t *testing.T) {
 	args := append(serviceFlags(vatspy), "--http-listen", "127.0.0.1:0", "--feed", feedSrv.URL+"/vatsim-data.json",
 		"--interval", "200ms", "--data-dir", t.TempDir())
 	svc := startService(t, "service", args, nil)
-	addrOf := func(prefix string) string {
-		t.Helper()
-		i, err := svc.waitFor(0, time.Minute, func(l logLine) bool { return strings.HasPrefix(l.Msg, prefix) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fields struct{ Addr string }
-		if err := json.Unmarshal([]byte(svc.line(i).raw), &fields); err != nil || fields.Addr == "" {
-			t.Fatalf("no addr in %q", svc.line(i).raw)
-		}
-		return fields.Addr
-	}
-	grpcAddr, httpAddr := addrOf("serving gRPC"), addrOf("serving HTTP")
+	grpcAddr, httpAddr := svc.addr("serving gRPC"), svc.addr("serving HTTP")
 	committed := func(i int) {
 		t.Helper()
 		want := feedSrc.times[i]

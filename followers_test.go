@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,18 +96,6 @@ func TestEveryInstanceStreams(t *testing.T) {
 			"--instance", name, "--writer-lease", "10s")
 		return startService(t, name, args, nil)
 	}
-	addrOf := func(s *service) string {
-		t.Helper()
-		i, err := s.waitFor(0, time.Minute, func(l logLine) bool { return strings.HasPrefix(l.Msg, "serving gRPC") })
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fields struct{ Addr string }
-		if err := json.Unmarshal([]byte(s.line(i).raw), &fields); err != nil || fields.Addr == "" {
-			t.Fatalf("no addr in %q", s.line(i).raw)
-		}
-		return fields.Addr
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -117,12 +104,12 @@ func TestEveryInstanceStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	followers := []*service{instance("follower-1"), instance("follower-2")}
-	logs := map[string]*eventLog{"writer": subscribe(t, ctx, addrOf(writer))}
+	logs := map[string]*eventLog{"writer": subscribe(t, ctx, writer.addr("serving gRPC"))}
 	for _, f := range followers {
 		if _, err := f.waitFor(0, time.Minute, func(l logLine) bool { return strings.HasPrefix(l.Msg, "standby") }); err != nil {
 			t.Fatal(err)
 		}
-		logs[f.name] = subscribe(t, ctx, addrOf(f))
+		logs[f.name] = subscribe(t, ctx, f.addr("serving gRPC"))
 	}
 	// Half the replay, then the writer dies mid-stride.
 	commits := 0

@@ -208,6 +208,21 @@ func (s *service) waitFor(from int, timeout time.Duration, match func(logLine) b
 	}
 }
 
+// addr is the address the process logged it serves on, in its first line whose message starts with prefix
+// ("serving gRPC", "serving HTTP").
+func (s *service) addr(prefix string) string {
+	s.t.Helper()
+	i, err := s.waitFor(0, time.Minute, func(l logLine) bool { return strings.HasPrefix(l.Msg, prefix) })
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var fields struct{ Addr string }
+	if err := json.Unmarshal([]byte(s.line(i).raw), &fields); err != nil || fields.Addr == "" {
+		s.t.Fatalf("no addr in %q", s.line(i).raw)
+	}
+	return fields.Addr
+}
+
 func (s *service) line(i int) logLine {
 	s.mu.Lock()
 	defer s.mu.Unlock()

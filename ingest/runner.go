@@ -432,12 +432,16 @@ func (r *Runner) follow(ctx context.Context) {
 		return
 	}
 	if r.followed == 0 {
-		if p, ok := r.cfg.Publisher.(interface {
+		// Where the streams are: a publisher that cannot say (a test's recorder) is not followed for, lest it
+		// get every stored cycle again.
+		p, ok := r.cfg.Publisher.(interface {
 			Position() (int64, *domain.Cycle)
-		}); ok {
-			if _, c := p.Position(); c != nil {
-				r.followed = c.ID
-			}
+		})
+		if !ok {
+			return
+		}
+		if _, c := p.Position(); c != nil {
+			r.followed = c.ID
 		}
 	}
 	for ctx.Err() == nil {
