@@ -69,6 +69,20 @@ func (s *Store) CommittedAfter(ctx context.Context, after int64, limit int) ([]d
 	return out, nil
 }
 
+// LiveFlights are the online flights as of their newest position, with their plans and contacts, ordered by
+// id, in one read transaction: what a map starts from before any cycle was published.
+func (s *Store) LiveFlights(ctx context.Context) ([]domain.LiveFlight, error) {
+	var out []domain.LiveFlight
+	err := s.read(ctx, func(tx *gorm.DB) (err error) {
+		out, err = s.liveFlights(tx)
+		return err
+	})
+	if err != nil {
+		return nil, readError("live flights", err)
+	}
+	return out, nil
+}
+
 // liveFlights are the online flights as of their newest position, with their plans and contacts, ordered by id.
 func (s *Store) liveFlights(tx *gorm.DB) ([]domain.LiveFlight, error) {
 	var rows []flightNow

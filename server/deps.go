@@ -31,6 +31,7 @@ type Storage interface {
 	FlightSummaryByID(ctx context.Context, id int64, maxVisits int) (*domain.FlightSummaryReport, error)
 	ListControllerSessions(ctx context.Context, f repository.SessionFilter, after *repository.Key, limit int) ([]domain.ControllerSession, error)
 	LastCommittedCycle(ctx context.Context) (*domain.Cycle, error)
+	LiveFlights(ctx context.Context) ([]domain.LiveFlight, error)
 	StatsStorage
 }
 

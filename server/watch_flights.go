@@ -1,11 +1,9 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/hub"
-	"github.com/vatsector/vatsector/repository"
 )
 
 // WatchFlights sends every online flight each cycle: a whole map's worth of positions, 3,000 flights a
@@ -149,49 +146,17 @@ func (q *queryService) followFlights(ctx context.Context, sub *hub.Subscription,
 	}
 }
 
-// storedLiveFlightsPage is how many flights one read of storedLiveFlights takes.
-const storedLiveFlightsPage = 1000
-
-// storedLiveFlights reads the online flights inside box from storage, a page at a time through the catch-up
-// gate (every map reconnecting after a restart reads them at once), as the message of the subscription's start.
+// storedLiveFlights reads the online flights from storage through the catch-up gate (every map reconnecting
+// after a restart reads them at once), as the message of the subscription's start.
 func (q *queryService) storedLiveFlights(ctx context.Context, sub *hub.Subscription, box domain.BoundingBox) (encodedResponse, error) {
-	f := repository.FlightFilter{}
-	if box != (domain.BoundingBox{}) {
-		f.Bounds = &box
+	release, err := q.catchUp.acquire(ctx, sub.Done())
+	if err != nil {
+		return nil, err
 	}
-	var (
-		flights []domain.LiveFlight
-		after   *repository.Key
-	)
-	for {
-		release, err := q.catchUp.acquire(ctx, sub.Done())
-		if err != nil {
-			return nil, err
-		}
-		page, err := q.store.ListFlights(ctx, f, after, storedLiveFlightsPage)
-		release()
-		if err != nil {
-			return nil, err
-		}
-		for i := range page {
-			flights = append(flights, liveFlightOf(&page[i]))
-		}
-		if len(page) < storedLiveFlightsPage {
-			break
-		}
-		last := page[len(page)-1].Flight
-		after = &repository.Key{Callsign: last.Callsign, ID: last.ID}
+	flights, err := q.store.LiveFlights(ctx)
+	release()
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(flights, func(a, b domain.LiveFlight) int { return cmp.Compare(a.ID, b.ID) })
-	return encodeLiveFlights(sub.Start().UpdateTimestamp, flights, domain.BoundingBox{})
-}
-
-func liveFlightOf(s *domain.FlightSummary) domain.LiveFlight {
-	f := &s.Flight
-	lf := domain.LiveFlight{ID: f.ID, Callsign: f.Callsign, Latitude: f.Latitude, Longitude: f.Longitude,
-		Altitude: f.Altitude, Groundspeed: f.Groundspeed, Heading: f.Heading}
-	if p := s.Plan; p != nil {
-		lf.Aircraft, lf.Departure, lf.Arrival = p.AircraftShort, p.Departure, p.Arrival
-	}
-	return lf
+	return encodeLiveFlights(sub.Start().UpdateTimestamp, flights, box)
 }
