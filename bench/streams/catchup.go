@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/internal/wirecodec"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 )
@@ -401,7 +402,7 @@ func (st *catchUpStream) catchUp(ctx context.Context, desc *grpc.StreamDesc, req
 	started := time.Now()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cs, err := st.conn.NewStream(sctx, desc, vatsectorv1.SectorService_WatchSectorEvents_FullMethodName, grpc.ForceCodecV2(wireCodec{}))
+	cs, err := st.conn.NewStream(sctx, desc, vatsectorv1.SectorService_WatchSectorEvents_FullMethodName, grpc.ForceCodecV2(wirecodec.Codec{}))
 	if err == nil {
 		err = cs.SendMsg(req)
 	}

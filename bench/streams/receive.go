@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/internal/wirecodec"
 )
 
 // received is what a subscriber needs from one stream message: how many events it carried (0 for a
@@ -50,7 +49,7 @@ func openDecoding(ctx context.Context, conn *grpc.ClientConn, req *vatsectorv1.W
 // building Go values nobody looks at.
 func openSummarizing(ctx context.Context, conn *grpc.ClientConn, req *vatsectorv1.WatchSectorEventsRequest) (func() (received, error), error) {
 	desc := &grpc.StreamDesc{StreamName: "WatchSectorEvents", ServerStreams: true}
-	cs, err := conn.NewStream(ctx, desc, vatsectorv1.SectorService_WatchSectorEvents_FullMethodName, grpc.ForceCodecV2(wireCodec{}))
+	cs, err := conn.NewStream(ctx, desc, vatsectorv1.SectorService_WatchSectorEvents_FullMethodName, grpc.ForceCodecV2(wirecodec.Codec{}))
 	if err != nil {
 		return nil, err
 	}
@@ -69,32 +68,6 @@ func openSummarizing(ctx context.Context, conn *grpc.ClientConn, req *vatsectorv
 		return f.summarize(msg)
 	}, nil
 }
-
-// wireCodec marshals requests as protobuf and hands responses over as their bytes.
-type wireCodec struct{}
-
-func (wireCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(proto.Message)
-	if !ok {
-		return nil, fmt.Errorf("wireCodec: cannot marshal %T", v)
-	}
-	b, err := proto.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-}
-
-func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	p, ok := v.(*[]byte)
-	if !ok {
-		return fmt.Errorf("wireCodec: cannot unmarshal into %T", v)
-	}
-	*p = data.Materialize()
-	return nil
-}
-
-func (wireCodec) Name() string { return "proto" }
 
 // wireFields are the field numbers summarize reads, taken from the generated descriptors.
 type wireFields struct {

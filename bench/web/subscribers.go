@@ -18,12 +18,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/internal/wirecodec"
 )
 
 // The subscribers' protocols.
@@ -142,7 +142,7 @@ func openGRPC(ctx context.Context, addr string) (*stream, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	cs, err := conn.NewStream(ctx, &grpc.StreamDesc{StreamName: "WatchFlights", ServerStreams: true},
-		vatsectorv1.FlightService_WatchFlights_FullMethodName, grpc.ForceCodecV2(wireCodec{}))
+		vatsectorv1.FlightService_WatchFlights_FullMethodName, grpc.ForceCodecV2(wirecodec.Codec{}))
 	if err == nil {
 		err = cs.SendMsg(&vatsectorv1.WatchFlightsRequest{})
 	}
@@ -163,32 +163,6 @@ func openGRPC(ctx context.Context, addr string) (*stream, error) {
 		close: func() { cancel(); _ = conn.Close() },
 	}, nil
 }
-
-// wireCodec marshals requests as protobuf and hands responses over as their bytes.
-type wireCodec struct{}
-
-func (wireCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(proto.Message)
-	if !ok {
-		return nil, fmt.Errorf("wireCodec: cannot marshal %T", v)
-	}
-	b, err := proto.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-}
-
-func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	p, ok := v.(*[]byte)
-	if !ok {
-		return fmt.Errorf("wireCodec: cannot unmarshal into %T", v)
-	}
-	*p = data.Materialize()
-	return nil
-}
-
-func (wireCodec) Name() string { return "proto" }
 
 var errNoAsOf = errors.New("message without as_of")
 
