@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vatsector/vatsector/domain"
@@ -35,7 +36,8 @@ type endedContact struct {
 // ATIS stations. Their antennas are their callsigns' transceivers; two connections on one callsign (a ghost)
 // share its station, which goes to the earlier one (the lower id).
 func (p *Plan) matchRadios(t *Tracker, snap *feed.Snapshot, pilots []positionPilot) {
-	names := p.controllerNames(t)
+	// Built only for a cycle that records a contact event: most cycles change no contact.
+	names := sync.OnceValue(func() map[int64]*domain.Controller { return p.controllerNames(t) })
 	p.coverageKnown = snap.Transceivers != nil
 	if tr := snap.Transceivers; tr != nil {
 		ix, byCallsign := p.radioIndex(tr)
@@ -115,8 +117,8 @@ func (p *Plan) controllerNames(t *Tracker) map[int64]*domain.Controller {
 // contactEvent records a flight starting or ending its contact with a controller, in the first sector the
 // controller staffs (by set, then id). A controller staffing no loaded sector records none; nor does one no
 // longer known (gone longer than the grace period while the flight's coverage stayed unknown).
-func (p *Plan) contactEvent(kind domain.EventKind, f *domain.Flight, controller int64, at time.Time, names map[int64]*domain.Controller) {
-	c := names[controller]
+func (p *Plan) contactEvent(kind domain.EventKind, f *domain.Flight, controller int64, at time.Time, names func() map[int64]*domain.Controller) {
+	c := names()[controller]
 	if c == nil || len(c.Sectors) == 0 {
 		return
 	}
