@@ -24,16 +24,20 @@ import (
 
 // config is the service's configuration: flags, each with an environment equivalent (flags win).
 type config struct {
-	DatabaseURL    string
-	DataDir        string
-	Feed           feedSpec
-	FeedTimeout    time.Duration // per HTTP request of the feed
-	FeedRetries    int           // further attempts per poll after a failed request; 0: none
-	Sectors        []airspace.Source
-	MapDataURL     string
-	SectorsRefresh time.Duration
-	Listen         string
-	MetricsListen  string
+	DatabaseURL string
+	// ReadDatabaseURL is a hot standby of DatabaseURL that serves the API's reads; MaxReadLag how far behind
+	// the primary it may be before its queries are refused.
+	ReadDatabaseURL string
+	MaxReadLag      time.Duration
+	DataDir         string
+	Feed            feedSpec
+	FeedTimeout     time.Duration // per HTTP request of the feed
+	FeedRetries     int           // further attempts per poll after a failed request; 0: none
+	Sectors         []airspace.Source
+	MapDataURL      string
+	SectorsRefresh  time.Duration
+	Listen          string
+	MetricsListen   string
 	// HTTPListen serves the API as Connect, gRPC-Web and REST, and the map page; empty disables it.
 	HTTPListen string
 	// CORSOrigins may call the HTTP API from their pages.
@@ -49,9 +53,11 @@ type config struct {
 	FutureTolerance time.Duration
 	Instance        string
 	WriterLease     time.Duration
-	QueryTimeout    time.Duration
-	ShutdownGrace   time.Duration
-	ShutdownWait    time.Duration
+	// FollowInterval is how often an instance that does not write reads the writer's committed cycles.
+	FollowInterval time.Duration
+	QueryTimeout   time.Duration
+	ShutdownGrace  time.Duration
+	ShutdownWait   time.Duration
 	// Per-client bounds of the API (client = peer IP address), and the catch-up reads streams may run at once.
 	StreamsPerClient int
 	ClientRate       float64
@@ -165,6 +171,8 @@ func parseServeConfig(args []string, getenv func(string) string, usageOut io.Wri
 // define declares every flag of the service, bound to c and raw, and the usage text.
 func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db; empty uses the embedded SQLite file in --data-dir")
+	fs.StringVar(&c.ReadDatabaseURL, "read-database-url", "", "PostgreSQL URL of a hot standby of --database-url: the API's queries, statistics and stream tails read it, the cycles write to --database-url; empty reads --database-url")
+	fs.DurationVar(&c.MaxReadLag, "max-read-lag", repository.DefaultMaxReadLag, "how far behind the primary the --read-database-url standby may be (or how long its lag may go unmeasured) before queries are refused with UNAVAILABLE instead of answered stale")
 	fs.StringVar(&c.DataDir, "data-dir", "vatsector-data", "folder for the embedded SQLite database and the downloaded VATSpy cache")
 	fs.StringVar(&raw.feed, "feed", "live", "feed source: live (VATSIM's status.json), an http(s):// URL serving status.json or vatsim-data.json, replay:DIR (recorded snapshots, in update_timestamp order), or sim:N (simulated traffic with N pilots)")
 	fs.DurationVar(&c.FeedTimeout, "feed-timeout", defaultFeedTimeout, "deadline of one request to the feed (status.json or a snapshot, body included); live and http(s) feeds")
@@ -187,6 +195,7 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.DurationVar(&c.FutureTolerance, "future-tolerance", ingest.DefaultFutureTolerance, "how far past this machine's clock a snapshot's update_timestamp may be; a snapshot dated further ahead is refused")
 	fs.StringVar(&c.Instance, "instance", "", "this instance's identity as the database's single ingest writer (empty: the host name); another instance waits as a standby, serving the API, until this one stops or its claim is older than --writer-lease")
 	fs.DurationVar(&c.WriterLease, "writer-lease", ingest.DefaultLease, "how long the ingest writer's claim holds after its last committed cycle before a standby may take over")
+	fs.DurationVar(&c.FollowInterval, "follow-interval", ingest.DefaultFollowInterval, "how often an instance that is not the writer reads the writer's committed cycles for its streams; on the primary a commit's notification wakes it sooner, on a --read-database-url standby it polls at this interval")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", repository.DefaultQueryTimeout, "deadline of any other query")
 	fs.IntVar(&c.StreamsPerClient, "max-streams-per-client", server.DefaultMaxStreamsPerClient, "streams one client (peer IP address) may hold open at once; more are RESOURCE_EXHAUSTED with a retry hint")
 	fs.Float64Var(&c.ClientRate, "client-rate", server.DefaultClientRequestRate, "calls a second each client (peer IP address) may make, on average")
@@ -274,6 +283,13 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 	} else if c.DataDir == "" {
 		bad("data-dir", "empty, and no --database-url: the embedded database needs a folder")
 	}
+	if c.ReadDatabaseURL != "" {
+		if c.DatabaseURL == "" {
+			bad("read-database-url", "needs --database-url: a read standby replicates a PostgreSQL primary, and the embedded SQLite file has none")
+		} else if u, err := url.Parse(c.ReadDatabaseURL); err == nil && u.Scheme != "" && u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			bad("read-database-url", "scheme %q: want postgres://", u.Scheme)
+		}
+	}
 	if c.MapDataURL != "" {
 		if u, err := url.Parse(c.MapDataURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			bad("map-data-url", "%q is not an http(s) URL", c.MapDataURL)
@@ -295,6 +311,7 @@ func (c *config) check(raw rawFlags, intervalSet bool) error {
 		{"interval", c.Interval, 0}, {"feed-timeout", c.FeedTimeout, 100 * time.Millisecond}, {"grace", c.Grace, time.Second}, {"write-timeout", c.WriteTimeout, time.Millisecond},
 		{"query-timeout", c.QueryTimeout, time.Millisecond}, {"shutdown-grace", c.ShutdownGrace, 0}, {"shutdown-wait", c.ShutdownWait, 0},
 		{"sectors-refresh", c.SectorsRefresh, time.Minute}, {"writer-lease", c.WriterLease, time.Second},
+		{"max-read-lag", c.MaxReadLag, 100 * time.Millisecond}, {"follow-interval", c.FollowInterval, time.Millisecond},
 		{"positions-retention", c.PositionsRetention, 0}, {"events-retention", c.EventsRetention, 0},
 		{"sector-hours-retention", c.SectorHoursRetention, 0},
 		{"backlog", c.Backlog, ingest.FeedCadence}, {"future-tolerance", c.FutureTolerance, time.Second},
@@ -379,6 +396,7 @@ func (c *config) sqlitePath() string { return filepath.Join(c.DataDir, "vatsecto
 // storeConfig is the repository configuration.
 func (c *config) storeConfig(log *slog.Logger) repository.Config {
 	return repository.Config{
-		DatabaseURL: c.DatabaseURL, SQLitePath: c.sqlitePath(), Pool: c.Pool, QueryTimeout: c.QueryTimeout, Logger: log,
+		DatabaseURL: c.DatabaseURL, ReadDatabaseURL: c.ReadDatabaseURL, MaxReadLag: c.MaxReadLag,
+		SQLitePath: c.sqlitePath(), Pool: c.Pool, QueryTimeout: c.QueryTimeout, Logger: log,
 	}
 }

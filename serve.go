@@ -48,6 +48,13 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	log.Info("database ready", "dialect", store.Dialect(), "migrations_applied", len(applied))
 	reg.MustRegister(collectors.NewDBStatsCollector(store.SQL(), "vatsector"),
 		collectors.NewDBStatsCollector(store.IngestSQL(), "vatsector_ingest"))
+	if standby := store.ReplicaSQL(); standby != nil {
+		reg.MustRegister(collectors.NewDBStatsCollector(standby, "vatsector_read_standby"),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "vatsector_read_standby_lag_seconds",
+				Help: "How long the read standby has lacked a cycle the primary committed, as last measured (0 when it has every one).",
+			}, func() float64 { st, _ := store.ReplicaStatus(); return st.Lag.Seconds() }))
+	}
 
 	sectors, follow, err := loadSectors(ctx, cfg, log)
 	if err != nil {
@@ -62,7 +69,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		Source: src, Store: store, Sectors: sectors.Current, Interval: cfg.Interval, Grace: cfg.Grace,
 		WriteTimeout: cfg.WriteTimeout, Publisher: events, Logger: log, Registerer: reg,
 		Instance: cfg.Instance, Lease: cfg.WriterLease, FutureTolerance: cfg.FutureTolerance,
-		Backlog: int((cfg.Backlog + ingest.FeedCadence - 1) / ingest.FeedCadence),
+		FollowInterval: cfg.FollowInterval,
+		Backlog:        int((cfg.Backlog + ingest.FeedCadence - 1) / ingest.FeedCadence),
 	})
 	if err != nil {
 		return err
@@ -109,6 +117,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return runner.Run(ingestCtx)
 	})
 	g.Go(func() error { follow(gctx); return nil })
+	g.Go(func() error { store.MonitorReplica(gctx, repository.DefaultReplicaCheckEvery); return nil })
 	hours := cfg.SectorHoursRetention
 	if hours == 0 {
 		hours = -1 // the flag's 0 keeps them forever; Retention's 0 takes its default

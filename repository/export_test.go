@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -48,3 +49,9 @@ func RenderTableWrites(s *Store, cw *domain.CycleWrite, readHandle bool) ([]Rend
 	}
 	return out, nil
 }
+
+// MeasureReplica measures the read standby's lag now, as MonitorReplica does every second.
+func MeasureReplica(ctx context.Context, s *Store) { s.replica.measure(ctx, s.db) }
+
+// SetReplicaClock replaces the clock the read standby's lag is measured and judged by.
+func SetReplicaClock(s *Store, now func() time.Time) { s.replica.now = now }

@@ -17,12 +17,25 @@ import (
 // shows the newest positions only). One read transaction of three or four statements: the cycles, their
 // events by sequence range (the primary key), and, when there is one, the online flights as of their newest
 // position with their plans.
+//
+// With a read standby it reads the standby, which may lag: the caller reads again later (it follows by id, so a
+// lagging standby delays cycles but cannot lose one).
 func (s *Store) CommittedAfter(ctx context.Context, after int64, limit int) ([]domain.Committed, error) {
+	return s.committedAfter(ctx, s.tails(), after, limit)
+}
+
+// CommittedAfterOnPrimary is CommittedAfter from the primary: what a new writer publishes before its own first
+// cycle must be all the old writer committed, which a standby may not have replayed yet.
+func (s *Store) CommittedAfterOnPrimary(ctx context.Context, after int64, limit int) ([]domain.Committed, error) {
+	return s.committedAfter(ctx, s.db, after, limit)
+}
+
+func (s *Store) committedAfter(ctx context.Context, db *gorm.DB, after int64, limit int) ([]domain.Committed, error) {
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
 	var out []domain.Committed
-	err := s.read(ctx, func(tx *gorm.DB) error {
+	err := s.readOn(ctx, db, func(tx *gorm.DB) error {
 		var cycles []Cycle
 		if err := tx.Where("id > ? AND error IS NULL", after).Order("id").Limit(limit).Find(&cycles).Error; err != nil {
 			return fmt.Errorf("cycles: %w", err)
@@ -73,7 +86,7 @@ func (s *Store) CommittedAfter(ctx context.Context, after int64, limit int) ([]d
 // id, in one read transaction: what a map starts from before any cycle was published.
 func (s *Store) LiveFlights(ctx context.Context) ([]domain.LiveFlight, error) {
 	var out []domain.LiveFlight
-	err := s.read(ctx, func(tx *gorm.DB) (err error) {
+	err := s.readTail(ctx, func(tx *gorm.DB) (err error) {
 		out, err = s.liveFlights(tx)
 		return err
 	})

@@ -43,6 +43,13 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 	for _, r := range results {
 		applied = append(applied, r.Source.Version)
 	}
+	if s.replica != nil {
+		// The standby answers queries once it has the schema: until it replayed the migrations, every query
+		// would fail on a missing column, or be refused as of unknown lag.
+		if err := s.CatchUpReplica(ctx); err != nil {
+			return applied, err
+		}
+	}
 	return applied, nil
 }
 

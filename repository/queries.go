@@ -364,7 +364,11 @@ func (s *Store) SectorStates(ctx context.Context, ids []domain.SectorRef) (map[d
 func (s *Store) SectorFlightCounts(ctx context.Context, ids []domain.SectorRef) (map[domain.SectorRef]int, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	out, err := flightCounts(s.db.WithContext(ctx), ids)
+	db, err := s.queries()
+	if err != nil {
+		return nil, readError("flight counts", err)
+	}
+	out, err := flightCounts(db.WithContext(ctx), ids)
 	if err != nil {
 		return nil, readError("sector flight counts", err)
 	}
@@ -459,7 +463,11 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter, after, through in
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	events, err := listEvents(s.db.WithContext(ctx), f, after, through, limit)
+	db, err := s.queries()
+	if err != nil {
+		return nil, readError("list events", err)
+	}
+	events, err := listEvents(db.WithContext(ctx), f, after, through, limit)
 	if err != nil {
 		return nil, readError("list events", err)
 	}
@@ -474,19 +482,41 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 		return nil, 0, err
 	}
 	var (
-		events []Event
-		oldest int64
+		events   []Event
+		oldest   int64
+		through2 int64
 	)
-	err := s.read(ctx, func(tx *gorm.DB) error {
+	err := s.readTail(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&Event{}).Select("COALESCE(MIN(sequence), 0)").Scan(&oldest).Error; err != nil {
 			return fmt.Errorf("oldest sequence: %w", err)
 		}
 		var err error
-		events, err = listEvents(tx, f, after, through, limit)
-		return err
+		if events, err = listEvents(tx, f, after, through, limit); err != nil {
+			return err
+		}
+		if s.replica == nil || len(events) == limit || through <= 0 {
+			return nil
+		}
+		// A standby may not have replayed yet the events a stream's hub already published: what it has, it has
+		// whole (a cycle's events commit with its record), so it has every event through its newest
+		// committed cycle's last sequence, and the rest comes from the primary.
+		return tx.Model(&Cycle{}).Select("COALESCE(MAX(last_sequence), 0)").Where("error IS NULL").Scan(&through2).Error
 	})
 	if err != nil {
 		return nil, 0, readError("replay events", err)
+	}
+	if s.replica != nil && len(events) < limit && through > 0 && through2 < through {
+		from := max(after, through2)
+		if n := len(events); n > 0 {
+			from = max(from, events[n-1].Sequence)
+		}
+		ctx, cancel := s.deadline(ctx)
+		defer cancel()
+		rest, err := listEvents(s.db.WithContext(ctx), f, from, through, limit-len(events))
+		if err != nil {
+			return nil, 0, readError("replay events from the primary", err)
+		}
+		events = append(events, rest...)
 	}
 	return eventsOf(events), oldest, nil
 }
@@ -544,7 +574,11 @@ func (s *Store) ListOnlineControllers(ctx context.Context, f ControllerFilter, a
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	q := s.db.WithContext(ctx).Model(&Controller{}).Where("controllers.disconnected_at IS NULL")
+	db, err := s.queries()
+	if err != nil {
+		return nil, readError("online controllers", err)
+	}
+	q := db.WithContext(ctx).Model(&Controller{}).Where("controllers.disconnected_at IS NULL")
 	if len(f.Kinds) > 0 {
 		q = q.Where("controllers.kind IN ?", kindNames(f.Kinds))
 	}
@@ -609,14 +643,28 @@ func lastCommitted(tx *gorm.DB) (*Cycle, error) {
 // read runs fn in one read-only transaction under the query timeout. On PostgreSQL it is REPEATABLE READ, so
 // every statement sees the same snapshot; SQLite's deferred read transaction is a snapshot in WAL mode (and
 // a read-only transaction does not take the write lock the DSN's _txlock=immediate asks for).
+// It reads the read standby when there is one and it is fresh enough; it fails with a *StaleReadError otherwise.
 func (s *Store) read(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	db, err := s.queries()
+	if err != nil {
+		return err
+	}
+	return s.readOn(ctx, db, fn)
+}
+
+// readTail is read for the streams' reads by sequence, which a lagging standby delays but cannot make wrong.
+func (s *Store) readTail(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.readOn(ctx, s.tails(), fn)
+}
+
+func (s *Store) readOn(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	opts := &sql.TxOptions{ReadOnly: true}
 	if s.dialect == migrations.Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	return s.db.WithContext(ctx).Transaction(fn, opts)
+	return db.WithContext(ctx).Transaction(fn, opts)
 }
 
 // keyOrder is the listing order of a table with callsign and id. PostgreSQL compares text by the database's

@@ -30,6 +30,13 @@ import (
 type Config struct {
 	// DatabaseURL is a PostgreSQL URL or key=value DSN. Empty selects the embedded SQLite file at SQLitePath.
 	DatabaseURL string
+	// ReadDatabaseURL, when set, is a PostgreSQL hot standby of DatabaseURL that serves the API's queries,
+	// statistics and stream tails (replica.go); the cycles, the writer's lease and what must be fresh use
+	// DatabaseURL.
+	ReadDatabaseURL string
+	// MaxReadLag is how far behind the primary the read standby may be before its queries are refused
+	// (DefaultMaxReadLag when zero).
+	MaxReadLag time.Duration
 	// SQLitePath is the embedded database file, created when missing.
 	SQLitePath string
 	Pool       Pool
@@ -78,6 +85,8 @@ type Store struct {
 	// tables says how each part of a cycle is written (prepareTableWrites).
 	tables     []*tableWrite
 	statements atomic.Int64
+	// replica is the read standby, nil without one.
+	replica *replica
 	// listen is the connection that waits for committed cycles' notifications (WaitForCycle).
 	listen *listener
 	log    *slog.Logger
@@ -93,7 +102,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.queryTimeout <= 0 {
 		s.queryTimeout = DefaultQueryTimeout
 	}
-	var dialector func() gorm.Dialector
+	var dialector, replicaDialector func() gorm.Dialector
+	if cfg.ReadDatabaseURL != "" && cfg.DatabaseURL == "" {
+		return nil, errors.New("repository: a read database URL needs a PostgreSQL database URL: a read standby replicates a PostgreSQL primary")
+	}
 	if cfg.DatabaseURL != "" {
 		s.dialect, s.maxParams = migrations.Postgres, 65535
 		dsn, err := postgresDSN(cfg.DatabaseURL)
@@ -107,6 +119,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.listen.config = conn.Copy()
 		dialector = func() gorm.Dialector {
 			return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*conn, stdlib.OptionAfterConnect(sessionSettings))})
+		}
+		if cfg.ReadDatabaseURL != "" {
+			dsn, err := postgresDSN(cfg.ReadDatabaseURL)
+			if err != nil {
+				return nil, fmt.Errorf("repository: read database URL: %w", err)
+			}
+			conn, err := pgx.ParseConfig(dsn)
+			if err != nil {
+				return nil, fmt.Errorf("repository: read database URL: %w", redact(err, cfg.ReadDatabaseURL))
+			}
+			replicaDialector = func() gorm.Dialector {
+				return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*conn, stdlib.OptionAfterConnect(sessionSettings))})
+			}
 		}
 	} else {
 		s.dialect, s.maxParams = migrations.SQLite, 32766
@@ -150,6 +175,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.ingestSQL.SetMaxOpenConns(IngestPoolSize)
 	s.ingestSQL.SetMaxIdleConns(IngestPoolSize)
 	s.ingestSQL.SetConnMaxLifetime(pool.MaxLifetime)
+	if replicaDialector != nil {
+		db, sqlDB, err := s.openPool(replicaDialector(), Config{DatabaseURL: cfg.ReadDatabaseURL})
+		if err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		// The standby takes the read load the primary's read pool would have: the same size. The primary's
+		// pool keeps its size too; it serves only what must be fresh.
+		sqlDB.SetMaxOpenConns(pool.MaxOpen)
+		sqlDB.SetMaxIdleConns(pool.MaxIdle)
+		sqlDB.SetConnMaxLifetime(pool.MaxLifetime)
+		sqlDB.SetConnMaxIdleTime(pool.MaxIdleTime)
+		maxLag := cfg.MaxReadLag
+		if maxLag <= 0 {
+			maxLag = DefaultMaxReadLag
+		}
+		s.replica = &replica{db: db, sqlDB: sqlDB, maxLag: maxLag, now: func() time.Time { return time.Now().UTC() }}
+		s.replica.status.MaxLag = maxLag
+	}
 	if err := s.prepareTableWrites(); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -157,6 +201,28 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
+	}
+	if s.replica != nil {
+		// Measured once before the first query, which would otherwise be refused as of unknown lag; a standby
+		// that cannot be read fails Open as the primary does. Not yet migrated, the primary has no cycles table:
+		// Migrate measures again.
+		ctx, cancel := s.deadline(ctx)
+		defer cancel()
+		if err := s.replica.sqlDB.PingContext(ctx); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("repository: ping the read standby: %w", redact(err, cfg.ReadDatabaseURL))
+		}
+		var recovery bool
+		if err := s.replica.db.WithContext(ctx).Raw("SELECT pg_is_in_recovery()").Scan(&recovery).Error; err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("repository: the read standby: %w", Classify(err))
+		}
+		if !recovery {
+			// Most likely the primary's own URL: its queries would be refused forever as of unknown lag.
+			_ = s.Close()
+			return nil, errors.New("repository: the read database URL names a server that is not a hot standby (pg_is_in_recovery() is false)")
+		}
+		s.replica.measure(ctx, s.db)
 	}
 	return s, nil
 }
@@ -204,9 +270,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() error {
-	return errors.Join(s.listen.close(), s.sqlDB.Close(), s.ingestSQL.Close())
+	err := errors.Join(s.listen.close(), s.sqlDB.Close(), s.ingestSQL.Close())
+	if s.replica != nil {
+		err = errors.Join(err, s.replica.sqlDB.Close())
+	}
+	return err
 }
 
 // Checkpoint copies SQLite's write-ahead log into the database file, as far as readers allow (PASSIVE: it waits
@@ -227,14 +297,27 @@ func (s *Store) Checkpoint(ctx context.Context) (bool, error) {
 // Dialect says which database this is.
 func (s *Store) Dialect() migrations.Dialect { return s.dialect }
 
-// PoolStats returns the read pool's live figures.
-func (s *Store) PoolStats() sql.DBStats { return s.sqlDB.Stats() }
+// PoolStats returns the live figures of the pool the API's queries read: the read standby's when there is one.
+func (s *Store) PoolStats() sql.DBStats {
+	if s.replica != nil {
+		return s.replica.sqlDB.Stats()
+	}
+	return s.sqlDB.Stats()
+}
 
 // IngestPoolStats returns the figures of ingest's own pool.
 func (s *Store) IngestPoolStats() sql.DBStats { return s.ingestSQL.Stats() }
 
 // SQL exposes the read pool for metrics collectors and tests.
 func (s *Store) SQL() *sql.DB { return s.sqlDB }
+
+// ReplicaSQL exposes the read standby's pool for metrics collectors; nil without a read standby.
+func (s *Store) ReplicaSQL() *sql.DB {
+	if s.replica == nil {
+		return nil
+	}
+	return s.replica.sqlDB
+}
 
 // IngestSQL exposes ingest's pool for metrics collectors and tests.
 func (s *Store) IngestSQL() *sql.DB { return s.ingestSQL }

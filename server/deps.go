@@ -35,6 +35,12 @@ type Storage interface {
 	StatsStorage
 }
 
+// replicaReporter is a Storage that reads a standby (repository.Store with Config.ReadDatabaseURL): the ingestion
+// status shows its lag.
+type replicaReporter interface {
+	ReplicaStatus() (repository.ReplicaStatus, bool)
+}
+
 // StatusSource reports on ingestion.
 type StatusSource interface {
 	Status() ingest.Status

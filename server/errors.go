@@ -114,6 +114,7 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 		return nil
 	}
 	ae := hubRefusal(err)
+	var stale *repository.StaleReadError
 	switch {
 	case ae != nil || errors.As(err, &ae):
 		st := status.New(ae.kind.code(), ae.msg)
@@ -125,6 +126,14 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 		return st.Err()
 	case errors.Is(err, repository.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
+	case errors.As(err, &stale):
+		// Not an internal error: the standby catches up by itself, and the client should hear by how much it
+		// lags rather than get an answer that old.
+		st := status.New(codes.Unavailable, stale.Error()+"; retry later")
+		if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryStaleRead)}); derr == nil {
+			st = withRetry
+		}
+		return st.Err()
 	case ctx.Err() != nil:
 		// The client went away or its deadline passed: whatever failed after that is not the server's fault.
 		return status.FromContextError(ctx.Err()).Err()
@@ -148,6 +157,10 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	m.log.ErrorContext(ctx, "internal error", "method", method, "error_id", id, "err", err)
 	return status.Errorf(codes.Internal, "internal error (id %s)", id)
 }
+
+// retryStaleRead is when a query the read standby refused as stale may be retried: the standby's lag is
+// measured every second (repository.DefaultReplicaCheckEvery).
+const retryStaleRead = time.Second
 
 // hubRefusal is what a client is told when the hub refuses or ends its stream: the hub speaks of itself, the
 // client hears of the server and of what to do. It is nil for any other error, ErrLagged included: streams

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -10,6 +11,7 @@ import (
 	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/repository"
 )
 
 // ingestHandler serves IngestService.
@@ -41,7 +43,20 @@ func (h *ingestHandler) GetIngestionStatus(context.Context, *vatsectorv1.GetInge
 		ServerTime:     timestamppb.New(st.now),
 		Backlog:        backlogProto(st.status),
 		FutureFeedTime: ts(st.status.FutureFeedTime),
+		ReadStandby:    readStandbyProto(st.replica, st.now),
 	}, nil
+}
+
+func readStandbyProto(r *repository.ReplicaStatus, now time.Time) *vatsectorv1.ReadStandby {
+	if r == nil {
+		return nil
+	}
+	out := &vatsectorv1.ReadStandby{Lag: durationpb.New(r.Lag), CyclesBehind: r.CyclesBehind, ReplayedAt: ts(r.ReplayedAt),
+		MeasuredAt: ts(r.MeasuredAt), MaxLag: durationpb.New(r.MaxLag), Serving: r.Serving(now)}
+	if r.Err != nil {
+		out.Error = r.Err.Error()
+	}
+	return out
 }
 
 func poolProto(p sql.DBStats) *vatsectorv1.DatabasePoolStats {

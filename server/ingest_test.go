@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,65 @@ func TestGetIngestionStatus(t *testing.T) {
 				good.GetLastSequence() != 139 || good.GetDurations().GetDecode().AsDuration() != 80*time.Millisecond ||
 				good.GetDurations().GetCommit().AsDuration() != 3*time.Millisecond {
 				t.Errorf("committed cycle %v: want rows, a lag of 15s, sequences and durations", good)
+			}
+		})
+	})
+}
+
+// standbyStore reports a read standby's lag of the test's choosing.
+type standbyStore struct {
+	*repository.Store
+	status repository.ReplicaStatus
+}
+
+func (s standbyStore) ReplicaStatus() (repository.ReplicaStatus, bool) { return s.status, true }
+
+func TestGetIngestionStatusShowsTheReadStandby(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	measured, replayed := now.Add(-500*time.Millisecond), now.Add(-21*time.Second)
+	cases := []struct {
+		name    string
+		status  repository.ReplicaStatus
+		serving bool
+		err     string
+	}{
+		{name: "caught up", serving: true,
+			status: repository.ReplicaStatus{MeasuredAt: measured, ReplayedAt: replayed, MaxLag: 15 * time.Second}},
+		{name: "behind past the limit", serving: false,
+			status: repository.ReplicaStatus{Lag: 20 * time.Second, CyclesBehind: 2, MeasuredAt: measured, ReplayedAt: replayed, MaxLag: 15 * time.Second}},
+		{name: "measurement failing", serving: true, err: "read standby: connection refused",
+			status: repository.ReplicaStatus{MeasuredAt: measured, MaxLag: 15 * time.Second, Err: errors.New("read standby: connection refused")}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := envOptions{now: func() time.Time { return now }, interval: 15 * time.Second,
+				storage: func(s *repository.Store) Storage { return standbyStore{Store: s, status: tc.status} }}
+			eachEnv(t, opts, func(t *testing.T, e *env) {
+				resp, err := e.ingestClient.GetIngestionStatus(context.Background(), &vatsectorv1.GetIngestionStatusRequest{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := resp.GetReadStandby()
+				if r == nil {
+					t.Fatal("no read_standby in the status")
+				}
+				st := tc.status
+				if r.GetLag().AsDuration() != st.Lag || r.GetCyclesBehind() != st.CyclesBehind || r.GetMaxLag().AsDuration() != st.MaxLag ||
+					!r.GetMeasuredAt().AsTime().Equal(st.MeasuredAt) || r.GetServing() != tc.serving || r.GetError() != tc.err ||
+					(st.ReplayedAt.IsZero() != (r.GetReplayedAt() == nil)) || (r.GetReplayedAt() != nil && !r.GetReplayedAt().AsTime().Equal(st.ReplayedAt)) {
+					t.Errorf("read_standby %v; want %+v, serving %v", r, st, tc.serving)
+				}
+			})
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		eachEnv(t, envOptions{}, func(t *testing.T, e *env) {
+			resp, err := e.ingestClient.GetIngestionStatus(context.Background(), &vatsectorv1.GetIngestionStatusRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.GetReadStandby() != nil {
+				t.Errorf("read_standby %v without a read standby", resp.GetReadStandby())
 			}
 		})
 	})

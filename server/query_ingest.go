@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/repository"
 )
 
 // healthState is the ingestion health (IngestionHealth.state).
@@ -32,14 +33,22 @@ type ingestionStatus struct {
 	ingestPool sql.DBStats
 	interval   time.Duration
 	now        time.Time
+	// replica is the read standby's lag; nil without one.
+	replica *repository.ReplicaStatus
 }
 
 func (q *queryService) ingestionStatus() ingestionStatus {
 	st := q.status.Status()
 	now := q.now()
 	health, reason := assessHealth(st, q.pollInterval, now)
-	return ingestionStatus{status: st, health: health, reason: reason, pool: q.store.PoolStats(),
+	out := ingestionStatus{status: st, health: health, reason: reason, pool: q.store.PoolStats(),
 		ingestPool: q.store.IngestPoolStats(), interval: q.pollInterval, now: now}
+	if r, ok := q.store.(replicaReporter); ok {
+		if rs, ok := r.ReplicaStatus(); ok {
+			out.replica = &rs
+		}
+	}
+	return out
 }
 
 // assessHealth says whether the stored state keeps up with the feed. STALE: nothing was committed for more

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -83,6 +85,11 @@ func TestDatabaseTroubleIsUnavailable(t *testing.T) {
 		{"query timeout", fmt.Errorf("repository: list flights: %w", context.DeadlineExceeded), "did not answer in time"},
 		{"connection refused", fmt.Errorf("repository: list flights: %w",
 			&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), "unreachable"},
+		{"read standby behind", fmt.Errorf("repository: list flights: %w", &repository.StaleReadError{
+			Status: repository.ReplicaStatus{Lag: 20 * time.Second, CyclesBehind: 2, MaxLag: 15 * time.Second,
+				MeasuredAt: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)},
+			Now: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}),
+			"the read standby is 20s behind the primary (2 committed cycles it has not replayed; the limit is 15s); retry later"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +97,20 @@ func TestDatabaseTroubleIsUnavailable(t *testing.T) {
 				func(t *testing.T, e *env) {
 					_, err := e.flightClient.ListFlights(context.Background(), &vatsectorv1.ListFlightsRequest{})
 					wantStatus(t, err, codes.Unavailable, tc.msg)
+					var stale *repository.StaleReadError
+					if !errors.As(tc.err, &stale) {
+						return
+					}
+					// The lag is the client's to hear; a retry hint says when the standby is measured again.
+					var retry *errdetails.RetryInfo
+					for _, d := range status.Convert(err).Details() {
+						if r, ok := d.(*errdetails.RetryInfo); ok {
+							retry = r
+						}
+					}
+					if retry == nil || retry.GetRetryDelay().AsDuration() != time.Second {
+						t.Errorf("retry hint %v; want 1s", retry)
+					}
 				})
 		})
 	}

@@ -155,8 +155,11 @@ type GetIngestionStatusResponse struct {
 	// Set when the database's last committed cycle is dated past the server's clock (a snapshot with a wrong
 	// date, committed by an earlier version): newer real snapshots are ingested all the same.
 	FutureFeedTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=future_feed_time,json=futureFeedTime,proto3" json:"future_feed_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The PostgreSQL hot standby the API's queries read (--read-database-url), as last measured. Unset when the
+	// queries read the primary.
+	ReadStandby   *ReadStandby `protobuf:"bytes,12,opt,name=read_standby,json=readStandby,proto3" json:"read_standby,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetIngestionStatusResponse) Reset() {
@@ -266,6 +269,116 @@ func (x *GetIngestionStatusResponse) GetFutureFeedTime() *timestamppb.Timestamp 
 	return nil
 }
 
+func (x *GetIngestionStatusResponse) GetReadStandby() *ReadStandby {
+	if x != nil {
+		return x.ReadStandby
+	}
+	return nil
+}
+
+// ReadStandby is how far the read standby is behind the primary the cycles are written to. Queries are refused
+// with UNAVAILABLE while lag exceeds max_lag, or while the lag could not be measured for that long; streams read
+// it all the same, taking what it has not replayed yet from the primary.
+type ReadStandby struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long the standby has lacked a cycle the primary committed: 0 when it has every committed cycle.
+	Lag *durationpb.Duration `protobuf:"bytes,1,opt,name=lag,proto3" json:"lag,omitempty"`
+	// Committed cycles the primary has and the standby has not replayed yet.
+	CyclesBehind int64 `protobuf:"varint,2,opt,name=cycles_behind,json=cyclesBehind,proto3" json:"cycles_behind,omitempty"`
+	// When the primary committed the last transaction the standby replayed (pg_last_xact_replay_timestamp).
+	// Unset when it replayed none since it started.
+	ReplayedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=replayed_at,json=replayedAt,proto3" json:"replayed_at,omitempty"`
+	// When the lag was last measured (every second). Unset before the first measurement succeeded.
+	MeasuredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=measured_at,json=measuredAt,proto3" json:"measured_at,omitempty"`
+	// The lag past which queries are refused (--max-read-lag).
+	MaxLag *durationpb.Duration `protobuf:"bytes,5,opt,name=max_lag,json=maxLag,proto3" json:"max_lag,omitempty"`
+	// Whether queries read the standby now; false while they are refused.
+	Serving bool `protobuf:"varint,6,opt,name=serving,proto3" json:"serving,omitempty"`
+	// Why the last measurement failed; empty when it succeeded.
+	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadStandby) Reset() {
+	*x = ReadStandby{}
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadStandby) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadStandby) ProtoMessage() {}
+
+func (x *ReadStandby) ProtoReflect() protoreflect.Message {
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadStandby.ProtoReflect.Descriptor instead.
+func (*ReadStandby) Descriptor() ([]byte, []int) {
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReadStandby) GetLag() *durationpb.Duration {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+func (x *ReadStandby) GetCyclesBehind() int64 {
+	if x != nil {
+		return x.CyclesBehind
+	}
+	return 0
+}
+
+func (x *ReadStandby) GetReplayedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReplayedAt
+	}
+	return nil
+}
+
+func (x *ReadStandby) GetMeasuredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MeasuredAt
+	}
+	return nil
+}
+
+func (x *ReadStandby) GetMaxLag() *durationpb.Duration {
+	if x != nil {
+		return x.MaxLag
+	}
+	return nil
+}
+
+func (x *ReadStandby) GetServing() bool {
+	if x != nil {
+		return x.Serving
+	}
+	return false
+}
+
+func (x *ReadStandby) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // IngestionBacklog is what waits to be written.
 type IngestionBacklog struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -279,7 +392,7 @@ type IngestionBacklog struct {
 
 func (x *IngestionBacklog) Reset() {
 	*x = IngestionBacklog{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +404,7 @@ func (x *IngestionBacklog) String() string {
 func (*IngestionBacklog) ProtoMessage() {}
 
 func (x *IngestionBacklog) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[2]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +417,7 @@ func (x *IngestionBacklog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionBacklog.ProtoReflect.Descriptor instead.
 func (*IngestionBacklog) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{2}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IngestionBacklog) GetSnapshots() int32 {
@@ -333,7 +446,7 @@ type WatchIngestionRequest struct {
 
 func (x *WatchIngestionRequest) Reset() {
 	*x = WatchIngestionRequest{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +458,7 @@ func (x *WatchIngestionRequest) String() string {
 func (*WatchIngestionRequest) ProtoMessage() {}
 
 func (x *WatchIngestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[3]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +471,7 @@ func (x *WatchIngestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIngestionRequest.ProtoReflect.Descriptor instead.
 func (*WatchIngestionRequest) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{3}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WatchIngestionRequest) GetIncludeLast() bool {
@@ -379,7 +492,7 @@ type WatchIngestionResponse struct {
 
 func (x *WatchIngestionResponse) Reset() {
 	*x = WatchIngestionResponse{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +504,7 @@ func (x *WatchIngestionResponse) String() string {
 func (*WatchIngestionResponse) ProtoMessage() {}
 
 func (x *WatchIngestionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[4]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +517,7 @@ func (x *WatchIngestionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIngestionResponse.ProtoReflect.Descriptor instead.
 func (*WatchIngestionResponse) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{4}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WatchIngestionResponse) GetCycle() *Cycle {
@@ -452,7 +565,7 @@ type Cycle struct {
 
 func (x *Cycle) Reset() {
 	*x = Cycle{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +577,7 @@ func (x *Cycle) String() string {
 func (*Cycle) ProtoMessage() {}
 
 func (x *Cycle) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[5]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +590,7 @@ func (x *Cycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cycle.ProtoReflect.Descriptor instead.
 func (*Cycle) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{5}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Cycle) GetId() int64 {
@@ -586,7 +699,7 @@ type CyclePhaseDurations struct {
 
 func (x *CyclePhaseDurations) Reset() {
 	*x = CyclePhaseDurations{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +711,7 @@ func (x *CyclePhaseDurations) String() string {
 func (*CyclePhaseDurations) ProtoMessage() {}
 
 func (x *CyclePhaseDurations) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[6]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +724,7 @@ func (x *CyclePhaseDurations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CyclePhaseDurations.ProtoReflect.Descriptor instead.
 func (*CyclePhaseDurations) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{6}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CyclePhaseDurations) GetDecode() *durationpb.Duration {
@@ -676,7 +789,7 @@ type CycleFeedCounts struct {
 
 func (x *CycleFeedCounts) Reset() {
 	*x = CycleFeedCounts{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +801,7 @@ func (x *CycleFeedCounts) String() string {
 func (*CycleFeedCounts) ProtoMessage() {}
 
 func (x *CycleFeedCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[7]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +814,7 @@ func (x *CycleFeedCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CycleFeedCounts.ProtoReflect.Descriptor instead.
 func (*CycleFeedCounts) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{7}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CycleFeedCounts) GetPilots() int32 {
@@ -762,7 +875,7 @@ type CycleRowCounts struct {
 
 func (x *CycleRowCounts) Reset() {
 	*x = CycleRowCounts{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +887,7 @@ func (x *CycleRowCounts) String() string {
 func (*CycleRowCounts) ProtoMessage() {}
 
 func (x *CycleRowCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[8]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +900,7 @@ func (x *CycleRowCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CycleRowCounts.ProtoReflect.Descriptor instead.
 func (*CycleRowCounts) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{8}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CycleRowCounts) GetFlights() int32 {
@@ -872,7 +985,7 @@ type IngestionTotals struct {
 
 func (x *IngestionTotals) Reset() {
 	*x = IngestionTotals{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +997,7 @@ func (x *IngestionTotals) String() string {
 func (*IngestionTotals) ProtoMessage() {}
 
 func (x *IngestionTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[9]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1010,7 @@ func (x *IngestionTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionTotals.ProtoReflect.Descriptor instead.
 func (*IngestionTotals) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{9}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IngestionTotals) GetStartedAt() *timestamppb.Timestamp {
@@ -990,7 +1103,7 @@ type IngestionHealth struct {
 
 func (x *IngestionHealth) Reset() {
 	*x = IngestionHealth{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1115,7 @@ func (x *IngestionHealth) String() string {
 func (*IngestionHealth) ProtoMessage() {}
 
 func (x *IngestionHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[10]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1128,7 @@ func (x *IngestionHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionHealth.ProtoReflect.Descriptor instead.
 func (*IngestionHealth) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{10}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IngestionHealth) GetState() HealthState {
@@ -1053,7 +1166,7 @@ type DatabasePoolStats struct {
 
 func (x *DatabasePoolStats) Reset() {
 	*x = DatabasePoolStats{}
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1178,7 @@ func (x *DatabasePoolStats) String() string {
 func (*DatabasePoolStats) ProtoMessage() {}
 
 func (x *DatabasePoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[11]
+	mi := &file_vatsector_v1_ingest_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1191,7 @@ func (x *DatabasePoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatabasePoolStats.ProtoReflect.Descriptor instead.
 func (*DatabasePoolStats) Descriptor() ([]byte, []int) {
-	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{11}
+	return file_vatsector_v1_ingest_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DatabasePoolStats) GetMaxOpenConnections() int32 {
@@ -1128,7 +1241,7 @@ var File_vatsector_v1_ingest_service_proto protoreflect.FileDescriptor
 const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"\n" +
 	"!vatsector/v1/ingest_service.proto\x12\fvatsector.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
-	"\x19GetIngestionStatusRequest\"\xab\x05\n" +
+	"\x19GetIngestionStatusRequest\"\xe9\x05\n" +
 	"\x1aGetIngestionStatusResponse\x122\n" +
 	"\n" +
 	"last_cycle\x18\x01 \x01(\v2\x13.vatsector.v1.CycleR\tlastCycle\x12E\n" +
@@ -1145,7 +1258,18 @@ const file_vatsector_v1_ingest_service_proto_rawDesc = "" +
 	"ingestPool\x128\n" +
 	"\abacklog\x18\n" +
 	" \x01(\v2\x1e.vatsector.v1.IngestionBacklogR\abacklog\x12D\n" +
-	"\x10future_feed_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0efutureFeedTime\"\x84\x01\n" +
+	"\x10future_feed_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0efutureFeedTime\x12<\n" +
+	"\fread_standby\x18\f \x01(\v2\x19.vatsector.v1.ReadStandbyR\vreadStandby\"\xbd\x02\n" +
+	"\vReadStandby\x12+\n" +
+	"\x03lag\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x03lag\x12#\n" +
+	"\rcycles_behind\x18\x02 \x01(\x03R\fcyclesBehind\x12;\n" +
+	"\vreplayed_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"replayedAt\x12;\n" +
+	"\vmeasured_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"measuredAt\x122\n" +
+	"\amax_lag\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06maxLag\x12\x18\n" +
+	"\aserving\x18\x06 \x01(\bR\aserving\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\"\x84\x01\n" +
 	"\x10IngestionBacklog\x12\x1c\n" +
 	"\tsnapshots\x18\x01 \x01(\x05R\tsnapshots\x12R\n" +
 	"\x17oldest_update_timestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x15oldestUpdateTimestamp\"?\n" +
@@ -1242,62 +1366,68 @@ func file_vatsector_v1_ingest_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vatsector_v1_ingest_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vatsector_v1_ingest_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vatsector_v1_ingest_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_vatsector_v1_ingest_service_proto_goTypes = []any{
 	(HealthState)(0),                   // 0: vatsector.v1.HealthState
 	(*GetIngestionStatusRequest)(nil),  // 1: vatsector.v1.GetIngestionStatusRequest
 	(*GetIngestionStatusResponse)(nil), // 2: vatsector.v1.GetIngestionStatusResponse
-	(*IngestionBacklog)(nil),           // 3: vatsector.v1.IngestionBacklog
-	(*WatchIngestionRequest)(nil),      // 4: vatsector.v1.WatchIngestionRequest
-	(*WatchIngestionResponse)(nil),     // 5: vatsector.v1.WatchIngestionResponse
-	(*Cycle)(nil),                      // 6: vatsector.v1.Cycle
-	(*CyclePhaseDurations)(nil),        // 7: vatsector.v1.CyclePhaseDurations
-	(*CycleFeedCounts)(nil),            // 8: vatsector.v1.CycleFeedCounts
-	(*CycleRowCounts)(nil),             // 9: vatsector.v1.CycleRowCounts
-	(*IngestionTotals)(nil),            // 10: vatsector.v1.IngestionTotals
-	(*IngestionHealth)(nil),            // 11: vatsector.v1.IngestionHealth
-	(*DatabasePoolStats)(nil),          // 12: vatsector.v1.DatabasePoolStats
-	(*durationpb.Duration)(nil),        // 13: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
+	(*ReadStandby)(nil),                // 3: vatsector.v1.ReadStandby
+	(*IngestionBacklog)(nil),           // 4: vatsector.v1.IngestionBacklog
+	(*WatchIngestionRequest)(nil),      // 5: vatsector.v1.WatchIngestionRequest
+	(*WatchIngestionResponse)(nil),     // 6: vatsector.v1.WatchIngestionResponse
+	(*Cycle)(nil),                      // 7: vatsector.v1.Cycle
+	(*CyclePhaseDurations)(nil),        // 8: vatsector.v1.CyclePhaseDurations
+	(*CycleFeedCounts)(nil),            // 9: vatsector.v1.CycleFeedCounts
+	(*CycleRowCounts)(nil),             // 10: vatsector.v1.CycleRowCounts
+	(*IngestionTotals)(nil),            // 11: vatsector.v1.IngestionTotals
+	(*IngestionHealth)(nil),            // 12: vatsector.v1.IngestionHealth
+	(*DatabasePoolStats)(nil),          // 13: vatsector.v1.DatabasePoolStats
+	(*durationpb.Duration)(nil),        // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
 }
 var file_vatsector_v1_ingest_service_proto_depIdxs = []int32{
-	6,  // 0: vatsector.v1.GetIngestionStatusResponse.last_cycle:type_name -> vatsector.v1.Cycle
-	6,  // 1: vatsector.v1.GetIngestionStatusResponse.last_committed_cycle:type_name -> vatsector.v1.Cycle
-	10, // 2: vatsector.v1.GetIngestionStatusResponse.totals:type_name -> vatsector.v1.IngestionTotals
-	11, // 3: vatsector.v1.GetIngestionStatusResponse.health:type_name -> vatsector.v1.IngestionHealth
-	13, // 4: vatsector.v1.GetIngestionStatusResponse.poll_interval:type_name -> google.protobuf.Duration
-	12, // 5: vatsector.v1.GetIngestionStatusResponse.database_pool:type_name -> vatsector.v1.DatabasePoolStats
-	14, // 6: vatsector.v1.GetIngestionStatusResponse.server_time:type_name -> google.protobuf.Timestamp
-	12, // 7: vatsector.v1.GetIngestionStatusResponse.ingest_pool:type_name -> vatsector.v1.DatabasePoolStats
-	3,  // 8: vatsector.v1.GetIngestionStatusResponse.backlog:type_name -> vatsector.v1.IngestionBacklog
-	14, // 9: vatsector.v1.GetIngestionStatusResponse.future_feed_time:type_name -> google.protobuf.Timestamp
-	14, // 10: vatsector.v1.IngestionBacklog.oldest_update_timestamp:type_name -> google.protobuf.Timestamp
-	6,  // 11: vatsector.v1.WatchIngestionResponse.cycle:type_name -> vatsector.v1.Cycle
-	14, // 12: vatsector.v1.Cycle.update_timestamp:type_name -> google.protobuf.Timestamp
-	14, // 13: vatsector.v1.Cycle.fetched_at:type_name -> google.protobuf.Timestamp
-	14, // 14: vatsector.v1.Cycle.committed_at:type_name -> google.protobuf.Timestamp
-	13, // 15: vatsector.v1.Cycle.lag:type_name -> google.protobuf.Duration
-	7,  // 16: vatsector.v1.Cycle.durations:type_name -> vatsector.v1.CyclePhaseDurations
-	8,  // 17: vatsector.v1.Cycle.feed:type_name -> vatsector.v1.CycleFeedCounts
-	9,  // 18: vatsector.v1.Cycle.rows:type_name -> vatsector.v1.CycleRowCounts
-	13, // 19: vatsector.v1.CyclePhaseDurations.decode:type_name -> google.protobuf.Duration
-	13, // 20: vatsector.v1.CyclePhaseDurations.classify:type_name -> google.protobuf.Duration
-	13, // 21: vatsector.v1.CyclePhaseDurations.diff:type_name -> google.protobuf.Duration
-	13, // 22: vatsector.v1.CyclePhaseDurations.write:type_name -> google.protobuf.Duration
-	13, // 23: vatsector.v1.CyclePhaseDurations.commit:type_name -> google.protobuf.Duration
-	13, // 24: vatsector.v1.CyclePhaseDurations.total:type_name -> google.protobuf.Duration
-	14, // 25: vatsector.v1.IngestionTotals.started_at:type_name -> google.protobuf.Timestamp
-	0,  // 26: vatsector.v1.IngestionHealth.state:type_name -> vatsector.v1.HealthState
-	13, // 27: vatsector.v1.DatabasePoolStats.wait_duration:type_name -> google.protobuf.Duration
-	1,  // 28: vatsector.v1.IngestService.GetIngestionStatus:input_type -> vatsector.v1.GetIngestionStatusRequest
-	4,  // 29: vatsector.v1.IngestService.WatchIngestion:input_type -> vatsector.v1.WatchIngestionRequest
-	2,  // 30: vatsector.v1.IngestService.GetIngestionStatus:output_type -> vatsector.v1.GetIngestionStatusResponse
-	5,  // 31: vatsector.v1.IngestService.WatchIngestion:output_type -> vatsector.v1.WatchIngestionResponse
-	30, // [30:32] is the sub-list for method output_type
-	28, // [28:30] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	7,  // 0: vatsector.v1.GetIngestionStatusResponse.last_cycle:type_name -> vatsector.v1.Cycle
+	7,  // 1: vatsector.v1.GetIngestionStatusResponse.last_committed_cycle:type_name -> vatsector.v1.Cycle
+	11, // 2: vatsector.v1.GetIngestionStatusResponse.totals:type_name -> vatsector.v1.IngestionTotals
+	12, // 3: vatsector.v1.GetIngestionStatusResponse.health:type_name -> vatsector.v1.IngestionHealth
+	14, // 4: vatsector.v1.GetIngestionStatusResponse.poll_interval:type_name -> google.protobuf.Duration
+	13, // 5: vatsector.v1.GetIngestionStatusResponse.database_pool:type_name -> vatsector.v1.DatabasePoolStats
+	15, // 6: vatsector.v1.GetIngestionStatusResponse.server_time:type_name -> google.protobuf.Timestamp
+	13, // 7: vatsector.v1.GetIngestionStatusResponse.ingest_pool:type_name -> vatsector.v1.DatabasePoolStats
+	4,  // 8: vatsector.v1.GetIngestionStatusResponse.backlog:type_name -> vatsector.v1.IngestionBacklog
+	15, // 9: vatsector.v1.GetIngestionStatusResponse.future_feed_time:type_name -> google.protobuf.Timestamp
+	3,  // 10: vatsector.v1.GetIngestionStatusResponse.read_standby:type_name -> vatsector.v1.ReadStandby
+	14, // 11: vatsector.v1.ReadStandby.lag:type_name -> google.protobuf.Duration
+	15, // 12: vatsector.v1.ReadStandby.replayed_at:type_name -> google.protobuf.Timestamp
+	15, // 13: vatsector.v1.ReadStandby.measured_at:type_name -> google.protobuf.Timestamp
+	14, // 14: vatsector.v1.ReadStandby.max_lag:type_name -> google.protobuf.Duration
+	15, // 15: vatsector.v1.IngestionBacklog.oldest_update_timestamp:type_name -> google.protobuf.Timestamp
+	7,  // 16: vatsector.v1.WatchIngestionResponse.cycle:type_name -> vatsector.v1.Cycle
+	15, // 17: vatsector.v1.Cycle.update_timestamp:type_name -> google.protobuf.Timestamp
+	15, // 18: vatsector.v1.Cycle.fetched_at:type_name -> google.protobuf.Timestamp
+	15, // 19: vatsector.v1.Cycle.committed_at:type_name -> google.protobuf.Timestamp
+	14, // 20: vatsector.v1.Cycle.lag:type_name -> google.protobuf.Duration
+	8,  // 21: vatsector.v1.Cycle.durations:type_name -> vatsector.v1.CyclePhaseDurations
+	9,  // 22: vatsector.v1.Cycle.feed:type_name -> vatsector.v1.CycleFeedCounts
+	10, // 23: vatsector.v1.Cycle.rows:type_name -> vatsector.v1.CycleRowCounts
+	14, // 24: vatsector.v1.CyclePhaseDurations.decode:type_name -> google.protobuf.Duration
+	14, // 25: vatsector.v1.CyclePhaseDurations.classify:type_name -> google.protobuf.Duration
+	14, // 26: vatsector.v1.CyclePhaseDurations.diff:type_name -> google.protobuf.Duration
+	14, // 27: vatsector.v1.CyclePhaseDurations.write:type_name -> google.protobuf.Duration
+	14, // 28: vatsector.v1.CyclePhaseDurations.commit:type_name -> google.protobuf.Duration
+	14, // 29: vatsector.v1.CyclePhaseDurations.total:type_name -> google.protobuf.Duration
+	15, // 30: vatsector.v1.IngestionTotals.started_at:type_name -> google.protobuf.Timestamp
+	0,  // 31: vatsector.v1.IngestionHealth.state:type_name -> vatsector.v1.HealthState
+	14, // 32: vatsector.v1.DatabasePoolStats.wait_duration:type_name -> google.protobuf.Duration
+	1,  // 33: vatsector.v1.IngestService.GetIngestionStatus:input_type -> vatsector.v1.GetIngestionStatusRequest
+	5,  // 34: vatsector.v1.IngestService.WatchIngestion:input_type -> vatsector.v1.WatchIngestionRequest
+	2,  // 35: vatsector.v1.IngestService.GetIngestionStatus:output_type -> vatsector.v1.GetIngestionStatusResponse
+	6,  // 36: vatsector.v1.IngestService.WatchIngestion:output_type -> vatsector.v1.WatchIngestionResponse
+	35, // [35:37] is the sub-list for method output_type
+	33, // [33:35] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_vatsector_v1_ingest_service_proto_init() }
@@ -1305,14 +1435,14 @@ func file_vatsector_v1_ingest_service_proto_init() {
 	if File_vatsector_v1_ingest_service_proto != nil {
 		return
 	}
-	file_vatsector_v1_ingest_service_proto_msgTypes[5].OneofWrappers = []any{}
+	file_vatsector_v1_ingest_service_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vatsector_v1_ingest_service_proto_rawDesc), len(file_vatsector_v1_ingest_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vatsector/v1/ingest_service.proto.
  */
 export const file_vatsector_v1_ingest_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF2YXRzZWN0b3IvdjEvaW5nZXN0X3NlcnZpY2UucHJvdG8SDHZhdHNlY3Rvci52MSIbChlHZXRJbmdlc3Rpb25TdGF0dXNSZXF1ZXN0IqMEChpHZXRJbmdlc3Rpb25TdGF0dXNSZXNwb25zZRInCgpsYXN0X2N5Y2xlGAEgASgLMhMudmF0c2VjdG9yLnYxLkN5Y2xlEjEKFGxhc3RfY29tbWl0dGVkX2N5Y2xlGAIgASgLMhMudmF0c2VjdG9yLnYxLkN5Y2xlEi0KBnRvdGFscxgDIAEoCzIdLnZhdHNlY3Rvci52MS5Jbmdlc3Rpb25Ub3RhbHMSLQoGaGVhbHRoGAQgASgLMh0udmF0c2VjdG9yLnYxLkluZ2VzdGlvbkhlYWx0aBITCgtmZWVkX3NvdXJjZRgFIAEoCRIwCg1wb2xsX2ludGVydmFsGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKDWRhdGFiYXNlX3Bvb2wYByABKAsyHy52YXRzZWN0b3IudjEuRGF0YWJhc2VQb29sU3RhdHMSLwoLc2VydmVyX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKC2luZ2VzdF9wb29sGAkgASgLMh8udmF0c2VjdG9yLnYxLkRhdGFiYXNlUG9vbFN0YXRzEi8KB2JhY2tsb2cYCiABKAsyHi52YXRzZWN0b3IudjEuSW5nZXN0aW9uQmFja2xvZxI0ChBmdXR1cmVfZmVlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiChBJbmdlc3Rpb25CYWNrbG9nEhEKCXNuYXBzaG90cxgBIAEoBRI7ChdvbGRlc3RfdXBkYXRlX3RpbWVzdGFtcBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoVV2F0Y2hJbmdlc3Rpb25SZXF1ZXN0EhkKDGluY2x1ZGVfbGFzdBgBIAEoCEID4EEBIjwKFldhdGNoSW5nZXN0aW9uUmVzcG9uc2USIgoFY3ljbGUYASABKAsyEy52YXRzZWN0b3IudjEuQ3ljbGUi4wMKBUN5Y2xlEgoKAmlkGAEgASgDEjQKEHVwZGF0ZV90aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZldGNoZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDbGFnGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBWVycm9yGAYgASgJEjQKCWR1cmF0aW9ucxgKIAEoCzIhLnZhdHNlY3Rvci52MS5DeWNsZVBoYXNlRHVyYXRpb25zEisKBGZlZWQYCyABKAsyHS52YXRzZWN0b3IudjEuQ3ljbGVGZWVkQ291bnRzEioKBHJvd3MYDCABKAsyHC52YXRzZWN0b3IudjEuQ3ljbGVSb3dDb3VudHMSEgoKc3RhdGVtZW50cxgNIAEoBRIbCg5maXJzdF9zZXF1ZW5jZRgUIAEoA0gAiAEBEhoKDWxhc3Rfc2VxdWVuY2UYFSABKANIAYgBAUIRCg9fZmlyc3Rfc2VxdWVuY2VCEAoOX2xhc3Rfc2VxdWVuY2UilQIKE0N5Y2xlUGhhc2VEdXJhdGlvbnMSKQoGZGVjb2RlGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKCGNsYXNzaWZ5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKBGRpZmYYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoFd3JpdGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGY29tbWl0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEigKBXRvdGFsGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInkKD0N5Y2xlRmVlZENvdW50cxIOCgZwaWxvdHMYASABKAUSEwoLY29udHJvbGxlcnMYAiABKAUSDAoEYXRpcxgDIAEoBRIZChFkdXBsaWNhdGVfZW50cmllcxgEIAEoBRIYChByZWplY3RlZF9lbnRyaWVzGAUgASgFIp0BCg5DeWNsZVJvd0NvdW50cxIPCgdmbGlnaHRzGAEgASgFEhQKDGZsaWdodF9wbGFucxgCIAEoBRIRCglwb3NpdGlvbnMYAyABKAUSFQoNdmlzaXRzX29wZW5lZBgEIAEoBRIVCg12aXNpdHNfY2xvc2VkGAUgASgFEg4KBmV2ZW50cxgGIAEoBRITCgtjb250cm9sbGVycxgHIAEoBSLBAgoPSW5nZXN0aW9uVG90YWxzEi4KCnN0YXJ0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGN5Y2xlc19jb21taXR0ZWQYAiABKAMSGgoSZHVwbGljYXRlc19za2lwcGVkGAMgASgDEhUKDWN5Y2xlc19mYWlsZWQYBCABKAMSGQoRc25hcHNob3RzX3JlZnVzZWQYBSABKAMSGQoRc25hcHNob3RzX2Ryb3BwZWQYBiABKAMSGgoSc25hcHNob3RzX2dpdmVuX3VwGAcgASgDEhMKC2ZlZWRfZXJyb3JzGAggASgDEhUKDWRlY29kZV9lcnJvcnMYCSABKAMSGAoQZW50cmllc19yZWplY3RlZBgKIAEoAxIZChFlbnRyaWVzX2R1cGxpY2F0ZRgLIAEoAyJLCg9Jbmdlc3Rpb25IZWFsdGgSKAoFc3RhdGUYASABKA4yGS52YXRzZWN0b3IudjEuSGVhbHRoU3RhdGUSDgoGcmVhc29uGAIgASgJIq8BChFEYXRhYmFzZVBvb2xTdGF0cxIcChRtYXhfb3Blbl9jb25uZWN0aW9ucxgBIAEoBRIYChBvcGVuX2Nvbm5lY3Rpb25zGAIgASgFEg4KBmluX3VzZRgDIAEoBRIMCgRpZGxlGAQgASgFEhIKCndhaXRfY291bnQYBSABKAMSMAoNd2FpdF9kdXJhdGlvbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiqNAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSEVBTFRIX1NUQVRFX09LEAESGQoVSEVBTFRIX1NUQVRFX0RFR1JBREVEEAISFgoSSEVBTFRIX1NUQVRFX1NUQUxFEAMSGAoUSEVBTFRIX1NUQVRFX1NUQU5EQlkQBDL2AQoNSW5nZXN0U2VydmljZRKFAQoSR2V0SW5nZXN0aW9uU3RhdHVzEicudmF0c2VjdG9yLnYxLkdldEluZ2VzdGlvblN0YXR1c1JlcXVlc3QaKC52YXRzZWN0b3IudjEuR2V0SW5nZXN0aW9uU3RhdHVzUmVzcG9uc2UiHILT5JMCFhIUL3YxL2luZ2VzdGlvbi9zdGF0dXMSXQoOV2F0Y2hJbmdlc3Rpb24SIy52YXRzZWN0b3IudjEuV2F0Y2hJbmdlc3Rpb25SZXF1ZXN0GiQudmF0c2VjdG9yLnYxLldhdGNoSW5nZXN0aW9uUmVzcG9uc2UwAUI9WjtnaXRodWIuY29tL3ZhdHNlY3Rvci92YXRzZWN0b3IvZ2VuL3ZhdHNlY3Rvci92MTt2YXRzZWN0b3J2MWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiF2YXRzZWN0b3IvdjEvaW5nZXN0X3NlcnZpY2UucHJvdG8SDHZhdHNlY3Rvci52MSIbChlHZXRJbmdlc3Rpb25TdGF0dXNSZXF1ZXN0ItQEChpHZXRJbmdlc3Rpb25TdGF0dXNSZXNwb25zZRInCgpsYXN0X2N5Y2xlGAEgASgLMhMudmF0c2VjdG9yLnYxLkN5Y2xlEjEKFGxhc3RfY29tbWl0dGVkX2N5Y2xlGAIgASgLMhMudmF0c2VjdG9yLnYxLkN5Y2xlEi0KBnRvdGFscxgDIAEoCzIdLnZhdHNlY3Rvci52MS5Jbmdlc3Rpb25Ub3RhbHMSLQoGaGVhbHRoGAQgASgLMh0udmF0c2VjdG9yLnYxLkluZ2VzdGlvbkhlYWx0aBITCgtmZWVkX3NvdXJjZRgFIAEoCRIwCg1wb2xsX2ludGVydmFsGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKDWRhdGFiYXNlX3Bvb2wYByABKAsyHy52YXRzZWN0b3IudjEuRGF0YWJhc2VQb29sU3RhdHMSLwoLc2VydmVyX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKC2luZ2VzdF9wb29sGAkgASgLMh8udmF0c2VjdG9yLnYxLkRhdGFiYXNlUG9vbFN0YXRzEi8KB2JhY2tsb2cYCiABKAsyHi52YXRzZWN0b3IudjEuSW5nZXN0aW9uQmFja2xvZxI0ChBmdXR1cmVfZmVlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxyZWFkX3N0YW5kYnkYDCABKAsyGS52YXRzZWN0b3IudjEuUmVhZFN0YW5kYnki+gEKC1JlYWRTdGFuZGJ5EiYKA2xhZxgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1jeWNsZXNfYmVoaW5kGAIgASgDEi8KC3JlcGxheWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgttZWFzdXJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoHbWF4X2xhZxgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdzZXJ2aW5nGAYgASgIEg0KBWVycm9yGAcgASgJImIKEEluZ2VzdGlvbkJhY2tsb2cSEQoJc25hcHNob3RzGAEgASgFEjsKF29sZGVzdF91cGRhdGVfdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIyChVXYXRjaEluZ2VzdGlvblJlcXVlc3QSGQoMaW5jbHVkZV9sYXN0GAEgASgIQgPgQQEiPAoWV2F0Y2hJbmdlc3Rpb25SZXNwb25zZRIiCgVjeWNsZRgBIAEoCzITLnZhdHNlY3Rvci52MS5DeWNsZSLjAwoFQ3ljbGUSCgoCaWQYASABKAMSNAoQdXBkYXRlX3RpbWVzdGFtcBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmV0Y2hlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tbWl0dGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgNsYWcYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFZXJyb3IYBiABKAkSNAoJZHVyYXRpb25zGAogASgLMiEudmF0c2VjdG9yLnYxLkN5Y2xlUGhhc2VEdXJhdGlvbnMSKwoEZmVlZBgLIAEoCzIdLnZhdHNlY3Rvci52MS5DeWNsZUZlZWRDb3VudHMSKgoEcm93cxgMIAEoCzIcLnZhdHNlY3Rvci52MS5DeWNsZVJvd0NvdW50cxISCgpzdGF0ZW1lbnRzGA0gASgFEhsKDmZpcnN0X3NlcXVlbmNlGBQgASgDSACIAQESGgoNbGFzdF9zZXF1ZW5jZRgVIAEoA0gBiAEBQhEKD19maXJzdF9zZXF1ZW5jZUIQCg5fbGFzdF9zZXF1ZW5jZSKVAgoTQ3ljbGVQaGFzZUR1cmF0aW9ucxIpCgZkZWNvZGUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIY2xhc3NpZnkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEZGlmZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIoCgV3cml0ZRgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZjb21taXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoFdG90YWwYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoPQ3ljbGVGZWVkQ291bnRzEg4KBnBpbG90cxgBIAEoBRITCgtjb250cm9sbGVycxgCIAEoBRIMCgRhdGlzGAMgASgFEhkKEWR1cGxpY2F0ZV9lbnRyaWVzGAQgASgFEhgKEHJlamVjdGVkX2VudHJpZXMYBSABKAUinQEKDkN5Y2xlUm93Q291bnRzEg8KB2ZsaWdodHMYASABKAUSFAoMZmxpZ2h0X3BsYW5zGAIgASgFEhEKCXBvc2l0aW9ucxgDIAEoBRIVCg12aXNpdHNfb3BlbmVkGAQgASgFEhUKDXZpc2l0c19jbG9zZWQYBSABKAUSDgoGZXZlbnRzGAYgASgFEhMKC2NvbnRyb2xsZXJzGAcgASgFIsECCg9Jbmdlc3Rpb25Ub3RhbHMSLgoKc3RhcnRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY3ljbGVzX2NvbW1pdHRlZBgCIAEoAxIaChJkdXBsaWNhdGVzX3NraXBwZWQYAyABKAMSFQoNY3ljbGVzX2ZhaWxlZBgEIAEoAxIZChFzbmFwc2hvdHNfcmVmdXNlZBgFIAEoAxIZChFzbmFwc2hvdHNfZHJvcHBlZBgGIAEoAxIaChJzbmFwc2hvdHNfZ2l2ZW5fdXAYByABKAMSEwoLZmVlZF9lcnJvcnMYCCABKAMSFQoNZGVjb2RlX2Vycm9ycxgJIAEoAxIYChBlbnRyaWVzX3JlamVjdGVkGAogASgDEhkKEWVudHJpZXNfZHVwbGljYXRlGAsgASgDIksKD0luZ2VzdGlvbkhlYWx0aBIoCgVzdGF0ZRgBIAEoDjIZLnZhdHNlY3Rvci52MS5IZWFsdGhTdGF0ZRIOCgZyZWFzb24YAiABKAkirwEKEURhdGFiYXNlUG9vbFN0YXRzEhwKFG1heF9vcGVuX2Nvbm5lY3Rpb25zGAEgASgFEhgKEG9wZW5fY29ubmVjdGlvbnMYAiABKAUSDgoGaW5fdXNlGAMgASgFEgwKBGlkbGUYBCABKAUSEgoKd2FpdF9jb3VudBgFIAEoAxIwCg13YWl0X2R1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKo0BCgtIZWFsdGhTdGF0ZRIcChhIRUFMVEhfU1RBVEVfVU5TUEVDSUZJRUQQABITCg9IRUFMVEhfU1RBVEVfT0sQARIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAhIWChJIRUFMVEhfU1RBVEVfU1RBTEUQAxIYChRIRUFMVEhfU1RBVEVfU1RBTkRCWRAEMvYBCg1Jbmdlc3RTZXJ2aWNlEoUBChJHZXRJbmdlc3Rpb25TdGF0dXMSJy52YXRzZWN0b3IudjEuR2V0SW5nZXN0aW9uU3RhdHVzUmVxdWVzdBooLnZhdHNlY3Rvci52MS5HZXRJbmdlc3Rpb25TdGF0dXNSZXNwb25zZSIcgtPkkwIWEhQvdjEvaW5nZXN0aW9uL3N0YXR1cxJdCg5XYXRjaEluZ2VzdGlvbhIjLnZhdHNlY3Rvci52MS5XYXRjaEluZ2VzdGlvblJlcXVlc3QaJC52YXRzZWN0b3IudjEuV2F0Y2hJbmdlc3Rpb25SZXNwb25zZTABQj1aO2dpdGh1Yi5jb20vdmF0c2VjdG9yL3ZhdHNlY3Rvci9nZW4vdmF0c2VjdG9yL3YxO3ZhdHNlY3RvcnYxYgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * GetIngestionStatusRequest has no parameters.
@@ -118,6 +118,14 @@ export type GetIngestionStatusResponse = Message<"vatsector.v1.GetIngestionStatu
    * @generated from field: google.protobuf.Timestamp future_feed_time = 11;
    */
   futureFeedTime?: Timestamp | undefined;
+
+  /**
+   * The PostgreSQL hot standby the API's queries read (--read-database-url), as last measured. Unset when the
+   * queries read the primary.
+   *
+   * @generated from field: vatsector.v1.ReadStandby read_standby = 12;
+   */
+  readStandby?: ReadStandby | undefined;
 };
 
 /**
@@ -126,6 +134,72 @@ export type GetIngestionStatusResponse = Message<"vatsector.v1.GetIngestionStatu
  */
 export const GetIngestionStatusResponseSchema: GenMessage<GetIngestionStatusResponse> = /*@__PURE__*/
   messageDesc(file_vatsector_v1_ingest_service, 1);
+
+/**
+ * ReadStandby is how far the read standby is behind the primary the cycles are written to. Queries are refused
+ * with UNAVAILABLE while lag exceeds max_lag, or while the lag could not be measured for that long; streams read
+ * it all the same, taking what it has not replayed yet from the primary.
+ *
+ * @generated from message vatsector.v1.ReadStandby
+ */
+export type ReadStandby = Message<"vatsector.v1.ReadStandby"> & {
+  /**
+   * How long the standby has lacked a cycle the primary committed: 0 when it has every committed cycle.
+   *
+   * @generated from field: google.protobuf.Duration lag = 1;
+   */
+  lag?: Duration | undefined;
+
+  /**
+   * Committed cycles the primary has and the standby has not replayed yet.
+   *
+   * @generated from field: int64 cycles_behind = 2;
+   */
+  cyclesBehind: bigint;
+
+  /**
+   * When the primary committed the last transaction the standby replayed (pg_last_xact_replay_timestamp).
+   * Unset when it replayed none since it started.
+   *
+   * @generated from field: google.protobuf.Timestamp replayed_at = 3;
+   */
+  replayedAt?: Timestamp | undefined;
+
+  /**
+   * When the lag was last measured (every second). Unset before the first measurement succeeded.
+   *
+   * @generated from field: google.protobuf.Timestamp measured_at = 4;
+   */
+  measuredAt?: Timestamp | undefined;
+
+  /**
+   * The lag past which queries are refused (--max-read-lag).
+   *
+   * @generated from field: google.protobuf.Duration max_lag = 5;
+   */
+  maxLag?: Duration | undefined;
+
+  /**
+   * Whether queries read the standby now; false while they are refused.
+   *
+   * @generated from field: bool serving = 6;
+   */
+  serving: boolean;
+
+  /**
+   * Why the last measurement failed; empty when it succeeded.
+   *
+   * @generated from field: string error = 7;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message vatsector.v1.ReadStandby.
+ * Use `create(ReadStandbySchema)` to create a new message.
+ */
+export const ReadStandbySchema: GenMessage<ReadStandby> = /*@__PURE__*/
+  messageDesc(file_vatsector_v1_ingest_service, 2);
 
 /**
  * IngestionBacklog is what waits to be written.
@@ -153,7 +227,7 @@ export type IngestionBacklog = Message<"vatsector.v1.IngestionBacklog"> & {
  * Use `create(IngestionBacklogSchema)` to create a new message.
  */
 export const IngestionBacklogSchema: GenMessage<IngestionBacklog> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 2);
+  messageDesc(file_vatsector_v1_ingest_service, 3);
 
 /**
  * WatchIngestionRequest opens an ingestion stream.
@@ -175,7 +249,7 @@ export type WatchIngestionRequest = Message<"vatsector.v1.WatchIngestionRequest"
  * Use `create(WatchIngestionRequestSchema)` to create a new message.
  */
 export const WatchIngestionRequestSchema: GenMessage<WatchIngestionRequest> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 3);
+  messageDesc(file_vatsector_v1_ingest_service, 4);
 
 /**
  * WatchIngestionResponse is one committed cycle.
@@ -196,7 +270,7 @@ export type WatchIngestionResponse = Message<"vatsector.v1.WatchIngestionRespons
  * Use `create(WatchIngestionResponseSchema)` to create a new message.
  */
 export const WatchIngestionResponseSchema: GenMessage<WatchIngestionResponse> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 4);
+  messageDesc(file_vatsector_v1_ingest_service, 5);
 
 /**
  * Cycle is one ingest cycle: one feed snapshot, decoded, classified, diffed and written in one transaction.
@@ -299,7 +373,7 @@ export type Cycle = Message<"vatsector.v1.Cycle"> & {
  * Use `create(CycleSchema)` to create a new message.
  */
 export const CycleSchema: GenMessage<Cycle> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 5);
+  messageDesc(file_vatsector_v1_ingest_service, 6);
 
 /**
  * CyclePhaseDurations is the time a cycle spent in each phase. A phase the cycle did not reach (it failed
@@ -356,7 +430,7 @@ export type CyclePhaseDurations = Message<"vatsector.v1.CyclePhaseDurations"> & 
  * Use `create(CyclePhaseDurationsSchema)` to create a new message.
  */
 export const CyclePhaseDurationsSchema: GenMessage<CyclePhaseDurations> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 6);
+  messageDesc(file_vatsector_v1_ingest_service, 7);
 
 /**
  * CycleFeedCounts is what a cycle's snapshot contained.
@@ -406,7 +480,7 @@ export type CycleFeedCounts = Message<"vatsector.v1.CycleFeedCounts"> & {
  * Use `create(CycleFeedCountsSchema)` to create a new message.
  */
 export const CycleFeedCountsSchema: GenMessage<CycleFeedCounts> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 7);
+  messageDesc(file_vatsector_v1_ingest_service, 8);
 
 /**
  * CycleRowCounts is how many rows a cycle wrote per table.
@@ -469,7 +543,7 @@ export type CycleRowCounts = Message<"vatsector.v1.CycleRowCounts"> & {
  * Use `create(CycleRowCountsSchema)` to create a new message.
  */
 export const CycleRowCountsSchema: GenMessage<CycleRowCounts> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 8);
+  messageDesc(file_vatsector_v1_ingest_service, 9);
 
 /**
  * IngestionTotals are counters since the process started.
@@ -562,7 +636,7 @@ export type IngestionTotals = Message<"vatsector.v1.IngestionTotals"> & {
  * Use `create(IngestionTotalsSchema)` to create a new message.
  */
 export const IngestionTotalsSchema: GenMessage<IngestionTotals> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 9);
+  messageDesc(file_vatsector_v1_ingest_service, 10);
 
 /**
  * IngestionHealth is the ingestion health with its explanation.
@@ -590,7 +664,7 @@ export type IngestionHealth = Message<"vatsector.v1.IngestionHealth"> & {
  * Use `create(IngestionHealthSchema)` to create a new message.
  */
 export const IngestionHealthSchema: GenMessage<IngestionHealth> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 10);
+  messageDesc(file_vatsector_v1_ingest_service, 11);
 
 /**
  * DatabasePoolStats are the live figures of the database connection pool (as database/sql's DBStats).
@@ -646,7 +720,7 @@ export type DatabasePoolStats = Message<"vatsector.v1.DatabasePoolStats"> & {
  * Use `create(DatabasePoolStatsSchema)` to create a new message.
  */
 export const DatabasePoolStatsSchema: GenMessage<DatabasePoolStats> = /*@__PURE__*/
-  messageDesc(file_vatsector_v1_ingest_service, 11);
+  messageDesc(file_vatsector_v1_ingest_service, 12);
 
 /**
  * HealthState is the overall state of ingestion.
