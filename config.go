@@ -203,7 +203,7 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.IntVar(&c.CatchUpReads, "catchup-reads", server.DefaultMaxConcurrentCatchUpReads, "stored-event reads that resuming or lagging streams may run at once; the rest wait their turn, so the pool stays free for queries")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "how long a stopping service reports NOT_SERVING while it still serves everything, so a load balancer sees it before streams are cut")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long shutdown waits for RPCs to finish before cutting them")
-	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast")
+	fs.DurationVar(&c.PositionsRetention, "positions-retention", 48*time.Hour, "delete positions older than this (0 keeps them forever); a position a flight a cycle adds up fast. On PostgreSQL whole UTC days are dropped, each once its end is past the cutoff: up to a day more is kept")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete sector events older than this (0 keeps them forever); streams cannot resume from before it")
 	fs.DurationVar(&c.SectorHoursRetention, "sector-hours-retention", ingest.DefaultSectorHoursRetention, "delete hourly sector traffic rollups older than this (0 keeps them forever); traffic statistics and staffing profiles cannot reach before it")
 	fs.IntVar(&raw.maxOpen, "db-max-open", 0, "pool: most open connections (0: 8 for PostgreSQL, 4 for SQLite)")

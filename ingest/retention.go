@@ -41,6 +41,12 @@ type SectorHoursPruner interface {
 	PruneSectorHours(ctx context.Context, before time.Time) (int64, error)
 }
 
+// PartitionMaintainer creates the partitions history will be written to, ahead of time (PostgreSQL's day
+// partitions); a Pruner that is one has them created on every run, before it prunes, whatever the retention.
+type PartitionMaintainer interface {
+	EnsurePartitions(ctx context.Context, now time.Time) error
+}
+
 // DefaultSectorHoursRetention is how long hourly rollups are kept when Retention.SectorHours is zero: longer than
 // the longest range the statistics serve (366 days of daily buckets). A rollup is a row per sector and hour, a
 // few hundred rows an hour.
@@ -51,7 +57,9 @@ const DefaultRetentionEvery = time.Hour
 
 // Run prunes every Every until ctx ends.
 func (r Retention) Run(ctx context.Context) {
-	if _, hours := r.Store.(SectorHoursPruner); r.Positions == 0 && r.Events == 0 && (!hours || r.SectorHours < 0) {
+	_, hours := r.Store.(SectorHoursPruner)
+	_, partitions := r.Store.(PartitionMaintainer)
+	if r.Positions == 0 && r.Events == 0 && (!hours || r.SectorHours < 0) && !partitions {
 		return
 	}
 	every := r.Every
@@ -76,13 +84,28 @@ func (r Retention) Once(ctx context.Context) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	now := r.FeedNow()
-	if now.IsZero() {
-		return
-	}
 	clock := time.Now
 	if r.Now != nil {
 		clock = r.Now
+	}
+	now := r.FeedNow()
+	if pm, ok := r.Store.(PartitionMaintainer); ok {
+		// The days ahead of the clock, and of the feed time when it is on an earlier day (a replay of old
+		// snapshots): the days the next cycles will write to. (Truncate counts from year 1, a UTC midnight.)
+		days := []time.Time{clock().UTC()}
+		if !now.IsZero() && now.Before(days[0].Truncate(24*time.Hour)) {
+			days = append(days, now)
+		}
+		for _, d := range days {
+			if err := pm.EnsurePartitions(ctx, d); err != nil {
+				// Not fatal: the partitions are created days ahead, and a cycle creates its own if missing.
+				log.Error("ensure partitions", "err", err)
+				break
+			}
+		}
+	}
+	if now.IsZero() {
+		return
 	}
 	if c := clock().UTC(); now.After(c) {
 		now = c

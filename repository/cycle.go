@@ -47,10 +47,27 @@ type CycleWrite struct {
 // PostgreSQL whatever the rows, on SQLite one per batch of rows. On any error the transaction is rolled back and nothing of
 // the cycle is stored. The cycle's record in cw gets the statement count, write duration and commit time it
 // was stored with.
-func (s *Store) WriteCycle(ctx context.Context, cw *domain.CycleWrite) (domain.CycleResult, error) {
+func (s *Store) WriteCycle(ctx context.Context, cw *domain.CycleWrite) (res domain.CycleResult, err error) {
 	w := rowsOf(cw)
 	defer func() { cw.Cycle = *cycleOf(&w.Cycle) }()
-	var res domain.CycleResult
+	if s.dialect == migrations.Postgres {
+		// A row outside every partition is an insert error: before the transaction, the cycle makes sure its
+		// days have one. Normally they do (EnsurePartitions ran ahead) and this costs a look at each row's day.
+		// Its statements are not the cycle's own, and are not counted in it.
+		positions, events := cycleDays(w)
+		defer func() {
+			if err != nil {
+				s.parts.forgetDays(positionsTable().name, positions)
+				s.parts.forgetDays(eventsTable().name, events)
+			}
+		}()
+		if err := s.ensureDays(ctx, positionsTable(), positions); err != nil {
+			return res, err
+		}
+		if err := s.ensureDays(ctx, eventsTable(), events); err != nil {
+			return res, err
+		}
+	}
 	var n atomic.Int64
 	ctx = withStatementCounter(ctx, &n)
 	start := time.Now()

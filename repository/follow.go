@@ -59,7 +59,8 @@ func (s *Store) committedAfter(ctx context.Context, db *gorm.DB, after int64, li
 		}
 		if last > 0 {
 			var events []Event
-			if err := tx.Where("sequence >= ? AND sequence <= ?", first, last).Order("sequence").Find(&events).Error; err != nil {
+			if err := tx.Where("sequence >= ? AND sequence <= ?", first, last).Where(notPruned).Order("sequence").
+				Find(&events).Error; err != nil {
 				return fmt.Errorf("events: %w", err)
 			}
 			for i := range events {

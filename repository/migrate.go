@@ -43,6 +43,13 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 	for _, r := range results {
 		applied = append(applied, r.Source.Version)
 	}
+	// The migration created the day partitions up to PartitionsAhead days from its own start; a database
+	// migrated long ago (a template, a restart days later) gets today's and the next ones here, before the
+	// first cycle. The partitions remembered before a migration may have changed with it.
+	s.parts.reset()
+	if err := s.EnsurePartitions(ctx, time.Now()); err != nil {
+		return applied, err
+	}
 	if s.replica != nil {
 		// The standby answers queries once it has the schema: until it replayed the migrations, every query
 		// would fail on a missing column, or be refused as of unknown lag.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vatsector/vatsector/internal/dbtest"
+	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -18,19 +19,25 @@ func TestPruneDeletesOnlyOlderRows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// PostgreSQL drops positions by whole UTC days: a cutoff at 00:59:29 drops the day of the first cycle
+		// only, and keeps the second, of 00:29:29, with the rest of its day.
 		tests := []struct {
 			name                string
 			positions, events   time.Time
 			wantPos, wantEvents int64
+			wantPosPG           int64
 		}{
-			{"nothing before the first cycle", ts, ts, 0, 0},
-			{"positions only", ts.Add(90 * time.Minute), time.Time{}, 10, 0},
-			{"events only", time.Time{}, ts.Add(150 * time.Minute), 0, 15},
+			{"nothing before the first cycle", ts, ts, 0, 0, 0},
+			{"positions only", ts.Add(90 * time.Minute), time.Time{}, 10, 0, 5},
+			{"events only", time.Time{}, ts.Add(150 * time.Minute), 0, 15, 0},
 		}
 		for _, tt := range tests {
 			got, err := s.Prune(ctx, tt.positions, tt.events)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if s.Dialect() == migrations.Postgres {
+				tt.wantPos = tt.wantPosPG
 			}
 			if got.Positions != tt.wantPos || got.Events != tt.wantEvents {
 				t.Errorf("%s: pruned %+v, want %d positions and %d events", tt.name, got, tt.wantPos, tt.wantEvents)

@@ -487,7 +487,7 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 		through2 int64
 	)
 	err := s.readTail(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&Event{}).Select("COALESCE(MIN(sequence), 0)").Scan(&oldest).Error; err != nil {
+		if err := tx.Model(&Event{}).Select("COALESCE(MIN(sequence), 0)").Where(notPruned).Scan(&oldest).Error; err != nil {
 			return fmt.Errorf("oldest sequence: %w", err)
 		}
 		var err error
@@ -521,8 +521,12 @@ func (s *Store) ReplayEvents(ctx context.Context, f EventFilter, after, through 
 	return eventsOf(events), oldest, nil
 }
 
+// notPruned keeps the events retention has not cut off (prune.go): on PostgreSQL a cycle's events may outlive
+// the day partition of its other events, so rows are no proof that an event is retained.
+const notPruned = "sequence > (" + prunedThroughSQL + ")"
+
 func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]Event, error) {
-	q := db.Where("sequence > ?", after)
+	q := db.Where("sequence > ?", after).Where(notPruned)
 	if through > 0 {
 		q = q.Where("sequence <= ?", through)
 	}
@@ -554,16 +558,19 @@ func listEvents(db *gorm.DB, f EventFilter, after, through int64, limit int) ([]
 	return events, nil
 }
 
-// SequenceBounds returns the oldest and the latest stored event sequence; both 0 when no event is stored.
+// SequenceBounds returns the oldest retained and the latest stored event sequence: oldest is 0 when no event
+// is retained, latest when none was ever stored (it is at least the last sequence pruned).
 func (s *Store) SequenceBounds(ctx context.Context) (oldest, latest int64, err error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var b struct{ Oldest, Latest int64 }
-	if err := s.db.WithContext(ctx).Model(&Event{}).
-		Select("COALESCE(MIN(sequence), 0) AS oldest, COALESCE(MAX(sequence), 0) AS latest").Scan(&b).Error; err != nil {
+	var b struct{ Oldest, Latest, Pruned int64 }
+	// Each bound a subquery of its own, so that each is read from the key's end.
+	if err := s.db.WithContext(ctx).Raw("SELECT COALESCE((SELECT MIN(sequence) FROM sector_events WHERE " + notPruned + "), 0) AS oldest, " +
+		"COALESCE((SELECT MAX(sequence) FROM sector_events), 0) AS latest, (" + prunedThroughSQL + ") AS pruned").
+		Scan(&b).Error; err != nil {
 		return 0, 0, readError("sequence bounds", err)
 	}
-	return b.Oldest, b.Latest, nil
+	return b.Oldest, max(b.Latest, b.Pruned), nil
 }
 
 // ListOnlineControllers returns up to limit connections online matching f, ordered by callsign then id, after

@@ -89,7 +89,9 @@ type Store struct {
 	replica *replica
 	// listen is the connection that waits for committed cycles' notifications (WaitForCycle).
 	listen *listener
-	log    *slog.Logger
+	// parts remembers the day partitions known to exist (partitions.go).
+	parts partitionCache
+	log   *slog.Logger
 }
 
 // Open connects, checks the connection and sizes the pool. It does not migrate: call Migrate.
@@ -412,9 +414,20 @@ func (s *Store) Columns(ctx context.Context) (map[string][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository: list tables: %w", err)
 	}
+	// A day partition (PostgreSQL, partitions.go) is part of its partitioned table, which is listed.
+	partitions := map[string]bool{}
+	if s.dialect == migrations.Postgres {
+		var names []string
+		if err := db.Raw("SELECT relname FROM pg_class WHERE relispartition").Scan(&names).Error; err != nil {
+			return nil, fmt.Errorf("repository: list partitions: %w", err)
+		}
+		for _, n := range names {
+			partitions[n] = true
+		}
+	}
 	out := map[string][]string{}
 	for _, table := range tables {
-		if table == "goose_db_version" || strings.HasPrefix(table, "sqlite_") {
+		if table == "goose_db_version" || strings.HasPrefix(table, "sqlite_") || partitions[table] {
 			continue
 		}
 		cols, err := db.Migrator().ColumnTypes(table)

@@ -27,8 +27,8 @@ func TestBothDialectsHaveTheSameSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lite) != 11 {
-		t.Errorf("SQLite has %d tables, want 11: %v", len(lite), lite)
+	if len(lite) != 12 {
+		t.Errorf("SQLite has %d tables, want 12: %v", len(lite), lite)
 	}
 	if fmt.Sprint(lite) != fmt.Sprint(pg) {
 		t.Errorf("schemas differ:\nsqlite:   %v\npostgres: %v", lite, pg)
