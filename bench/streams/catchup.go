@@ -36,6 +36,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/internal/wirecodec"
@@ -65,6 +66,8 @@ type catchUpResult struct {
 	// Unary holds each RPC's latencies in µs (successful calls), UnaryErrors its failures by code.
 	Unary       map[string][]int64        `json:"unary"`
 	UnaryErrors map[string]map[string]int `json:"unary_errors"`
+	// LoadMicros is how long the unary load ran, from its first call to the driver's end.
+	LoadMicros int64 `json:"load_micros"`
 }
 
 // catchUpSample is what one run of the catch-up benchmark (or its baseline) measured on the server's side.
@@ -233,8 +236,8 @@ func (p *subscriberProcess) finishCatchUp() (*catchUpResult, error) {
 	return &r, p.cmd.Wait()
 }
 
-// runCatchUpProcess is the clients' side.
-func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader, out io.Writer) error {
+// runCatchUpProcess is the clients' side; m selects the unary mix (unaryCalls).
+func runCatchUpProcess(ctx context.Context, addr string, o options, m mode, in io.Reader, out io.Writer) error {
 	lines := bufio.NewReader(in)
 	var latest atomic.Int64
 	readSeq := func() (string, error) {
@@ -275,12 +278,16 @@ func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader
 		}
 		conns, unaryConns = append(conns, c), append(unaryConns, c)
 	}
-	var sectors []string
+	var sectors []*vatsectorv1.Sector
 	if len(unaryConns) > 0 {
 		var err error
 		if sectors, err = busiestSectors(ctx, unaryConns[0], 16); err != nil {
 			return err
 		}
+	}
+	rpcs := unaryRPCs
+	if m == modeScale {
+		rpcs = scaleRPCs
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -302,11 +309,12 @@ func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader
 	}
 	workers := make([]*unaryWorker, o.unary)
 	for i := range workers {
-		w := &unaryWorker{id: i, conn: unaryConns[i/8], sectors: sectors, lat: make([][]int64, len(unaryRPCs)),
-			errs: make([]map[string]int, len(unaryRPCs))}
+		w := &unaryWorker{id: i, calls: unaryCalls(m, unaryConns[i/8], sectors, o.feedTime), lat: make([][]int64, len(rpcs)),
+			errs: make([]map[string]int, len(rpcs))}
 		workers[i] = w
 		wg.Go(func() { w.loop(ctx) })
 	}
+	loadStarted := time.Now()
 	if _, err := fmt.Fprintln(out, "ready"); err != nil {
 		return err
 	}
@@ -320,10 +328,11 @@ func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader
 		}
 	}
 	cancel()
+	loadMicros := time.Since(loadStarted).Microseconds()
 	wg.Wait()
 
 	r := catchUpResult{Streams: len(streams), Failed: map[string]int{}, Unary: map[string][]int64{},
-		UnaryErrors: map[string]map[string]int{}}
+		UnaryErrors: map[string]map[string]int{}, LoadMicros: loadMicros}
 	for _, st := range streams {
 		r.Completed += st.completed
 		r.CompletedEvents += st.completedEvents
@@ -335,7 +344,7 @@ func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader
 		}
 	}
 	for _, w := range workers {
-		for k, name := range unaryRPCs {
+		for k, name := range rpcs {
 			r.Unary[name] = append(r.Unary[name], w.lat[k]...)
 			for code, n := range w.errs[k] {
 				if r.UnaryErrors[name] == nil {
@@ -349,7 +358,7 @@ func runCatchUpProcess(ctx context.Context, addr string, o options, in io.Reader
 }
 
 // busiestSectors lists the sectors and picks the n with the most flights, for GetSectorOccupancy.
-func busiestSectors(ctx context.Context, conn *grpc.ClientConn, n int) ([]string, error) {
+func busiestSectors(ctx context.Context, conn *grpc.ClientConn, n int) ([]*vatsectorv1.Sector, error) {
 	resp, err := vatsectorv1.NewSectorServiceClient(conn).ListSectors(ctx, &vatsectorv1.ListSectorsRequest{PageSize: 1000})
 	if err != nil {
 		return nil, fmt.Errorf("list sectors: %w", err)
@@ -359,11 +368,7 @@ func busiestSectors(ctx context.Context, conn *grpc.ClientConn, n int) ([]string
 		return nil, errors.New("list sectors: none")
 	}
 	sort.SliceStable(ss, func(i, j int) bool { return ss[i].GetFlightCount() > ss[j].GetFlightCount() })
-	var ids []string
-	for _, s := range ss[:min(n, len(ss))] {
-		ids = append(ids, s.GetId())
-	}
-	return ids, nil
+	return ss[:min(n, len(ss))], nil
 }
 
 // catchUpStream resumes from sequence 0, receives every stored event, and once it reached the latest
@@ -444,29 +449,66 @@ func (st *catchUpStream) catchUp(ctx context.Context, desc *grpc.StreamDesc, req
 
 // unaryWorker calls the unary RPCs in turn with no pause.
 type unaryWorker struct {
-	id      int
-	conn    *grpc.ClientConn
-	sectors []string
-	lat     [][]int64 // µs, per RPC
-	errs    []map[string]int
+	id    int
+	calls []unaryCall
+	lat   [][]int64 // µs, per RPC
+	errs  []map[string]int
+}
+
+// unaryCall is one RPC of the load; i counts the worker's calls, to vary the arguments.
+type unaryCall func(ctx context.Context, i int) error
+
+// The scale benchmark's mix (--modes scale): what a sector page shows, its traffic over the last day, hour
+// by hour, from StatsService.
+var scaleRPCs = []string{"GetSectorOccupancy", "ListFlights", "GetSectorTraffic"}
+
+// unaryCalls are the calls of unaryRPCs (catchup) or scaleRPCs (scale), in that order, on conn. sectors are the
+// busiest, each call taking the next; feedTime is the last committed cycle's, where the traffic range ends.
+func unaryCalls(m mode, conn *grpc.ClientConn, sectors []*vatsectorv1.Sector, feedTime time.Time) []unaryCall {
+	sc := vatsectorv1.NewSectorServiceClient(conn)
+	fc := vatsectorv1.NewFlightServiceClient(conn)
+	ic := vatsectorv1.NewIngestServiceClient(conn)
+	st := vatsectorv1.NewStatsServiceClient(conn)
+	sector := func(i int) *vatsectorv1.Sector { return sectors[i%len(sectors)] }
+	if m != modeScale {
+		return []unaryCall{
+			func(ctx context.Context, i int) error {
+				_, err := sc.GetSectorOccupancy(ctx, &vatsectorv1.GetSectorOccupancyRequest{SectorId: sector(i).GetId()})
+				return err
+			},
+			func(ctx context.Context, i int) error {
+				_, err := fc.ListFlights(ctx, &vatsectorv1.ListFlightsRequest{PageSize: 100})
+				return err
+			},
+			func(ctx context.Context, i int) error {
+				_, err := ic.GetIngestionStatus(ctx, &vatsectorv1.GetIngestionStatusRequest{})
+				return err
+			},
+		}
+	}
+	day := &vatsectorv1.TimeRange{Start: timestamppb.New(feedTime.Add(-24 * time.Hour)), End: timestamppb.New(feedTime)}
+	return []unaryCall{
+		func(ctx context.Context, i int) error {
+			_, err := sc.GetSectorOccupancy(ctx, &vatsectorv1.GetSectorOccupancyRequest{Name: sector(i).GetResourceName()})
+			return err
+		},
+		func(ctx context.Context, i int) error {
+			_, err := fc.ListFlights(ctx, &vatsectorv1.ListFlightsRequest{SectorId: sector(i).GetResourceName(), PageSize: 100})
+			return err
+		},
+		func(ctx context.Context, i int) error {
+			_, err := st.GetSectorTraffic(ctx, &vatsectorv1.GetSectorTrafficRequest{Name: sector(i).GetResourceName(), Range: day,
+				Bucket: vatsectorv1.TrafficBucket_TRAFFIC_BUCKET_HOUR})
+			return err
+		},
+	}
 }
 
 func (w *unaryWorker) loop(ctx context.Context) {
-	sc := vatsectorv1.NewSectorServiceClient(w.conn)
-	fc := vatsectorv1.NewFlightServiceClient(w.conn)
-	ic := vatsectorv1.NewIngestServiceClient(w.conn)
 	for i := 0; ; i++ {
-		k := (w.id + i) % len(unaryRPCs)
+		k := (w.id + i) % len(w.calls)
 		t := time.Now()
-		var err error
-		switch k {
-		case 0:
-			_, err = sc.GetSectorOccupancy(ctx, &vatsectorv1.GetSectorOccupancyRequest{SectorId: w.sectors[(w.id+i)%len(w.sectors)]})
-		case 1:
-			_, err = fc.ListFlights(ctx, &vatsectorv1.ListFlightsRequest{PageSize: 100})
-		case 2:
-			_, err = ic.GetIngestionStatus(ctx, &vatsectorv1.GetIngestionStatusRequest{})
-		}
+		err := w.calls[k](ctx, w.id+i)
 		d := time.Since(t)
 		if ctx.Err() != nil {
 			return

@@ -11,6 +11,12 @@
 // from sequence 0 over and over and a unary load, against the cycle, in a section of BENCHMARKS.md of its own:
 //
 //	go run ./bench/streams --modes catchup --pilots 3000 --subscribers 1000 --unary 32 --cycles 20 --out BENCHMARKS.md
+//
+// With --modes scale it measures three instances on one database (scale.go): the writer, a follower on the
+// primary and a follower reading the hot standby, their subscribers' delivery, and a query load against each
+// follower in turn, in a section of its own:
+//
+//	go run ./bench/streams --modes scale --pilots 3000 --subscribers 1000 --unary 32 --cycles 20 --out BENCHMARKS.md
 package main
 
 import (
@@ -55,6 +61,12 @@ type options struct {
 	interval                                             time.Duration
 	pgAdmin, vatspy, out, cpuProfile                     string
 	modes                                                []string
+	// --modes scale: the hot standby's address, and how often its follower polls it (0: the service's default).
+	standby        string
+	followInterval time.Duration
+	// feedTime is passed to the scale clients' process: the feed time of the last committed cycle, which
+	// the statistics calls' range ends at.
+	feedTime time.Time
 }
 
 func main() {
@@ -74,11 +86,22 @@ func main() {
 	subscribersOf := flag.String("subscribers-of", "", "internal: run the subscribers of one mode (--modes) against this address, driven over stdin/stdout")
 	modes := flag.String("modes", "batch,batch-decode,per-event-decode", "how subscribers receive events, each mode measured in turn: batch or per-event, -decode to decode every message whole; "+
 		"or catchup alone: streams that resume from sequence 0 over and over, and a unary load, against the cycle (its own section of BENCHMARKS.md)")
+	flag.StringVar(&o.standby, "standby", "127.0.0.1:5433", "scale: host:port of the PostgreSQL hot standby of --pg-admin's server; the third instance reads its copy of the database there")
+	flag.DurationVar(&o.followInterval, "follow-interval", 0, "scale: how often the standby-reading follower polls (0: ingest.DefaultFollowInterval)")
+	feedTime := flag.String("feed-time", "", "internal: the scale clients' feed time (RFC 3339)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each mode's cycles with subscribers (server, client streams and ingest share the process) to this file, the mode inserted before the extension")
 	flag.Parse()
+	if *feedTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, *feedTime)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "streams: --feed-time:", err)
+			os.Exit(2)
+		}
+		o.feedTime = t
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	if *subscribersOf != "" && mode(*modes) == modeCatchUp {
-		if err := runCatchUpProcess(context.Background(), *subscribersOf, o, os.Stdin, os.Stdout); err != nil {
+	if m := mode(*modes); *subscribersOf != "" && (m == modeCatchUp || m == modeScale) {
+		if err := runCatchUpProcess(context.Background(), *subscribersOf, o, m, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "streams catch-up clients:", err)
 			os.Exit(1)
 		}
@@ -101,6 +124,9 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 	var err error
 	if o.modes, err = parseModes(modes); err != nil {
 		return err
+	}
+	if o.modes[0] == string(modeScale) {
+		return runScale(ctx, o, log)
 	}
 	o.catchup = o.modes[0] == string(modeCatchUp)
 	if !o.catchup {
@@ -253,14 +279,17 @@ func parseModes(list string) ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(list, ",") {
 		switch m {
-		case "batch", "batch-decode", "per-event", "per-event-decode", string(modeCatchUp):
+		case "batch", "batch-decode", "per-event", "per-event-decode", string(modeCatchUp), string(modeScale):
 			out = append(out, m)
 		default:
-			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode; or catchup alone)", m)
+			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode; or catchup or scale alone)", m)
 		}
 	}
 	if slices.Contains(out, string(modeCatchUp)) && len(out) > 1 {
 		return nil, errors.New("--modes: catchup is measured alone (its runs store a history first, which the other modes' baseline has not)")
+	}
+	if slices.Contains(out, string(modeScale)) && len(out) > 1 {
+		return nil, errors.New("--modes: scale is measured alone (it runs three instances on one database of its own)")
 	}
 	return out, nil
 }
@@ -417,6 +446,9 @@ type subscriber struct {
 	ready    chan struct{} // closed at the first message
 	target   atomic.Int64
 	done     chan struct{}
+
+	// seqs checks that the events came once each, in order, with no gap. Written by loop only.
+	seqs seqTracker
 }
 
 func (s *subscriber) caughtUp(seq int64) <-chan struct{} {
@@ -498,6 +530,7 @@ func (s *subscriber) loop() {
 		now := time.Now()
 		s.messages.Add(1)
 		s.received.Add(int64(r.events))
+		s.seqs.add(r.events, r.lastSequence)
 		// A cycle's last event ends the last message of that cycle, whether messages carry one event or a batch.
 		last := r.lastSequence
 		if a, ok := s.arrivals[r.lastCycleID]; !ok || last > a.LastSequence {

@@ -34,6 +34,56 @@ type subscriberResult struct {
 	Received int64             `json:"received"` // events
 	Messages int64             `json:"messages"` // messages carrying events
 	Arrivals map[int64]arrival `json:"arrivals"` // by cycle id
+	// The sequences received (seqTracker): the first and the last, and the events missing or received
+	// again between them.
+	FirstSequence int64 `json:"first_sequence"`
+	LastSequence  int64 `json:"last_sequence"`
+	Missing       int64 `json:"missing"`
+	Repeated      int64 `json:"repeated"`
+}
+
+// seqTracker follows the sequences of one stream's events, message by message: each message carries events
+// in sequence order with no gap between them (a batch is one cycle's, or part of it; otherwise one event),
+// so its first sequence is its last minus its count plus one.
+type seqTracker struct {
+	first, next       int64 // first sequence received; the one expected next (0 before any)
+	missing, repeated int64
+}
+
+// add takes a message of events ending at sequence last.
+func (t *seqTracker) add(events int, last int64) {
+	if events <= 0 {
+		return
+	}
+	first := last - int64(events) + 1
+	switch {
+	case t.next == 0:
+		t.first = first
+	case first > t.next:
+		t.missing += first - t.next
+	case first < t.next:
+		t.repeated += min(last, t.next-1) - first + 1
+	}
+	t.next = max(t.next, last+1)
+}
+
+// lost counts the events of the sequences from..to (inclusive) that the stream did not receive exactly once,
+// and any it received outside them.
+func (r subscriberResult) lost(from, to int64) int64 {
+	if r.Received == 0 || r.LastSequence <= 0 {
+		return max(0, to-from+1)
+	}
+	n := r.Missing + r.Repeated
+	n += abs(r.FirstSequence - from) // missed at the start, or received from before
+	n += abs(to - r.LastSequence)    // missed at the end, or received from after
+	return n
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 type subscriberProcess struct {
@@ -49,8 +99,12 @@ func startSubscribers(ctx context.Context, addr string, o options, m mode, first
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "--subscribers-of", addr, "--subscribers", strconv.Itoa(o.subscribers),
-		"--streams-per-conn", strconv.Itoa(o.perConn), "--modes", string(m), "--unary", strconv.Itoa(o.unary))
+	args := []string{"--subscribers-of", addr, "--subscribers", strconv.Itoa(o.subscribers),
+		"--streams-per-conn", strconv.Itoa(o.perConn), "--modes", string(m), "--unary", strconv.Itoa(o.unary)}
+	if !o.feedTime.IsZero() {
+		args = append(args, "--feed-time", o.feedTime.Format(time.RFC3339Nano))
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -127,7 +181,8 @@ func runSubscriberProcess(ctx context.Context, addr string, o options, m mode, i
 	subs.close()
 	results := make([]subscriberResult, len(subs))
 	for i, s := range subs {
-		results[i] = subscriberResult{Received: s.received.Load(), Messages: s.messages.Load(), Arrivals: s.arrivals}
+		results[i] = subscriberResult{Received: s.received.Load(), Messages: s.messages.Load(), Arrivals: s.arrivals,
+			FirstSequence: s.seqs.first, LastSequence: max(0, s.seqs.next-1), Missing: s.seqs.missing, Repeated: s.seqs.repeated}
 	}
 	return json.NewEncoder(out).Encode(results)
 }
