@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/vatsector/vatsector/domain"
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/hub"
 )
@@ -132,6 +133,29 @@ func TestWatchSectorEventsErrors(t *testing.T) {
 				}
 				wantStatus(t, err, tc.code, tc.msg)
 			})
+		}
+	})
+}
+
+// A checkpoint taken on an instance that is ahead of this one (the writer, when this one follows it) resumes
+// here: the database has it though this instance's hub has not published it yet. The stream waits for the
+// cycles up to it and sends only what follows.
+func TestWatchResumeFromACheckpointThisHubHasNotReached(t *testing.T) {
+	eachEnv(t, envOptions{}, func(t *testing.T, e *env) {
+		ahead := eventsCycle(4, fixtureLastSeq+1, 3)
+		if _, err := e.store.WriteCycle(context.Background(), ahead); err != nil { // committed, not yet published here
+			t.Fatal(err)
+		}
+		checkpoint := int64(fixtureLastSeq + 2) // the writer's subscriber had one event of the cycle
+		s, err := e.sectorClient.WatchSectorEvents(streamCtx(t), &vatsectorv1.WatchSectorEventsRequest{AfterSequence: &checkpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSubscribers(t, e.hub, 1)
+		e.hub.Publish(&domain.Committed{Cycle: ahead.Cycle, Events: ahead.Events})
+		commit(t, e.store, e.hub, eventsCycle(5, fixtureLastSeq+4, 2))
+		if got := sequences(recvEvents(t, s, 3)); !slices.Equal(got, seqRange(fixtureLastSeq+3, fixtureLastSeq+5)) {
+			t.Errorf("resumed after %d: %v, want %v", checkpoint, got, seqRange(fixtureLastSeq+3, fixtureLastSeq+5))
 		}
 	})
 }
