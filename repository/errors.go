@@ -25,6 +25,11 @@ var (
 	// ErrUnavailable: the database cannot be reached, refused the connection, or dropped it (shutdown,
 	// restart, too many connections, a SQLite file locked by a writer). A retry may succeed.
 	ErrUnavailable = errors.New("repository: the database is unavailable")
+	// ErrConflict: the database cancelled the query for a change it had to apply first. A hot standby does
+	// that to a read that holds up its replay of the primary's WAL for longer than max_standby_streaming_delay
+	// (retention dropping a day partition the read was scanning, vacuum removing rows its snapshot sees),
+	// with serialization_failure. A retry reads the state after the change.
+	ErrConflict = errors.New("repository: the database cancelled the query for a conflicting change")
 )
 
 // SQLSTATEs of PostgreSQL (Appendix A of its manual) that are faults of the moment, not of the query.
@@ -35,6 +40,8 @@ const (
 	sqlstateCannotConnectNow   = "57P03" // starting up, or in recovery
 	sqlstateTooManyConnections = "53300"
 	sqlstateClassConnection    = "08" // connection exception
+	// A hot standby's cancel of a read in conflict with recovery, and a serialisable transaction's failure.
+	sqlstateSerializationFailure = "40001"
 )
 
 // SQLite's primary result codes for a database held by another connection; extended codes carry the primary
@@ -49,14 +56,21 @@ const (
 // ended is classified as a timeout too: the caller, who knows its context, decides what to make of that.
 func Classify(err error) error {
 	switch {
-	case err == nil, errors.Is(err, ErrQueryTimeout), errors.Is(err, ErrUnavailable):
+	case err == nil, errors.Is(err, ErrQueryTimeout), errors.Is(err, ErrUnavailable), errors.Is(err, ErrConflict):
 		return err
 	case isTimeout(err):
 		return fmt.Errorf("%w: %w", ErrQueryTimeout, err)
 	case isUnavailable(err):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case isConflict(err):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return err
+}
+
+func isConflict(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == sqlstateSerializationFailure
 }
 
 func isTimeout(err error) bool {

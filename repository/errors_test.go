@@ -45,6 +45,7 @@ func TestClassify(t *testing.T) {
 		{"connection done", sql.ErrConnDone, repository.ErrUnavailable},
 		{"sqlite busy", sqliteCoded(5), repository.ErrUnavailable},
 		{"sqlite locked (extended code)", sqliteCoded(6 | 1<<8), repository.ErrUnavailable},
+		{"standby conflict with recovery", pg("40001"), repository.ErrConflict},
 		{"sqlite constraint", sqliteCoded(19), nil},
 		{"syntax error", pg("42601"), nil},
 		{"unique violation", pg("23505"), nil},
@@ -56,7 +57,7 @@ func TestClassify(t *testing.T) {
 			if !errors.Is(got, tc.err) {
 				t.Errorf("Classify(%v) = %v lost the cause", tc.err, got)
 			}
-			for _, sentinel := range []error{repository.ErrQueryTimeout, repository.ErrUnavailable} {
+			for _, sentinel := range []error{repository.ErrQueryTimeout, repository.ErrUnavailable, repository.ErrConflict} {
 				if is, want := errors.Is(got, sentinel), sentinel == tc.want; is != want {
 					t.Errorf("Classify(%v) = %v: errors.Is %v is %v, want %v", tc.err, got, sentinel, is, want)
 				}

@@ -150,6 +150,9 @@ func (m errorMapper) status(ctx context.Context, err error) error {
 	case errors.Is(err, repository.ErrQueryTimeout), errors.Is(err, context.DeadlineExceeded):
 		m.log.WarnContext(ctx, "database query timed out", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database did not answer in time (id %s); retry later", id)
+	case errors.Is(err, repository.ErrConflict):
+		m.log.WarnContext(ctx, "query cancelled by the database for a conflicting change", "method", method, "error_id", id, "err", err)
+		return status.Errorf(codes.Unavailable, "the database cancelled the query to apply a concurrent change (id %s); retry", id)
 	case errors.Is(err, repository.ErrUnavailable), unreachable(err):
 		m.log.WarnContext(ctx, "database unreachable", "method", method, "error_id", id, "err", err)
 		return status.Errorf(codes.Unavailable, "the database is unreachable (id %s); retry later", id)

@@ -85,6 +85,8 @@ func TestDatabaseTroubleIsUnavailable(t *testing.T) {
 		{"query timeout", fmt.Errorf("repository: list flights: %w", context.DeadlineExceeded), "did not answer in time"},
 		{"connection refused", fmt.Errorf("repository: list flights: %w",
 			&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), "unreachable"},
+		{"standby conflict with recovery", fmt.Errorf("repository: list flights: %w", repository.ErrConflict),
+			"the database cancelled the query to apply a concurrent change"},
 		{"read standby behind", fmt.Errorf("repository: list flights: %w", &repository.StaleReadError{
 			Status: repository.ReplicaStatus{Lag: 20 * time.Second, CyclesBehind: 2, MaxLag: 15 * time.Second,
 				MeasuredAt: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)},
