@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/migrations"
 )
 
@@ -182,7 +183,7 @@ func run(args []string, stdout io.Writer, log *slog.Logger) error {
 		results = append(results, res)
 	}
 	m.Finished = time.Now().UTC()
-	m.LoadAfter = loadAverage()
+	m.LoadAfter = hostinfo.LoadAverage()
 
 	section := render(m, results)
 	if _, err := io.WriteString(stdout, section); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/migrations"
 )
 
@@ -35,11 +35,8 @@ type machine struct {
 func describeMachine(ctx context.Context, pgAdmin string, withPostgres bool) (*machine, error) {
 	m := &machine{
 		Started: time.Now().UTC(), NProc: runtime.NumCPU(), GoVersion: runtime.Version(),
-		CPUModel: procField("/proc/cpuinfo", "model name"), MemTotal: procField("/proc/meminfo", "MemTotal"),
-		LoadBefore: loadAverage(),
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
+		CPUModel: hostinfo.CPUModel(), MemTotal: hostinfo.MemTotal(), Kernel: hostinfo.Kernel(),
+		LoadBefore: hostinfo.LoadAverage(),
 	}
 	if withPostgres {
 		conn, err := pgx.Connect(ctx, pgAdmin)
@@ -56,35 +53,6 @@ func describeMachine(ctx context.Context, pgAdmin string, withPostgres bool) (*m
 		}
 	}
 	return m, nil
-}
-
-// procField is the value of the first "key: value" line of a /proc file.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // stats are the figures of one scenario, computed from its samples.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 )
 
 type options struct {
@@ -133,7 +134,7 @@ func run(args []string, stdout io.Writer, log *slog.Logger) error {
 		}
 	}
 	m.Finished = time.Now().UTC()
-	m.LoadAfter = loadAverage()
+	m.LoadAfter = hostinfo.LoadAverage()
 
 	section := rep.render()
 	if _, err := io.WriteString(stdout, section); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vatsector/vatsector/internal/hostinfo"
 )
 
 const (
@@ -31,42 +32,10 @@ type report struct {
 func newMachine() *machine {
 	m := &machine{
 		Started: time.Now().UTC(), NProc: runtime.NumCPU(), GoVersion: runtime.Version(),
-		CPUModel: procField("/proc/cpuinfo", "model name"), MemTotal: procField("/proc/meminfo", "MemTotal"),
-		LoadBefore: loadAverage(),
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
+		CPUModel: hostinfo.CPUModel(), MemTotal: hostinfo.MemTotal(), Kernel: hostinfo.Kernel(),
+		LoadBefore: hostinfo.LoadAverage(),
 	}
 	return m
-}
-
-// procField is the value of the first "key: value" line of a /proc file.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // keptText is a table's retention as the report shows it.

@@ -35,6 +35,7 @@ import (
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -106,14 +107,14 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		refs[i] = domain.SectorRef{Set: set.Name, ID: s.ID}
 	}
 	fmt.Fprintf(out, "- Command: `go run ./bench/stats %s`\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintf(out, "- Date: %s (UTC); load average before: %s\n", time.Now().UTC().Format("2006-01-02 15:04"), loadAverage())
+	fmt.Fprintf(out, "- Date: %s (UTC); load average before: %s\n", time.Now().UTC().Format("2006-01-02 15:04"), hostinfo.LoadAverage())
 	fmt.Fprintf(out, "\n| database | RPC | request | rows read | response bytes | p50 ms | p99 ms |\n|---|---|---|--:|--:|--:|--:|\n")
 	for _, d := range o.dialects {
 		if err := runDialect(ctx, o, d, sectors, refs, out, log); err != nil {
 			return fmt.Errorf("%s: %w", d, err)
 		}
 	}
-	fmt.Fprintf(out, "\nLoad average after: %s\n", loadAverage())
+	fmt.Fprintf(out, "\nLoad average after: %s\n", hostinfo.LoadAverage())
 	return nil
 }
 
@@ -349,13 +350,4 @@ func dialectName(d migrations.Dialect) string {
 		return "PostgreSQL"
 	}
 	return "SQLite"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }

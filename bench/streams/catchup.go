@@ -39,6 +39,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/internal/wirecodec"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -613,7 +614,7 @@ func reportCatchUp(ctx context.Context, o options, base, load []sample, started 
 		o.pilots, o.subscribers, o.unary, o.history, o.warmup, o.cycles, o.rounds)
 	fmt.Fprintf(&b, "- Date: %s → %s (UTC)\n", started.Format("2006-01-02 15:04"), time.Now().UTC().Format("15:04"))
 	fmt.Fprintf(&b, "- Machine: %d CPUs (`nproc`), %s, %s RAM, Linux %s; load average (1/5/15 min) before: %s, after: %s — the machine is shared with other work\n",
-		runtime.NumCPU(), cpuModel(), memTotal(), kernel(), loadBefore, loadAverage())
+		runtime.NumCPU(), hostinfo.CPUModel(), hostinfo.MemTotal(), hostinfo.Kernel(), loadBefore, hostinfo.LoadAverage())
 	fmt.Fprintf(&b, "- Go: %s; PostgreSQL: %s, same machine, over loopback TCP\n", runtime.Version(), pgVersion)
 	fmt.Fprintf(&b, "- The service's defaults: read pool %d connections, ingest's own pool %d (`repository.IngestPoolSize`), %d catch-up reads at a time (`MaxConcurrentCatchUpReads`), replay pages of %d events; only the per-client bounds are lifted (every client is on loopback, one IP)\n",
 		lcu.readPoolMax, lcu.ingestPoolMax, server.DefaultMaxConcurrentCatchUpReads, server.DefaultReplayPageSize)
@@ -730,31 +731,3 @@ func readProc(path string) string {
 	}
 	return string(b)
 }
-
-func loadAverage() string {
-	f := strings.Fields(readProc("/proc/loadavg"))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func cpuModel() string {
-	for line := range strings.SplitSeq(readProc("/proc/cpuinfo"), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func memTotal() string {
-	for line := range strings.SplitSeq(readProc("/proc/meminfo"), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
-}
-
-func kernel() string { return strings.TrimSpace(readProc("/proc/sys/kernel/osrelease")) }

@@ -49,6 +49,7 @@ import (
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 	"github.com/vatsector/vatsector/sim"
@@ -133,7 +134,7 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 		o.history = 0
 	}
 	started := time.Now().UTC()
-	loadBefore := loadAverage()
+	loadBefore := hostinfo.LoadAverage()
 	// The baseline: the same cycles on a fresh database with no subscriber. Later cycles write into fuller
 	// tables than earlier ones, so each mode's cycles are compared with the very same cycles without
 	// subscribers, not with its own earlier cycles. Runs on this machine differ by up to ±10% from one to the

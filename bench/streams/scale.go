@@ -47,6 +47,7 @@ import (
 	"github.com/vatsector/vatsector/feed"
 	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
 	"github.com/vatsector/vatsector/sim"
@@ -288,11 +289,11 @@ type scaleRun struct {
 
 // runScale runs the scale benchmark once and writes its section.
 func runScale(ctx context.Context, o options, log *slog.Logger) error {
-	r := &scaleRun{o: o, started: time.Now().UTC(), loadBefore: loadAverage()}
+	r := &scaleRun{o: o, started: time.Now().UTC(), loadBefore: hostinfo.LoadAverage()}
 	if err := r.run(ctx, log); err != nil {
 		return err
 	}
-	r.loadAfter = loadAverage()
+	r.loadAfter = hostinfo.LoadAverage()
 	return writeSection(o.out, "<!-- scale:begin", "<!-- scale:end -->", r.report())
 }
 
@@ -762,7 +763,7 @@ func (r *scaleRun) report() []byte {
 		o.pilots, o.subscribers, o.unary, o.warmup, o.cycles)
 	fmt.Fprintf(&b, "- Date: %s → %s (UTC)\n", r.started.Format("2006-01-02 15:04"), time.Now().UTC().Format("15:04"))
 	fmt.Fprintf(&b, "- Machine: %d CPUs (`nproc`), %s, %s RAM, Linux %s; load average (1/5/15 min) before: %s, after: %s — the machine is shared with other work, and everything below runs on it: the primary, the standby, the three instances, the subscribers' and the clients' processes\n",
-		runtime.NumCPU(), cpuModel(), memTotal(), kernel(), r.loadBefore, r.loadAfter)
+		runtime.NumCPU(), hostinfo.CPUModel(), hostinfo.MemTotal(), hostinfo.Kernel(), r.loadBefore, r.loadAfter)
 	fmt.Fprintf(&b, "- Go: %s; PostgreSQL: %s; the hot standby (%s, server_version %s) streams from it on the same machine; all over loopback TCP\n",
 		runtime.Version(), r.pgVersion, o.standby, r.standbyVersion)
 	fmt.Fprintf(&b, "- One database, three instances in this process, each with a `repository.Store`, hub, server, `ingest.Runner` and loopback port of its own: the writer (holds the ingest lease, `sim` seed 1 at %s pilots through the real loop); a follower on the primary (woken by the commit's NOTIFY); a follower with `ReadDatabaseURL` the same database on the standby (polls every %v; its queries read the standby, refused past `MaxReadLag` %v). Service defaults but for the per-client bounds, lifted (every client is on loopback, one IP): read pool %d, ingest pool %d; followers' own lease 1 h so that none takes over while the feed is held between phases\n",

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -28,7 +27,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +37,7 @@ import (
 	"github.com/vatsector/vatsector/airspace"
 	"github.com/vatsector/vatsector/hub"
 	"github.com/vatsector/vatsector/ingest"
+	"github.com/vatsector/vatsector/internal/hostinfo"
 	"github.com/vatsector/vatsector/migrations"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -169,7 +168,7 @@ type env struct {
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) (*results, error) {
-	r := &results{started: time.Now().UTC(), loadBefore: loadAverage()}
+	r := &results{started: time.Now().UTC(), loadBefore: hostinfo.LoadAverage()}
 	set, err := airspace.LoadVATSpy(o.vatspy)
 	if err != nil {
 		return nil, err
@@ -260,7 +259,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*results, error) {
 		return nil, fmt.Errorf("WatchFlights: %w", err)
 	}
 	r.finished = time.Now().UTC()
-	r.loadAfter = loadAverage()
+	r.loadAfter = hostinfo.LoadAverage()
 	return r, nil
 }
 
@@ -309,39 +308,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-// cpuModel is the first model name in /proc/cpuinfo.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return runtime.GOOS
-	}
-	return "Linux " + strings.TrimSpace(string(b))
 }
 
 // discard drains and closes a body.
