@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vatsector/vatsector/internal/hostinfo"
+	"github.com/vatsector/vatsector/internal/mdsection"
 	"github.com/vatsector/vatsector/migrations"
 )
 
@@ -584,30 +583,7 @@ subscriber handling). In ` + "`bench/`" + ` it is meant to be one more scenario 
 // writeSection puts section between the bench markers of path, creating the file from the template when it
 // does not exist and appending the markers when it has none, so other sections survive a re-run.
 func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		old, err = []byte(fileTemplate), nil
-	}
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, replaceSection(old, section), 0o644)
-}
-
-func replaceSection(doc []byte, section string) []byte {
-	begin := bytes.Index(doc, []byte("<!-- bench:begin"))
-	end := bytes.Index(doc, []byte(endMarker))
-	if begin < 0 || end < begin {
-		doc = append(bytes.TrimRight(doc, "\n"), []byte("\n\n"+beginMarker+"\n"+endMarker+"\n")...)
-		begin = bytes.Index(doc, []byte("<!-- bench:begin"))
-		end = bytes.Index(doc, []byte(endMarker))
-	}
-	var out bytes.Buffer
-	out.Write(doc[:begin])
-	out.WriteString(beginMarker + "\n\n")
-	out.WriteString(strings.TrimRight(section, "\n") + "\n\n")
-	out.Write(doc[end:])
-	return out.Bytes()
+	return mdsection.Write(path, fileTemplate, beginMarker, endMarker, section)
 }
 
 // renderWire shows where PostgreSQL's share of the write phase goes: each kind of request's wire latency (first

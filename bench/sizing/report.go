@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vatsector/vatsector/internal/hostinfo"
+	"github.com/vatsector/vatsector/internal/mdsection"
 )
 
 const (
@@ -407,28 +406,9 @@ func (r *report) renderReal(p func(string, ...any)) {
 // writeSection replaces the sizing section of the file at path (creating the file, or appending the markers,
 // when there is none).
 func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		old, err = []byte("# Sizing\n"), nil
-	}
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, replaceSection(old, section), 0o644)
+	return mdsection.Write(path, "# Sizing\n", beginMarker, endMarker, section)
 }
 
 func replaceSection(doc []byte, section string) []byte {
-	begin := bytes.Index(doc, []byte("<!-- sizing:begin"))
-	end := bytes.Index(doc, []byte(endMarker))
-	if begin < 0 || end < begin {
-		doc = append(bytes.TrimRight(doc, "\n"), []byte("\n\n"+beginMarker+"\n"+endMarker+"\n")...)
-		begin = bytes.Index(doc, []byte("<!-- sizing:begin"))
-		end = bytes.Index(doc, []byte(endMarker))
-	}
-	var out bytes.Buffer
-	out.Write(doc[:begin])
-	out.WriteString(beginMarker + "\n\n")
-	out.WriteString(strings.TrimRight(section, "\n") + "\n\n")
-	out.Write(doc[end:])
-	return out.Bytes()
+	return mdsection.Replace(doc, beginMarker, endMarker, section)
 }

@@ -40,6 +40,7 @@ import (
 
 	vatsectorv1 "github.com/vatsector/vatsector/gen/vatsector/v1"
 	"github.com/vatsector/vatsector/internal/hostinfo"
+	"github.com/vatsector/vatsector/internal/mdsection"
 	"github.com/vatsector/vatsector/internal/wirecodec"
 	"github.com/vatsector/vatsector/repository"
 	"github.com/vatsector/vatsector/server"
@@ -698,17 +699,7 @@ func writeSection(out, begin, end string, section []byte) error {
 		_, err := os.Stdout.Write(section)
 		return err
 	}
-	doc, err := os.ReadFile(out)
-	if err != nil {
-		return err
-	}
-	i, j := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
-	if i < 0 || j < i {
-		return fmt.Errorf("markers %s … %s not found in %s", begin, end, out)
-	}
-	lineEnd := bytes.IndexByte(doc[i:], '\n') + i + 1
-	res := append(append(append([]byte{}, doc[:lineEnd]...), section...), doc[j:]...)
-	return os.WriteFile(out, res, 0o644)
+	return mdsection.Write(out, "", begin, end, string(section))
 }
 
 func thousands(n int64) string {

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -642,22 +641,7 @@ func report(o options, rows []row, started time.Time, cpus int) error {
 		fmt.Fprintf(&b, "- %s: p99 %s, lost %s, cycle %s\n", r.mode,
 			verdict(r.p99 <= 50*time.Millisecond), verdict(r.lost == 0), verdict(r.change() <= 10))
 	}
-	if o.out == "" {
-		_, err := io.Copy(os.Stdout, &b)
-		return err
-	}
-	doc, err := os.ReadFile(o.out)
-	if err != nil {
-		return err
-	}
-	const begin, end = "<!-- streams:begin", "<!-- streams:end -->"
-	i, j := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
-	if i < 0 || j < i {
-		return errors.New("streams markers not found in " + o.out)
-	}
-	lineEnd := bytes.IndexByte(doc[i:], '\n') + i + 1
-	out := append(append(append([]byte{}, doc[:lineEnd]...), b.Bytes()...), doc[j:]...)
-	return os.WriteFile(o.out, out, 0o644)
+	return writeSection(o.out, "<!-- streams:begin", "<!-- streams:end -->", b.Bytes())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
