@@ -17,6 +17,12 @@
 // follower in turn, in a section of its own:
 //
 //	go run ./bench/streams --modes scale --pilots 3000 --subscribers 1000 --unary 32 --cycles 20 --out BENCHMARKS.md
+//
+// With --modes retention it measures the retention of one day's partitions (retention.go): Store.Prune of a
+// filled day beside the writer's cycles, and a DELETE of an hour of positions (the old approach) for
+// comparison, in a section of its own:
+//
+//	go run ./bench/streams --modes retention --pilots 3000 --cycles 30 --out BENCHMARKS.md
 package main
 
 import (
@@ -67,6 +73,9 @@ type options struct {
 	// feedTime is passed to the scale clients' process: the feed time of the last committed cycle, which
 	// the statistics calls' range ends at.
 	feedTime time.Time
+	// --modes retention: events per cycle of the filled day; hours of the second day filled, and deleted from
+	// its start (0: no DELETE).
+	eventsPerCycle, deleteFillHours, deleteHours int
 }
 
 func main() {
@@ -88,6 +97,9 @@ func main() {
 		"or catchup alone: streams that resume from sequence 0 over and over, and a unary load, against the cycle (its own section of BENCHMARKS.md)")
 	flag.StringVar(&o.standby, "standby", "127.0.0.1:5433", "scale: host:port of the PostgreSQL hot standby of --pg-admin's server; the third instance reads its copy of the database there")
 	flag.DurationVar(&o.followInterval, "follow-interval", 0, "scale: how often the standby-reading follower polls (0: ingest.DefaultFollowInterval)")
+	flag.IntVar(&o.eventsPerCycle, "events-per-cycle", 130, "retention: sector events of each cycle of the filled day")
+	flag.IntVar(&o.deleteFillHours, "delete-fill-hours", 24, "retention: hours of the day before yesterday filled for the old approach's DELETE")
+	flag.IntVar(&o.deleteHours, "delete-hours", 1, "retention: hours of that day deleted from its start by the old approach's DELETE (0: no DELETE)")
 	feedTime := flag.String("feed-time", "", "internal: the scale clients' feed time (RFC 3339)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each mode's cycles with subscribers (server, client streams and ingest share the process) to this file, the mode inserted before the extension")
 	flag.Parse()
@@ -127,6 +139,9 @@ func runModes(ctx context.Context, o options, modes string, log *slog.Logger) er
 	}
 	if o.modes[0] == string(modeScale) {
 		return runScale(ctx, o, log)
+	}
+	if o.modes[0] == string(modeRetention) {
+		return runRetention(ctx, o, log)
 	}
 	o.catchup = o.modes[0] == string(modeCatchUp)
 	if !o.catchup {
@@ -279,14 +294,17 @@ func parseModes(list string) ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(list, ",") {
 		switch m {
-		case "batch", "batch-decode", "per-event", "per-event-decode", string(modeCatchUp), string(modeScale):
+		case "batch", "batch-decode", "per-event", "per-event-decode", string(modeCatchUp), string(modeScale), string(modeRetention):
 			out = append(out, m)
 		default:
-			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode; or catchup or scale alone)", m)
+			return nil, fmt.Errorf("--modes: unknown mode %q (batch, batch-decode, per-event, per-event-decode; or catchup, scale or retention alone)", m)
 		}
 	}
 	if slices.Contains(out, string(modeCatchUp)) && len(out) > 1 {
 		return nil, errors.New("--modes: catchup is measured alone (its runs store a history first, which the other modes' baseline has not)")
+	}
+	if slices.Contains(out, string(modeRetention)) && len(out) > 1 {
+		return nil, errors.New("--modes: retention is measured alone (it fills a database of its own with a day of history)")
 	}
 	if slices.Contains(out, string(modeScale)) && len(out) > 1 {
 		return nil, errors.New("--modes: scale is measured alone (it runs three instances on one database of its own)")

@@ -61,6 +61,8 @@ type pacer struct {
 	inner   feed.Source
 	permits chan struct{}
 	pause   time.Duration
+	// released, when not nil, is told (without waiting) each time a snapshot is let through: a cycle starts.
+	released chan struct{}
 }
 
 func (p *pacer) grant(n int) {
@@ -83,6 +85,10 @@ func (p *pacer) Fetch(ctx context.Context) ([]byte, error) {
 			t.Stop()
 			return nil, ctx.Err()
 		}
+	}
+	select {
+	case p.released <- struct{}{}:
+	default:
 	}
 	return p.inner.Fetch(ctx)
 }
@@ -322,39 +328,17 @@ func (r *scaleRun) run(ctx context.Context, log *slog.Logger) (err error) {
 	u.Host = o.standby
 	standbyURL := u.String()
 
-	set, err := airspace.LoadVATSpy(o.vatspy)
+	sectors, err := loadSectors(o)
 	if err != nil {
 		return err
 	}
-	a, err := airspace.New(set)
-	if err != nil {
-		return err
-	}
-	sectors := ingest.NewAirspaceSectors(a)
 
 	// The writer first: it migrates the database and claims the lease before the followers start.
-	writerStore, err := repository.Open(ctx, repository.Config{DatabaseURL: dbURL})
+	w, err := startWriter(ctx, o, log, dbURL, sectors, sim.Config{Seed: 1, Pilots: o.pilots}, nil)
 	if err != nil {
 		return err
 	}
-	if _, err := writerStore.Migrate(ctx); err != nil {
-		writerStore.Close()
-		return err
-	}
-	events := hub.New(hub.Config{MaxSubscribers: o.subscribers + 16})
-	mk := &marker{hub: events, marks: map[int64]*cycleMark{}, done: make(chan int64, 1)}
-	pace := &pacer{inner: sim.New(sim.Config{Seed: 1, Pilots: o.pilots}), permits: make(chan struct{}, 4096), pause: o.interval}
-	writerRunner, err := ingest.NewRunner(ingest.Config{Source: pace, Store: writerStore, Sectors: sectors.Current,
-		Publisher: mk, Logger: log, WriteTimeout: 5 * time.Minute, Instance: "scale-writer"})
-	if err != nil {
-		writerStore.Close()
-		return err
-	}
-	writer, err := startInstance(ctx, o, log, "writer", "primary", "its own commits", writerStore, events, writerRunner, sectors, nil)
-	if err != nil {
-		writerStore.Close()
-		return err
-	}
+	writer, writerStore, writerRunner, mk, pace := w.instance, w.instance.store, w.instance.runner, w.marker, w.pacer
 	r.instances = append(r.instances, writer)
 	defer func() {
 		// Followers first, so that none claims the lease the writer releases when it stops.
@@ -362,13 +346,6 @@ func (r *scaleRun) run(ctx context.Context, log *slog.Logger) (err error) {
 			in.stop()
 		}
 	}()
-	deadline := time.Now().Add(time.Minute)
-	for writerRunner.Status().Writer == nil {
-		if time.Now().After(deadline) {
-			return errors.New("the writer did not claim the lease within a minute")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 
 	// The database exists on the standby once it replayed the primary's WAL up to now.
 	if err := waitForStandby(ctx, admin, o.standby); err != nil {
@@ -577,7 +554,7 @@ func (r *scaleRun) run(ctx context.Context, log *slog.Logger) (err error) {
 		r.followLag = append(r.followLag, lag)
 	}
 	// The streams are gone before the query load.
-	deadline = time.Now().Add(time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for _, in := range r.instances {
 		for in.hub.Subscribers() > 0 {
 			if time.Now().After(deadline) {
@@ -625,6 +602,72 @@ func (r *scaleRun) run(ctx context.Context, log *slog.Logger) (err error) {
 		r.segmentResults = append(r.segmentResults, res)
 	}
 	return nil
+}
+
+// loadSectors loads the VATSpy sectors of --vatspy.
+func loadSectors(o options) (*ingest.AirspaceSectors, error) {
+	set, err := airspace.LoadVATSpy(o.vatspy)
+	if err != nil {
+		return nil, err
+	}
+	a, err := airspace.New(set)
+	if err != nil {
+		return nil, err
+	}
+	return ingest.NewAirspaceSectors(a), nil
+}
+
+// writerInstance is the instance that runs the real ingest loop over the paced simulated feed, with the
+// marker that records its commits.
+type writerInstance struct {
+	instance *instance
+	marker   *marker
+	pacer    *pacer
+}
+
+// startWriter opens and migrates dbURL, runs prepare on the migrated store (nil: nothing) before any cycle,
+// and starts the writer: the real ingest loop over feed, paced (one snapshot per permit, each after
+// --interval), its server and hub. It returns once the writer holds the ingest lease.
+func startWriter(ctx context.Context, o options, log *slog.Logger, dbURL string, sectors *ingest.AirspaceSectors,
+	feed sim.Config, prepare func(*repository.Store) error) (*writerInstance, error) {
+	store, err := repository.Open(ctx, repository.Config{DatabaseURL: dbURL})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if prepare != nil {
+		if err := prepare(store); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	events := hub.New(hub.Config{MaxSubscribers: o.subscribers + 16})
+	mk := &marker{hub: events, marks: map[int64]*cycleMark{}, done: make(chan int64, 1)}
+	pace := &pacer{inner: sim.New(feed), permits: make(chan struct{}, 4096), pause: o.interval,
+		released: make(chan struct{}, 1)}
+	runner, err := ingest.NewRunner(ingest.Config{Source: pace, Store: store, Sectors: sectors.Current,
+		Publisher: mk, Logger: log, WriteTimeout: 5 * time.Minute, Instance: "scale-writer"})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	in, err := startInstance(ctx, o, log, "writer", "primary", "its own commits", store, events, runner, sectors, nil)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for runner.Status().Writer == nil {
+		if time.Now().After(deadline) {
+			in.stop()
+			return nil, errors.New("the writer did not claim the lease within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &writerInstance{instance: in, marker: mk, pacer: pace}, nil
 }
 
 // startInstance starts one instance's server and runner.
