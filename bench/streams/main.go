@@ -312,6 +312,21 @@ func parseModes(list string) ([]string, error) {
 	return out, nil
 }
 
+// createDatabase creates the database name on the server of pgAdmin (a URL of its test database) and returns its
+// URL, and drop, which drops it, whatever still connects to it.
+func createDatabase(ctx context.Context, admin *pgx.Conn, pgAdmin, name string) (string, func() error, error) {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	drop := func() error {
+		if _, err := admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop %s: %w", name, err)
+		}
+		return nil
+	}
+	return strings.Replace(pgAdmin, "/test?", "/"+name+"?", 1), drop, nil
+}
+
 // run measures one mode on a fresh database, server and set of subscribers.
 func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, error) {
 	name := fmt.Sprintf("bench_streams_%d", os.Getpid())
@@ -320,11 +335,11 @@ func run(ctx context.Context, o options, m mode, log *slog.Logger) (sample, erro
 		return sample{}, err
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	url, drop, err := createDatabase(ctx, admin, o.pgAdmin, name)
+	if err != nil {
 		return sample{}, err
 	}
-	defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	url := strings.Replace(o.pgAdmin, "/test?", "/"+name+"?", 1)
+	defer func() { _ = drop() }()
 	store, err := repository.Open(ctx, repository.Config{DatabaseURL: url})
 	if err != nil {
 		return sample{}, err

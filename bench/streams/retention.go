@@ -397,15 +397,11 @@ func (r *retentionRun) run(ctx context.Context, log *slog.Logger) (err error) {
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	_ = admin.QueryRow(ctx, "SELECT version()").Scan(&r.pgVersion)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	dbURL, drop, err := createDatabase(ctx, admin, o.pgAdmin, name)
+	if err != nil {
 		return err
 	}
-	defer func() {
-		if _, derr := admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drop %s: %w", name, derr))
-		}
-	}()
-	dbURL := strings.Replace(o.pgAdmin, "/test?", "/"+name+"?", 1)
+	defer func() { err = errors.Join(err, drop()) }()
 	db, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
