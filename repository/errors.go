@@ -104,7 +104,10 @@ func isUnavailable(err error) bool {
 		connectErr *pgconn.ConnectError
 		netErr     net.Error
 	)
+	// pgconn.ErrConnClosed: a pooled connection whose socket went away (a cut link) is refused before anything is
+	// sent on it; SafeToRetry says so of every error pgconn raises before the server saw the query.
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)

@@ -43,6 +43,7 @@ func TestClassify(t *testing.T) {
 		{"unexpected EOF", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), repository.ErrUnavailable},
 		{"EOF", io.EOF, repository.ErrUnavailable},
 		{"connection done", sql.ErrConnDone, repository.ErrUnavailable},
+		{"pgx connection closed", fmt.Errorf("begin: %w", pgconn.ErrConnClosed), repository.ErrUnavailable},
 		{"sqlite busy", sqliteCoded(5), repository.ErrUnavailable},
 		{"sqlite locked (extended code)", sqliteCoded(6 | 1<<8), repository.ErrUnavailable},
 		{"standby conflict with recovery", pg("40001"), repository.ErrConflict},

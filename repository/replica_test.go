@@ -10,6 +10,7 @@ import (
 
 	"github.com/vatsector/vatsector/domain"
 	"github.com/vatsector/vatsector/internal/dbtest"
+	"github.com/vatsector/vatsector/internal/tcpproxy"
 	"github.com/vatsector/vatsector/repository"
 )
 
@@ -217,5 +218,68 @@ func TestOpenRefusesAReadDatabaseThatIsNoStandby(t *testing.T) {
 				t.Errorf("error %q; want it to say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The link to the standby cut (through a proxy of the test's own): the follower's read fails, retryably, and
+// loses nothing, since it follows by cycle id; queries are refused once the standby's lag has been unknown for
+// longer than the limit, naming why; with the link back, the follower reads every cycle committed meanwhile.
+func TestReadStandbyCutOffLosesNoCycle(t *testing.T) {
+	dbtest.UseStandby(t, false)
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	standbyURL := dbtest.StandbyURL(t, url)
+	proxy, err := tcpproxy.New(dbtest.StandbyAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	s, err := repository.Open(ctx, repository.Config{DatabaseURL: url, QueryTimeout: 5 * time.Second, MaxReadLag: 10 * time.Second,
+		ReadDatabaseURL: strings.Replace(standbyURL, dbtest.StandbyAddr(), proxy.Addr(), 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ts := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := s.WriteCycle(ctx, cycleOf(1, ts, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CatchUpReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Cut()
+	if _, err := s.WriteCycle(ctx, cycleOf(2, ts.Add(15*time.Second), 2)); err != nil {
+		t.Fatalf("a cycle with the standby cut off: %v", err)
+	}
+	if _, err := s.CommittedAfter(ctx, 1, 10); !errors.Is(err, repository.ErrUnavailable) {
+		t.Errorf("following with the standby cut off: %v; want ErrUnavailable", err)
+	}
+	repository.MeasureReplica(ctx, s)
+	st, _ := s.ReplicaStatus()
+	if st.Err == nil {
+		t.Fatalf("status with the standby cut off: %+v; want the measurement's error", st)
+	}
+	repository.SetReplicaClock(s, func() time.Time { return time.Now().UTC().Add(time.Minute) })
+	_, err = s.ListEvents(ctx, repository.EventFilter{}, 0, 0, 10)
+	var stale *repository.StaleReadError
+	if !errors.As(err, &stale) || !strings.Contains(err.Error(), "was last measured") {
+		t.Errorf("a query with the standby's lag unknown for a minute: %v; want a StaleReadError saying so", err)
+	}
+
+	proxy.Restore()
+	repository.SetReplicaClock(s, func() time.Time { return time.Now().UTC() })
+	if err := s.CatchUpReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	followed, err := s.CommittedAfter(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cycleIDs(followed); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("cycles followed once the standby is back: %v, want [1 2]", got)
+	}
+	if _, err := s.ListEvents(ctx, repository.EventFilter{}, 0, 0, 10); err != nil {
+		t.Errorf("a query once the standby is back: %v", err)
 	}
 }
