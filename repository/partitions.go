@@ -81,7 +81,7 @@ func (c *partitionCache) missing(table string, days []time.Time) []time.Time {
 	defer c.mu.Unlock()
 	var out []time.Time
 	for _, d := range days {
-		if !c.days[table][d] && !containsDay(out, d) {
+		if !c.days[table][d] && !slices.ContainsFunc(out, d.Equal) {
 			out = append(out, d)
 		}
 	}
@@ -127,15 +127,6 @@ func (c *partitionCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.days = nil
-}
-
-func containsDay(days []time.Time, d time.Time) bool {
-	for _, x := range days {
-		if x.Equal(d) {
-			return true
-		}
-	}
-	return false
 }
 
 // EnsurePartitions creates the missing day partitions of positions and sector events from now's UTC day to
@@ -267,7 +258,7 @@ func cycleDays(w *CycleWrite) (positions, events []time.Time) {
 	for i := range w.Positions {
 		if at := w.Positions[i].ObservedAt; i == 0 || !at.Equal(last) {
 			last = at
-			if d := dayOf(at); !containsDay(positions, d) {
+			if d := dayOf(at); !slices.ContainsFunc(positions, d.Equal) {
 				positions = append(positions, d)
 			}
 		}
@@ -275,7 +266,7 @@ func cycleDays(w *CycleWrite) (positions, events []time.Time) {
 	for i := range w.Events {
 		if at := w.Events[i].OccurredAt; i == 0 || !at.Equal(last) {
 			last = at
-			if d := dayOf(at); !containsDay(events, d) {
+			if d := dayOf(at); !slices.ContainsFunc(events, d.Equal) {
 				events = append(events, d)
 			}
 		}
